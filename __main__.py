@@ -1,0 +1,93 @@
+"""airflow-mesh: the only place that knows the build order.
+
+network -> cluster (nodes, add-ons, IRSA, Kubernetes provider). Every AWS resource goes through one
+explicit provider whose default tags carry the stack's tag map and which refuses any account but the
+stack's own.
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from components import instance_types
+from components import settings as stack_settings
+from components.cluster import Cluster, ClusterArgs
+from components.network import Network, NetworkArgs
+from components.node_groups import NodeGroupSpec
+
+settings = stack_settings.load()  # raises SettingsError before any resource is registered
+
+aws_provider = aws.Provider(
+    "aws",
+    region=settings.region,
+    allowed_account_ids=[settings.aws_account_id],
+    default_tags={"tags": settings.tags},
+)
+aws_only = pulumi.ResourceOptions(providers={"aws": aws_provider})
+
+public_cidrs, private_cidrs = settings.subnets
+network = Network(
+    f"{settings.cluster_name}-network",
+    NetworkArgs(
+        cluster_name=settings.cluster_name,
+        region=settings.region,
+        vpc_cidr=settings.vpc_cidr,
+        availability_zones=settings.availability_zones,
+        public_subnet_cidrs=public_cidrs,
+        private_subnet_cidrs=private_cidrs,
+        nat_gateways=settings.nat_gateways,
+        interface_endpoints=settings.interface_endpoints,
+        flow_log_retention_days=settings.flow_log_retention_days,
+    ),
+    opts=aws_only,
+)
+
+
+def node_group(name: str, types: list[str], capacity: str, min_size: int, max_size: int) -> NodeGroupSpec:
+    arch = instance_types.INSTANCE_TYPES[types[0]].arch
+    return NodeGroupSpec(name, types, instance_types.AMI_TYPES[arch], capacity, min_size, max_size)
+
+
+cluster = Cluster(
+    f"{settings.cluster_name}-cluster",
+    ClusterArgs(
+        name=settings.cluster_name,
+        region=settings.region,
+        kubernetes_version=settings.kubernetes_version,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        endpoint_access=settings.endpoint_access,
+        public_access_cidrs=settings.public_access_cidrs,
+        admin_role_arns=settings.admin_role_arns,
+        log_retention_days=settings.cluster_log_retention_days,
+        protect=settings.is_prod,
+        node_groups=[
+            node_group(
+                "system",
+                settings.system_node_instance_types,
+                "ON_DEMAND",
+                settings.system_node_min_size,
+                settings.system_node_max_size,
+            ),
+            node_group(
+                "workload",
+                settings.workload_node_instance_types,
+                settings.workload_capacity_type,
+                settings.workload_node_min_size,
+                settings.workload_node_max_size,
+            ),
+        ],
+        node_disk_size_gib=settings.node_disk_size_gib,
+        addon_version_pins=settings.addon_version_pins,
+        identity_mode=settings.identity_mode,
+        permissions_boundary_arn=settings.permissions_boundary_arn or None,
+        max_session_duration=settings.max_session_duration_seconds,
+        tags=settings.tags,
+    ),
+    opts=aws_only,
+)
+
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("clusterName", cluster.name)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)

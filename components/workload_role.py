@@ -1,0 +1,157 @@
+"""WorkloadRole: one IAM role for exactly one Kubernetes service account."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+IdentityMode = Literal["irsa", "pod-identity"]
+
+
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    """How pods get AWS credentials in this stack; built once by the cluster, shared by every role."""
+
+    #: ``irsa`` (web identity through the cluster's IAM OIDC provider) or ``pod-identity`` (EKS Pod Identity agent).
+    mode: IdentityMode
+    #: EKS cluster name, for Pod Identity associations.
+    cluster_name: pulumi.Input[str]
+    #: ARN of the cluster's IAM OIDC provider (IRSA).
+    oidc_provider_arn: pulumi.Input[str]
+    #: Issuer URL of the cluster (``https://oidc.eks...``); its host/path prefixes the IRSA condition keys.
+    oidc_issuer_url: pulumi.Input[str]
+    #: Optional permissions boundary put on every workload role.
+    permissions_boundary_arn: str | None = None
+    #: Maximum session duration of every workload role, in seconds.
+    max_session_duration: int = 3600
+
+
+@dataclass(frozen=True)
+class WorkloadRoleArgs:
+    """Inputs of :class:`WorkloadRole`."""
+
+    #: Shared identity settings of the stack.
+    identity: WorkloadIdentity
+    #: Namespace of the one service account the role trusts.
+    namespace: str
+    #: Name of the one service account the role trusts (never a wildcard).
+    service_account: str
+    #: IAM policy statements (may hold Outputs, e.g. bucket ARNs); rendered with ``Output.json_dumps``.
+    statements: Sequence[Mapping[str, Any]] = ()
+    #: AWS managed policies to attach (only where AWS maintains the least-privilege policy, e.g. EBS CSI).
+    managed_policy_arns: Sequence[str] = ()
+    #: Create the annotated ServiceAccount (False when an EKS add-on or a chart creates its own).
+    create_service_account: bool = False
+    #: Labels for the ServiceAccount, when it is created here.
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class WorkloadRole(pulumi.ComponentResource):
+    """IAM role trusted by exactly one ``namespace:serviceaccount``, its policy and (optionally) the ServiceAccount.
+
+    In ``irsa`` mode the trust policy pins ``<issuer>:sub`` to ``system:serviceaccount:<ns>:<sa>`` and
+    ``<issuer>:aud`` to ``sts.amazonaws.com`` with ``StringEquals``. In ``pod-identity`` mode the role trusts
+    ``pods.eks.amazonaws.com`` and an ``aws.eks.PodIdentityAssociation`` binds it to the service account.
+
+    Outputs: ``role_arn``, ``role_name``, ``namespace``, ``service_account``.
+    """
+
+    def __init__(self, name: str, args: WorkloadRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        if not args.namespace or not args.service_account or "*" in args.namespace + args.service_account:
+            raise ValueError(f"{name}: a workload role binds one concrete namespace and service account")
+        super().__init__("airflow-mesh:identity:WorkloadRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        identity = args.identity
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=trust_policy(identity, args.namespace, args.service_account),
+            permissions_boundary=identity.permissions_boundary_arn,
+            max_session_duration=identity.max_session_duration,
+            description=f"{args.namespace}/{args.service_account}",
+            opts=child,
+        )
+        if args.statements:
+            aws.iam.RolePolicy(
+                f"{name}-policy",
+                role=role.id,
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(args.statements)}),
+                opts=child,
+            )
+        for arn in args.managed_policy_arns:
+            aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=child)
+
+        if identity.mode == "pod-identity":
+            aws.eks.PodIdentityAssociation(
+                f"{name}-pod-identity",
+                cluster_name=identity.cluster_name,
+                namespace=args.namespace,
+                service_account=args.service_account,
+                role_arn=role.arn,
+                opts=child,
+            )
+        if args.create_service_account:
+            annotations = {"eks.amazonaws.com/role-arn": role.arn} if identity.mode == "irsa" else {}
+            k8s.core.v1.ServiceAccount(
+                f"{name}-sa",
+                metadata={
+                    "name": args.service_account,
+                    "namespace": args.namespace,
+                    "labels": dict(args.labels),
+                    "annotations": annotations,
+                },
+                automount_service_account_token=True,
+                opts=child,
+            )
+
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.namespace = args.namespace
+        self.service_account = args.service_account
+        self.register_outputs({"role_arn": self.role_arn, "role_name": self.role_name})
+
+
+def trust_policy(identity: WorkloadIdentity, namespace: str, service_account: str) -> pulumi.Output[str]:
+    """The role's trust policy for one service account, built from Outputs inside ``apply``."""
+    if identity.mode == "pod-identity":
+        return pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "pods.eks.amazonaws.com"},
+                        "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    }
+                ],
+            }
+        )
+
+    def render(provider_arn: str, issuer_url: str) -> str:
+        issuer = issuer_url.removeprefix("https://")
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": provider_arn},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": {
+                                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                                f"{issuer}:aud": "sts.amazonaws.com",
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+
+    return pulumi.Output.all(identity.oidc_provider_arn, identity.oidc_issuer_url).apply(lambda a: render(*a))
