@@ -1,0 +1,62 @@
+"""``python -m plan STACK [STACK...] | --all``: write build/plan/STACK/{resources.json,tree.txt}.
+
+Exit status: 0 when every stack planned, 1 when a stack's configuration was rejected (the
+settings error is printed), 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from plan import harness
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m plan", description=__doc__.splitlines()[0])
+    parser.add_argument("stacks", nargs="*", help="stack names (stacks/Pulumi.<name>.yaml)")
+    parser.add_argument("--all", action="store_true", help="plan every stack in stacks/")
+    parser.add_argument(
+        "--project-file",
+        action="store_true",
+        help="regenerate Pulumi.yaml and the README config reference from the settings model",
+    )
+    parser.add_argument("--out", type=Path, default=harness.ROOT / "build" / "plan", help="output folder")
+    args = parser.parse_args(argv)
+    if args.project_file:
+        from plan.project_file import render, update_readme
+
+        (harness.ROOT / "Pulumi.yaml").write_text(render())
+        readme = harness.ROOT / "README.md"
+        readme.write_text(update_readme(readme.read_text()))
+        print("wrote Pulumi.yaml and the configuration reference in README.md")
+        return 0
+    stacks = harness.stack_names() if args.all else args.stacks
+    if not stacks:
+        parser.error("name a stack or pass --all")
+
+    failed = False
+    for stack in stacks:
+        # Imported late so `--help` stays instant; the settings error type is the program's own.
+        from components.settings import SettingsError
+
+        try:
+            plan = harness.run(stack)
+        except (SettingsError, harness.StackConfigError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed = True
+            continue
+        out = args.out / stack
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "resources.json").write_text(plan.to_json())
+        (out / "tree.txt").write_text(plan.tree())
+        print(plan.summary())
+        if plan.placeholders:
+            print(f"  offline placeholders (set with --secret before `pulumi up`): {', '.join(plan.placeholders)}")
+        print(f"  wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}/")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

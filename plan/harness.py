@@ -1,0 +1,323 @@
+"""The offline plan: run the real program under Pulumi's mock engine and record every resource.
+
+What is recorded is what the engine would receive from ``pulumi up``: each registration's type,
+name, parent, provider, dependencies (explicit ``depends_on`` and the implicit ones that come from
+passing Outputs) and inputs, with secret values replaced by ``"[secret]"``.
+
+Stack configuration is assembled the way the Pulumi CLI does it: ``Pulumi.yaml`` defaults, then the
+stack file, each value handed to the program as the string the CLI would pass. ``secure:`` values
+cannot be decrypted here, so they (and required secrets that are only set on the deployer's machine)
+get an offline placeholder that is still marked secret.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from plan.mocks import RealisticMocks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class StackConfigError(Exception):
+    """The stack file is missing, unreadable or fails the CLI's own checks (types, required keys)."""
+
+
+@dataclass(frozen=True)
+class Secure:
+    """A config value given as ``pulumi config set --secret`` would store it (for tests)."""
+
+    value: str
+
+
+@dataclass
+class Plan:
+    """Every resource one run of the program registered, in a stable order."""
+
+    stack: str
+    resources: list[dict[str, Any]]
+    seconds: float = 0.0
+    placeholders: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_name = {r["name"]: r for r in self.resources}
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return self._by_name[name]
+
+    def of_type(self, typ: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == typ]
+
+    def one(self, typ: str) -> dict[str, Any]:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, found {[r['name'] for r in found]}"
+        return found[0]
+
+    def requires(self, name: str) -> set[str]:
+        """Everything ``name`` waits for on create (and outlives it on destroy): dependencies,
+        parents and providers, transitively."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            r = self._by_name[todo.pop()]
+            for nxt in [*r["dependsOn"], r["parent"], r["provider"]]:
+                if nxt and nxt not in seen and nxt in self._by_name:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    def to_json(self) -> str:
+        return json.dumps({"stack": self.stack, "resources": self.resources}, indent=2, sort_keys=True) + "\n"
+
+    def tree(self) -> str:
+        children: dict[str | None, list[dict[str, Any]]] = {}
+        for r in self.resources:
+            children.setdefault(r["parent"], []).append(r)
+        lines: list[str] = []
+
+        def walk(parent: str | None, prefix: str) -> None:
+            kids = children.get(parent, [])
+            for i, r in enumerate(kids):
+                last = i == len(kids) - 1
+                lines.append(f"{prefix}{'└─ ' if last else '├─ '}{r['type']}  {r['name']}")
+                walk(r["name"], prefix + ("   " if last else "│  "))
+
+        lines.append(f"pulumi:pulumi:Stack  {pulumi_project()}-{self.stack}")
+        walk(None, "")
+        return "\n".join(lines) + "\n"
+
+    def summary(self) -> str:
+        counts = Counter(r["type"] for r in self.resources)
+        width = max(map(len, counts), default=0)
+        rows = [f"  {n:4d}  {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        head = f"stack {self.stack}: {len(self.resources)} resources, {len(counts)} types, {self.seconds:.2f}s"
+        del width
+        return "\n".join([head, *rows])
+
+
+# --------------------------------------------------------------------------------------------------
+# Stack configuration, as the CLI assembles it
+# --------------------------------------------------------------------------------------------------
+
+
+def pulumi_project(root: Path = ROOT) -> str:
+    return yaml.safe_load((root / "Pulumi.yaml").read_text())["name"]
+
+
+def stack_names(root: Path = ROOT) -> list[str]:
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    folder = root / project.get("stackConfigDir", ".")
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in folder.glob("Pulumi.*.yaml"))
+
+
+def stack_config(
+    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """(config strings, secret keys, keys given offline placeholders) for ``stack``."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    name = project["name"]
+    path = root / project.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise StackConfigError(f"no stack file {path.relative_to(root)} (stacks: {', '.join(stack_names(root))})")
+    try:
+        given = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    except yaml.YAMLError as err:
+        raise StackConfigError(f"{path.relative_to(root)}: not valid YAML: {err}") from err
+
+    def full(key: str) -> str:
+        return key if ":" in key else f"{name}:{key}"
+
+    declared = {full(k): v for k, v in (project.get("config") or {}).items()}
+    values: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    placeholders: list[str] = []
+    for key, decl in declared.items():
+        if isinstance(decl, dict) and "default" in decl:
+            values[key] = decl["default"]
+        elif not isinstance(decl, dict):
+            values[key] = decl
+    for key, value in {**given, **(overrides or {})}.items():
+        key = full(key)
+        if value is None:
+            values.pop(key, None)
+        elif isinstance(value, Secure):
+            values[key] = value.value
+            secret_keys.append(key)
+        elif isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = f"offline-placeholder:{key}"
+            secret_keys.append(key)
+            placeholders.append(key)
+        else:
+            values[key] = value
+
+    for key, decl in declared.items():
+        if not isinstance(decl, dict):
+            continue
+        if key not in values:
+            if decl.get("secret"):
+                values[key] = f"offline-placeholder:{key}"
+                secret_keys.append(key)
+                placeholders.append(key)
+                continue
+            raise StackConfigError(f"Stack '{stack}' is missing configuration value '{key}'")
+        if not _has_type(values[key], decl["type"]):
+            raise StackConfigError(f"Stack '{stack}' with configuration key '{key}' must be of type '{decl['type']}'")
+
+    strings = {k: _as_config_string(v) for k, v in values.items() if not k.startswith("pulumi:")}
+    return strings, sorted(secret_keys), sorted(placeholders)
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, list)
+
+
+def _as_config_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Recording the engine's view
+# --------------------------------------------------------------------------------------------------
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping every RegisterResource request as the engine would see it."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.requests: list[Any] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        if request.type != "pulumi:pulumi:Stack":
+            self.requests.append(request)
+        return super().RegisterResource(request)
+
+
+def _name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _type(urn: str) -> str:
+    """The resource's own type: URNs carry the parent type chain, ``Stack$Component$Type``."""
+    return urn.split("::")[2].rsplit("$", 1)[-1]
+
+
+def _clean(value: Any) -> Any:
+    """Struct data -> JSON: secrets hidden, unknowns marked, whole numbers as ints."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG_KEY)
+        if sig == _SECRET_SIG:
+            return "[secret]"
+        if sig == _RESOURCE_SIG:
+            return {"resource": _name(value.get("urn", ""))}
+        return {k: _clean(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if value == _UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _record(request: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if request.protect:
+        options["protect"] = True
+    if request.retainOnDelete:
+        options["retainOnDelete"] = True
+    if request.deleteBeforeReplace:
+        options["deleteBeforeReplace"] = True
+    if request.ignoreChanges:
+        options["ignoreChanges"] = sorted(request.ignoreChanges)
+    if request.replaceOnChanges:
+        options["replaceOnChanges"] = sorted(request.replaceOnChanges)
+    if request.deletedWith:
+        options["deletedWith"] = _name(request.deletedWith)
+    if request.additionalSecretOutputs:
+        options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+    aliases = [a.spec.name or _name(a.urn) for a in request.aliases] if request.aliases else []
+    if aliases:
+        options["aliases"] = sorted(aliases)
+    return {
+        "type": request.type,
+        "name": request.name,
+        "custom": bool(request.custom),
+        "parent": None
+        if not request.parent or _type(request.parent) == "pulumi:pulumi:Stack"
+        else _name(request.parent),
+        # a provider reference is "<urn>::<id>"
+        "provider": _name(request.provider.rsplit("::", 1)[0]) if request.provider else None,
+        "dependsOn": sorted({_name(u) for u in request.dependencies}),
+        "inputs": _clean(json_format.MessageToDict(request.object)),
+        "options": options,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Running the program
+# --------------------------------------------------------------------------------------------------
+
+
+def run(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT) -> Plan:
+    """Run ``root/__main__.py`` for ``stack`` under the mock engine and return what it registered.
+
+    Raises the program's own exceptions (``SettingsError`` for bad config) after the engine has
+    settled, with ``registered_resources`` set on the exception: how many got registered before it.
+    """
+    config, secret_keys, placeholders = stack_config(stack, overrides, root)
+    region = config.get("aws:region", "us-east-1")
+    monitor = RecordingMonitor(RealisticMocks(region))
+
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.set_mocks(monitor.mocks, project=pulumi_project(root), stack=stack, preview=True, monitor=monitor)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+    start = time.perf_counter()
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__")))
+    except Exception as err:
+        err.registered_resources = len(monitor.requests)  # type: ignore[attr-defined]
+        raise
+    seconds = time.perf_counter() - start
+
+    records = sorted((_record(r) for r in monitor.requests), key=lambda r: r["name"])
+    names = Counter(r["name"] for r in records)
+    duplicated = sorted(n for n, c in names.items() if c > 1)
+    if duplicated:
+        raise AssertionError(f"resource names must be unique in a stack (dependsOn uses them): {duplicated}")
+    return Plan(stack=stack, resources=records, seconds=seconds, placeholders=placeholders)

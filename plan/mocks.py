@@ -1,0 +1,120 @@
+"""Realistic outputs for the mock engine: what AWS and Kubernetes would hand back after a create.
+
+Values are derived from the resource name only (never random, never the clock) so two runs of the
+same stack produce identical plans. ARNs, ids and endpoints have the real shapes, because the
+program parses some of them (the OIDC issuer host, role names) and tests read them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+
+#: What ``aws.eks.get_addon_version(most_recent=False)`` answers offline. Real answers come from AWS
+#: at preview time; these only need the right shape.
+ADDON_DEFAULT_VERSIONS = {
+    "vpc-cni": "v1.20.4-eksbuild.2",
+    "kube-proxy": "v1.34.1-eksbuild.2",
+    "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
+    "coredns": "v1.12.4-eksbuild.1",
+    "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
+}
+
+
+def _h(name: str, n: int = 17) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:n]
+
+
+class RealisticMocks(pulumi.runtime.Mocks):
+    """Answers resource registrations and invokes the way the AWS and Kubernetes providers would."""
+
+    def __init__(self, region: str):
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        if not args.custom or typ.startswith("pulumi:providers:"):
+            return f"{name}-id", inputs
+        service = typ.split(":")[1].split("/")[0]
+        rid = f"{name}-{_h(name, 8)}"
+        state: dict[str, Any] = {
+            "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{typ.rsplit(':', 1)[-1].lower()}/{rid}"
+        }
+        handler = getattr(self, "_" + typ.replace(":", "_").replace("/", "_").replace("-", "_"), None)
+        if handler is not None:
+            rid, extra = handler(name, inputs)
+            state.update(extra)
+        state.update(inputs)
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/deployer", "userId": "AROAMOCK"}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            return {
+                **args.args,
+                "version": ADDON_DEFAULT_VERSIONS[args.args["addonName"]],
+                "id": args.args["addonName"],
+            }
+        raise NotImplementedError(f"no offline answer for invoke {args.token}; add one to plan/mocks.py")
+
+    # --- per-type computed outputs (method name = type token with separators as underscores) -----
+
+    def _aws_ec2_vpc_Vpc(self, name, inputs):
+        return f"vpc-{_h(name)}", {"defaultSecurityGroupId": f"sg-{_h(name + 'default')}"}
+
+    def _aws_ec2_subnet_Subnet(self, name, inputs):
+        return f"subnet-{_h(name)}", {}
+
+    def _aws_ec2_securityGroup_SecurityGroup(self, name, inputs):
+        return f"sg-{_h(name)}", {}
+
+    def _aws_ec2_launchTemplate_LaunchTemplate(self, name, inputs):
+        return f"lt-{_h(name)}", {"latestVersion": 1}
+
+    def _aws_iam_role_Role(self, name, inputs):
+        role = inputs.get("name") or f"{name}-{_h(name, 7)}"
+        return role, {
+            "name": role,
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}",
+            "uniqueId": f"AROA{_h(name, 16).upper()}",
+        }
+
+    def _aws_kms_key_Key(self, name, inputs):
+        key_id = f"{_h(name, 8)}-{_h(name + '1', 4)}-{_h(name + '2', 4)}-{_h(name + '3', 4)}-{_h(name + '4', 12)}"
+        return key_id, {"keyId": key_id, "arn": f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{key_id}"}
+
+    def _aws_cloudwatch_logGroup_LogGroup(self, name, inputs):
+        group = inputs.get("name") or f"{name}-{_h(name, 7)}"
+        return group, {"name": group, "arn": f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{group}"}
+
+    def _aws_eks_cluster_Cluster(self, name, inputs):
+        cluster_id = _h(name, 32).upper()
+        vpc = dict(inputs.get("vpcConfig") or {})
+        vpc["clusterSecurityGroupId"] = f"sg-{_h(name + 'cluster')}"
+        vpc["vpcId"] = f"vpc-{_h(name + 'vpc')}"
+        return inputs["name"], {
+            "endpoint": f"https://{cluster_id}.gr7.{self.region}.eks.amazonaws.com",
+            "certificateAuthority": {"data": base64.b64encode(f"mock-ca-{name}".encode()).decode()},
+            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{cluster_id}"}]}],
+            "vpcConfig": vpc,
+            "status": "ACTIVE",
+            "platformVersion": "eks.1",
+        }
+
+    def _aws_iam_openIdConnectProvider_OpenIdConnectProvider(self, name, inputs):
+        host = inputs["url"].removeprefix("https://")
+        arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+        return arn, {"arn": arn}
+
+    def _aws_eks_nodeGroup_NodeGroup(self, name, inputs):
+        return f"{name}-{_h(name, 8)}", {"nodeGroupName": f"{name}-{_h(name, 8)}", "status": "ACTIVE"}
