@@ -1,0 +1,34 @@
+"""Shared fixtures: one offline plan per stack, recorded once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from plan import harness
+
+STACKS = harness.stack_names()
+
+
+@pytest.fixture(scope="session")
+def plans() -> dict[str, harness.Plan]:
+    """The recorded plan of every stack in stacks/ (the same harness `make plan` uses)."""
+    return {stack: harness.run(stack) for stack in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def plan(request, plans) -> harness.Plan:
+    """Each stack's plan in turn."""
+    return plans[request.param]
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Path:
+    """Upstream chart schemas and CRDs ($AIRFLOW_MESH_UPSTREAM_DIR, else ../shared/upstream)."""
+    candidates = [os.environ.get("AIRFLOW_MESH_UPSTREAM_DIR"), str(harness.ROOT.parent / "shared" / "upstream")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    pytest.skip("upstream data not found: set AIRFLOW_MESH_UPSTREAM_DIR or put shared/ beside the repository")

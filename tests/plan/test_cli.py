@@ -1,0 +1,44 @@
+"""`python -m plan` as a person runs it: files written, summary printed, bad config refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+from plan import harness
+
+
+def run_cli(*args, cwd=harness.ROOT):
+    return subprocess.run([sys.executable, "-m", "plan", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_plan_writes_resources_tree_and_summary(tmp_path):
+    result = run_cli("dev", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "stack dev:" in result.stdout and "aws:eks/cluster:Cluster" in result.stdout
+    doc = json.loads((tmp_path / "dev" / "resources.json").read_text())
+    assert doc["stack"] == "dev"
+    first = doc["resources"][0]
+    assert {"type", "name", "parent", "provider", "dependsOn", "inputs"} <= set(first)
+    tree = (tmp_path / "dev" / "tree.txt").read_text()
+    assert tree.startswith("pulumi:pulumi:Stack  airflow-mesh-dev\n")
+    assert "└─ aws:eks/nodeGroup:NodeGroup" in tree or "├─ aws:eks/nodeGroup:NodeGroup" in tree
+
+
+def test_bad_config_exits_non_zero_with_the_settings_error(tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(harness.ROOT, root, ignore=shutil.ignore_patterns(".venv", "build", ".git", "__pycache__"))
+    stack_file = root / "stacks" / "Pulumi.prod.yaml"
+    stack_file.write_text(stack_file.read_text().replace("endpointAccess: private", "endpointAccess: public"))
+    result = run_cli("prod", "--out", str(tmp_path / "out"), cwd=root)
+    assert result.returncode == 1
+    assert "stacks/Pulumi.prod.yaml: airflow-mesh:endpointAccess: 'public' is not allowed in prod" in result.stderr
+    assert not (tmp_path / "out" / "prod").exists()
+
+
+def test_unknown_stack_is_a_clear_error():
+    result = run_cli("qa")
+    assert result.returncode == 1
+    assert "no stack file stacks/Pulumi.qa.yaml" in result.stderr

@@ -1,0 +1,66 @@
+"""The whole stack as `pulumi up` would register it: providers, tags, determinism, secrets."""
+
+from __future__ import annotations
+
+import json
+
+from plan import harness
+
+TAG_KEYS = {"project", "stack", "environment", "owner", "managed-by"}
+
+
+def test_every_aws_resource_goes_through_the_one_tagged_provider(plan):
+    (provider,) = plan.of_type("pulumi:providers:aws")
+    # provider configuration travels JSON-encoded, as the engine passes it to the plugin
+    tags = json.loads(provider["inputs"]["defaultTags"])["tags"]
+    assert set(tags) == TAG_KEYS
+    assert tags["stack"] == plan.stack and tags["project"] == "airflow-mesh" and tags["managed-by"] == "pulumi"
+    assert provider["inputs"]["allowedAccountIds"]
+    aws_resources = [r for r in plan.resources if r["type"].startswith("aws:")]
+    assert len(aws_resources) > 50
+    assert {r["provider"] for r in aws_resources} == {provider["name"]}
+
+
+def test_every_kubernetes_resource_goes_through_the_cluster_provider(plan):
+    (provider,) = plan.of_type("pulumi:providers:kubernetes")
+    for r in plan.resources:
+        if r["type"].startswith("kubernetes:"):
+            assert r["provider"] == provider["name"], r["name"]
+
+
+def test_default_providers_are_disabled_in_every_stack_file():
+    import yaml
+
+    for stack in harness.stack_names():
+        doc = yaml.safe_load((harness.ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+        assert doc["config"]["pulumi:disable-default-providers"] == ["aws", "kubernetes"]
+
+
+def test_components_use_project_type_tokens_and_children_are_parented(plan):
+    components = [r for r in plan.resources if not r["custom"]]
+    assert components
+    for c in components:
+        assert c["type"].startswith("airflow-mesh:"), c["type"]
+    top_level = {r["name"] for r in plan.resources if r["parent"] is None}
+    assert all(not r["type"].startswith("aws:") for r in plan.resources if r["name"] in top_level)
+
+
+def test_plans_are_deterministic():
+    first = harness.run("staging").to_json()
+    second = harness.run("staging").to_json()
+    assert first == second
+
+
+def test_recorded_inputs_hide_secrets(plans):
+    text = plans["dev"].to_json()
+    assert "offline-placeholder" not in text
+    assert '"kubeconfig": "[secret]"' in text
+    assert json.loads(text)["stack"] == "dev"
+
+
+def test_prod_ha_shape(plans):
+    prod = plans["prod"]
+    assert len({s["inputs"]["availabilityZone"] for s in prod.of_type("aws:ec2/subnet:Subnet")}) == 3
+    assert len(prod.of_type("aws:ec2/natGateway:NatGateway")) == 3
+    public = [s for s in prod.of_type("aws:ec2/subnet:Subnet") if "-public-" in s["name"]]
+    assert all(public[0]["name"] not in g["dependsOn"] for g in prod.of_type("aws:eks/nodeGroup:NodeGroup"))
