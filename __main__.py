@@ -1,18 +1,24 @@
 """airflow-mesh: the only place that knows the build order.
 
-network -> cluster (nodes, add-ons, IRSA, Kubernetes provider). Every AWS resource goes through one
-explicit provider whose default tags carry the stack's tag map and which refuses any account but the
-stack's own.
+network -> cluster (nodes, add-ons, IRSA, Kubernetes provider) -> namespaces, identities ->
+certificates, Gateway API -> mesh -> edge, airflow. The log bucket, the secrets key and the database
+need only the network, so they are created while the cluster comes up. Every AWS resource goes
+through one explicit provider whose default tags carry the stack's tag map and which refuses any
+account but the stack's own; every Kubernetes object goes through the cluster's one provider.
 """
 
 import pulumi
 import pulumi_aws as aws
 
-from components import instance_types
+from components import access_model, instance_types, mesh
 from components import settings as stack_settings
 from components.cluster import Cluster, ClusterArgs
+from components.identity import WorkloadIdentities, WorkloadIdentitiesArgs
+from components.log_bucket import LogBucket, LogBucketArgs
+from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
 from components.node_groups import NodeGroupSpec
+from components.secrets_store import SecretsStore, SecretsStoreArgs
 
 settings = stack_settings.load()  # raises SettingsError before any resource is registered
 
@@ -84,6 +90,48 @@ cluster = Cluster(
         tags=settings.tags,
     ),
     opts=aws_only,
+)
+
+prefix = settings.cluster_name
+model = access_model.build(settings)
+with_k8s = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider})
+
+# --- data stores: need only the network, created in parallel with the cluster ----------------------
+logs = LogBucket(
+    f"{prefix}-logs",
+    LogBucketArgs(
+        bucket_name=f"{prefix}-{settings.aws_account_id}-task-logs",
+        retention_days=settings.task_log_retention_days,
+        protect=settings.is_prod,
+    ),
+    opts=aws_only,
+)
+secrets_store = SecretsStore(
+    f"{prefix}-secrets", SecretsStoreArgs(prefix=settings.secrets_prefix, protect=settings.is_prod), opts=aws_only
+)
+
+# --- namespaces and workload identities (every ServiceAccount, every IAM role) -------------------
+namespaces = Namespaces(
+    f"{prefix}-ns",
+    NamespacesArgs(names=model.namespaces, labels=mesh.namespace_labels(settings.mesh_provider)),
+    opts=with_k8s,
+)
+identities = WorkloadIdentities(
+    f"{prefix}-identity",
+    WorkloadIdentitiesArgs(
+        model=model,
+        identity=cluster.identity,
+        values={
+            "region": settings.region,
+            "account": settings.aws_account_id,
+            "logs_bucket": logs.bucket_name,
+            "logs_key_arn": logs.key_arn,
+            "secrets_key_arn": secrets_store.key_arn,
+            "hosted_zone_id": settings.hosted_zone_id,
+        },
+        namespaces=namespaces.by_name,
+    ),
+    opts=with_k8s,
 )
 
 pulumi.export("vpcId", network.vpc_id)

@@ -25,11 +25,11 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
-from components import instance_types, versions
+from components import settings_rules, versions
 
 PROJECT = "airflow-mesh"
 STACK_CONFIG_DIR = "stacks"
-ENVIRONMENTS = ("dev", "staging", "prod")
+ENVIRONMENTS = settings_rules.ENVIRONMENTS
 
 Environment = Literal["dev", "staging", "prod"]
 NatGateways = Literal["single", "per-az"]
@@ -38,37 +38,37 @@ CapacityType = Literal["ON_DEMAND", "SPOT"]
 InterfaceEndpoint = Literal["sts", "ecr.api", "ecr.dkr", "secretsmanager", "logs"]
 KubernetesVersion = Literal[versions.KUBERNETES_VERSIONS]  # type: ignore[valid-type]
 
-#: Retention values CloudWatch Logs accepts (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-
-_ARN_ROLE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_ARN_POLICY = re.compile(r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
-_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class S3Grant(_Strict):
+    """One bucket a domain's tasks may use."""
+
+    bucket: str = Field(description="S3 bucket name.")
+    prefixes: list[str] = Field(default_factory=lambda: [""], description="Key prefixes; empty string: whole bucket.")
+    access: Literal["read", "readwrite"] = Field("read", description="`read` or `readwrite`.")
+
+
+class EgressRule(_Strict):
+    """One external service a domain's tasks may reach."""
+
+    host: str = Field(description="DNS name of the external service.")
+    port: int = Field(443, description="TCP port.")
+
+
+class DomainConfig(_Strict):
+    """A data domain: who its people are and what its tasks may do."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$", description="Domain name (DNS label).")
+    oidc_groups: list[str] = Field(min_length=1, description="IdP groups of the domain's people.")
+    airflow_role: str = Field(description="Airflow role the groups are mapped to (created by the program).")
+    s3: list[S3Grant] = Field(default_factory=list, description="S3 buckets and prefixes the tasks may use.")
+    secrets_prefix: str = Field(description="Secrets Manager prefix under airflow/<stack>/connections and /variables.")
+    egress: list[EgressRule] = Field(default_factory=list, description="External services the tasks may reach.")
 
 
 class StackConfig(BaseModel):
@@ -177,6 +177,103 @@ class StackConfig(BaseModel):
         description="OIDC client secret. Set it with `pulumi config set --secret airflow-mesh:oidcClientSecret`.",
         json_schema_extra={"secret": True},
     )
+    oidc_groups_claim: str = Field("groups", description="ID-token claim that carries the user's IdP groups.")
+    oidc_allowed_groups: list[str] = Field(
+        default_factory=list,
+        description="IdP groups allowed through the edge at all (required in prod). Empty outside prod: "
+        "every authenticated user of the IdP passes the edge and gets only what airflowRoleMappings grants.",
+    )
+    oidc_allowed_email_domains: list[str] = Field(
+        default_factory=list, description="Email domains allowed through the edge; empty: any domain."
+    )
+
+    # --- service mesh --------------------------------------------------------------------------
+    mesh_provider: Literal["kuma", "istio"] = Field(
+        "kuma", description="Service mesh: `kuma` (default) or `istio` (ambient mode)."
+    )
+    mesh_tls_mode: Literal["strict", "permissive"] = Field(
+        "strict", description="mTLS mode: `strict` everywhere; `permissive` is accepted in dev only."
+    )
+    mesh_certificate_ttl_hours: int = Field(
+        24, description="Lifetime of workload certificates in hours (1-24); they renew automatically."
+    )
+    mesh_ca_source: Literal["cert-manager", "builtin"] = Field(
+        "cert-manager",
+        description="Mesh CA: `cert-manager` (a self-renewing CA Certificate) "
+        "or `builtin` (the mesh's own generated CA).",
+    )
+    mesh_ca_name: str = Field("ca-1", description="Name of the current mesh CA; change it to rotate the CA.")
+    mesh_previous_ca_name: str = Field(
+        "", description="CA being rotated out: stays in the trust bundle until this is cleared (see README)."
+    )
+    mesh_control_plane_replicas: int = Field(
+        2, description="Mesh control-plane replicas (2 or more outside dev, with a PodDisruptionBudget)."
+    )
+    otel_endpoint: str = Field(
+        "", description="OpenTelemetry collector (host:port, OTLP gRPC) for mesh metrics and traces; empty: off."
+    )
+
+    # --- edge ----------------------------------------------------------------------------------
+    airflow_hostname: str = Field(description="Public DNS name of Airflow, inside hostedZoneName.")
+    hosted_zone_name: str = Field(description="Route 53 hosted zone that holds airflowHostname.")
+    hosted_zone_id: str = Field(description="Route 53 hosted zone id (Z...) of hostedZoneName.")
+    edge_scheme: Literal["internal", "internet-facing"] = Field(
+        "internal", description="Edge load balancer: `internal` (VPC/VPN only) or `internet-facing`."
+    )
+    edge_source_ranges: list[str] = Field(
+        default_factory=list,
+        description="CIDRs allowed to reach the edge load balancer; required when internet-facing.",
+    )
+    edge_replicas: int = Field(2, description="NGINX data-plane and oauth2-proxy replicas (2 or more outside dev).")
+    acme_email: str = Field(description="Contact email of the ACME (Let's Encrypt) account.")
+    acme_environment: Literal["production", "staging"] = Field(
+        "production", description="Let's Encrypt `production` or `staging` (untrusted certs, high rate limits)."
+    )
+    oauth2_proxy_session_store: Literal["cookie", "redis"] = Field(
+        "cookie",
+        description="oauth2-proxy session store: `cookie`, or `redis` when IdP tokens are too large for cookies.",
+    )
+
+    # --- airflow -------------------------------------------------------------------------------
+    airflow_executor: Literal["KubernetesExecutor", "CeleryExecutor"] = Field(
+        "KubernetesExecutor", description="Airflow executor."
+    )
+    airflow_role_mappings: list[str] = Field(
+        default_factory=list,
+        description="IdP group to Airflow role, as `group=Role` (Admin, Op, User, Viewer or a domain's role). "
+        "Users in no mapped group get no role.",
+    )
+    airflow_api_server_replicas: int = Field(2, description="Airflow api-server replicas (2 or more in prod).")
+    airflow_scheduler_replicas: int = Field(2, description="Airflow scheduler replicas (2 or more in prod).")
+    secret_rotation_days: int = Field(
+        90, description="Generated keys and passwords (Fernet, JWT, API, DB) rotate after this many days."
+    )
+    dags_git_repository: str = Field(
+        "", description="Git repository of the DAGs (git-sync); empty: DAGs are baked into airflowImage."
+    )
+    dags_git_branch: str = Field("main", description="Branch git-sync follows.")
+    dags_git_ssh_key: SecretStr = Field(
+        SecretStr(""),
+        description="SSH private key for an ssh:// or git@ DAG repository (`pulumi config set --secret`).",
+        json_schema_extra={"secret": True},
+    )
+    airflow_image: str = Field(
+        "", description="Airflow image (`repository:tag`) with DAGs baked in; empty: the chart's default image."
+    )
+    database_instance_class: str = Field("db.m7g.large", description="RDS PostgreSQL instance class.")
+    database_multi_az: bool = Field(True, description="RDS Multi-AZ (required in prod).")
+    database_storage_gib: int = Field(50, description="RDS allocated storage in GiB (autoscaling up to 4x).")
+    database_backup_retention_days: int = Field(14, description="RDS automated backup retention, 1-35 days.")
+    task_log_retention_days: int = Field(
+        365, description="Days task logs are kept in S3 before expiring (older versions go after 30 days)."
+    )
+
+    # --- data domains (an array of objects: not declarable in Pulumi.yaml) ----------------------
+    domains: list[DomainConfig] = Field(
+        default_factory=list,
+        description="Data domains: name, oidcGroups, airflowRole, s3 grants, secretsPrefix, egress (see README).",
+        json_schema_extra={"declare": False},
+    )
 
 
 class Settings(StackConfig):
@@ -219,6 +316,18 @@ class Settings(StackConfig):
     @property
     def addon_version_pins(self) -> dict[str, str]:
         return dict(pin.split("=", 1) for pin in self.addon_versions)
+
+    @property
+    def role_mappings(self) -> list[tuple[str, str]]:
+        """(IdP group, Airflow role) pairs from airflowRoleMappings and the domains."""
+        pairs = [tuple(m.split("=", 1)) for m in self.airflow_role_mappings]
+        pairs += [(group, d.airflow_role) for d in self.domains for group in d.oidc_groups]
+        return pairs  # type: ignore[return-value]
+
+    @property
+    def secrets_prefix(self) -> str:
+        """Secrets Manager prefix of this stack's Airflow connections and variables."""
+        return f"airflow/{self.stack}"
 
 
 def derive_subnets(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -290,7 +399,7 @@ def validate(stack: str, region: str | None, raw: dict[str, str], secret_keys: s
     for name, value in raw.items():
         if name not in fields:
             continue
-        if fields[name]["secret"] and name not in secret_keys:
+        if fields[name]["secret"] and value and name not in secret_keys:
             problems.append(
                 (_key(name), f"must be a secret: set it with `pulumi config set --secret {_key(name)} ...`")
             )
@@ -315,7 +424,7 @@ def validate(stack: str, region: str | None, raw: dict[str, str], secret_keys: s
         except ValidationError as err:
             problems.extend(_describe(err))
     if settings is not None:
-        problems.extend(_rules(settings))
+        problems.extend(settings_rules.check(settings))
     if problems:
         raise SettingsError(stack, problems)
     assert settings is not None
@@ -341,168 +450,6 @@ def _describe(err: ValidationError) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Rules that need more than one key or the environment
-# --------------------------------------------------------------------------------------------------
-
-
-def _rules(s: Settings) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    add = lambda key, message: problems.append((_key(key), message))  # noqa: E731
-
-    if s.stack in ENVIRONMENTS and s.stack != s.environment:
-        add("environment", f"{s.environment!r} does not match the stack name {s.stack!r}")
-    if not _TAG_VALUE.match(s.owner):
-        add("owner", f"{s.owner!r} is not a valid AWS tag value")
-
-    _network_rules(s, add)
-    _cluster_rules(s, add)
-    _node_rules(s, add)
-
-    if s.permissions_boundary_arn and not _ARN_POLICY.match(s.permissions_boundary_arn):
-        add("permissionsBoundaryArn", f"{s.permissions_boundary_arn!r} is not an IAM policy ARN")
-    if not 3600 <= s.max_session_duration_seconds <= 43200:
-        add("maxSessionDurationSeconds", f"{s.max_session_duration_seconds} is outside 3600-43200")
-    if not s.oidc_issuer_url.startswith("https://") or any(c in s.oidc_issuer_url for c in "?# "):
-        add("oidcIssuerUrl", f"{s.oidc_issuer_url!r} must be an https:// URL without query or fragment")
-    if not s.oidc_client_id.strip():
-        add("oidcClientId", "must not be empty")
-    if not s.oidc_client_secret.get_secret_value().strip():
-        add("oidcClientSecret", "must not be empty")
-    return problems
-
-
-def _network_rules(s: Settings, add) -> None:
-    azs = s.availability_zones
-    need = 3 if s.is_prod else 2
-    if len(azs) < need:
-        add("availabilityZones", f"{len(azs)} given, {s.environment} needs at least {need}")
-    if len(set(azs)) != len(azs):
-        add("availabilityZones", "contains duplicates")
-    for i, az in enumerate(azs):
-        if not _AZ.match(az) or not az.startswith(s.region):
-            add(f"availabilityZones[{i}]", f"{az!r} is not an availability zone of {s.region}")
-
-    try:
-        vpc = ipaddress.IPv4Network(s.vpc_cidr)
-    except ValueError as err:
-        add("vpcCidr", f"{s.vpc_cidr!r} is not a valid IPv4 CIDR ({err})")
-        return
-    if not 16 <= vpc.prefixlen <= 20:
-        add("vpcCidr", f"{s.vpc_cidr!r}: prefix must be /16 to /20 (pods take VPC IPs)")
-        return
-    if not vpc.is_private:
-        add("vpcCidr", f"{s.vpc_cidr!r} is not a private (RFC 1918) range")
-
-    if bool(s.private_subnet_cidrs) != bool(s.public_subnet_cidrs):
-        add("privateSubnetCidrs", "set both privateSubnetCidrs and publicSubnetCidrs, or neither")
-        return
-    seen: list[tuple[str, ipaddress.IPv4Network]] = []
-    for key, cidrs in (("publicSubnetCidrs", s.public_subnet_cidrs), ("privateSubnetCidrs", s.private_subnet_cidrs)):
-        if cidrs and len(cidrs) != len(azs):
-            add(key, f"{len(cidrs)} given, one per availability zone ({len(azs)}) is needed")
-        for i, cidr in enumerate(cidrs):
-            try:
-                net = ipaddress.IPv4Network(cidr)
-            except ValueError as err:
-                add(f"{key}[{i}]", f"{cidr!r} is not a valid IPv4 CIDR ({err})")
-                continue
-            if not net.subnet_of(vpc):
-                add(f"{key}[{i}]", f"{cidr} is outside vpcCidr {vpc}")
-            for other_key, other in seen:
-                if net.overlaps(other):
-                    add(f"{key}[{i}]", f"{cidr} overlaps {other} ({other_key})")
-            seen.append((f"{key}[{i}]", net))
-
-    if s.is_prod and s.nat_gateways != "per-az":
-        add("natGateways", "'single' is not allowed in prod (allowed: per-az)")
-    if len(set(s.interface_endpoints)) != len(s.interface_endpoints):
-        add("interfaceEndpoints", "contains duplicates")
-    if s.flow_log_retention_days not in LOG_RETENTION_DAYS:
-        add("flowLogRetentionDays", f"{s.flow_log_retention_days} is not a CloudWatch retention ({_retentions()})")
-
-
-def _cluster_rules(s: Settings, add) -> None:
-    if s.is_prod and s.endpoint_access != "private":
-        add("endpointAccess", f"{s.endpoint_access!r} is not allowed in prod (allowed: private)")
-    if s.endpoint_access == "private" and s.public_access_cidrs:
-        add("publicAccessCidrs", "must be empty when endpointAccess is private")
-    if s.endpoint_access != "private" and not s.public_access_cidrs:
-        add("publicAccessCidrs", f"required when endpointAccess is {s.endpoint_access!r} (no implicit 0.0.0.0/0)")
-    for i, cidr in enumerate(s.public_access_cidrs):
-        try:
-            ipaddress.IPv4Network(cidr)
-        except ValueError as err:
-            add(f"publicAccessCidrs[{i}]", f"{cidr!r} is not a valid IPv4 CIDR ({err})")
-    if not s.admin_role_arns:
-        add("adminRoleArns", "at least one role is needed, or nobody can reach the cluster")
-    for i, arn in enumerate(s.admin_role_arns):
-        if not _ARN_ROLE.match(arn):
-            add(f"adminRoleArns[{i}]", f"{arn!r} is not an IAM role ARN")
-    if s.cluster_log_retention_days not in LOG_RETENTION_DAYS:
-        add(
-            "clusterLogRetentionDays", f"{s.cluster_log_retention_days} is not a CloudWatch retention ({_retentions()})"
-        )
-    for i, pin in enumerate(s.addon_versions):
-        name, _, version = pin.partition("=")
-        if name not in versions.EKS_ADDONS or not version:
-            add(
-                f"addonVersions[{i}]", f"{pin!r} must be name=version with name one of {', '.join(versions.EKS_ADDONS)}"
-            )
-
-
-def _node_rules(s: Settings, add) -> None:
-    groups = {
-        "systemNode": (s.system_node_instance_types, s.system_node_min_size, s.system_node_max_size),
-        "workloadNode": (s.workload_node_instance_types, s.workload_node_min_size, s.workload_node_max_size),
-    }
-    for group, (types, min_size, max_size) in groups.items():
-        key = f"{group}InstanceTypes"
-        if not types:
-            add(key, "at least one instance type is needed")
-            continue
-        unknown = [t for t in types if t not in instance_types.INSTANCE_TYPES]
-        if unknown:
-            add(
-                key, f"unknown instance type(s) {', '.join(unknown)}; known: {', '.join(instance_types.INSTANCE_TYPES)}"
-            )
-            continue
-        specs = [instance_types.INSTANCE_TYPES[t] for t in types]
-        if len({spec.arch for spec in specs}) > 1:
-            add(key, "mixes x86_64 and arm64 types; a node group has one AMI architecture")
-        for t, spec in zip(types, specs, strict=True):
-            if spec.memory_gib < instance_types.MIN_NODE_MEMORY_GIB or spec.max_pods < instance_types.MIN_NODE_PODS:
-                add(
-                    key,
-                    f"{t} ({spec.memory_gib} GiB, {spec.max_pods} pods) cannot hold the platform; "
-                    f"need at least {instance_types.MIN_NODE_MEMORY_GIB} GiB "
-                    f"and {instance_types.MIN_NODE_PODS} pods per node",
-                )
-        if min_size < 0 or max_size < 1 or min_size > max_size:
-            add(f"{group}MinSize", f"min {min_size} / max {max_size}: need 0 <= min <= max and max >= 1")
-        if group == "systemNode":
-            smallest_mem = min(spec.memory_gib for spec in specs) * min_size
-            smallest_cpu = min(spec.vcpu for spec in specs) * min_size
-            if min_size < 2:
-                add("systemNodeMinSize", f"{min_size}: the system group needs at least 2 nodes to drain one")
-            elif smallest_mem < instance_types.MIN_SYSTEM_MEMORY_GIB or smallest_cpu < instance_types.MIN_SYSTEM_VCPU:
-                add(
-                    "systemNodeMinSize",
-                    f"{min_size} x {types} gives {smallest_cpu} vCPU / {smallest_mem} GiB; the platform needs "
-                    f"{instance_types.MIN_SYSTEM_VCPU} vCPU / {instance_types.MIN_SYSTEM_MEMORY_GIB} GiB",
-                )
-            if s.is_prod and min_size < len(s.availability_zones):
-                add("systemNodeMinSize", f"{min_size}: prod needs one system node per AZ ({len(s.availability_zones)})")
-    if s.workload_capacity_type == "SPOT" and len(s.workload_node_instance_types) < 2:
-        add("workloadNodeInstanceTypes", "SPOT needs at least two instance types to survive capacity reclaims")
-    if not 20 <= s.node_disk_size_gib <= 1000:
-        add("nodeDiskSizeGib", f"{s.node_disk_size_gib} is outside 20-1000 GiB")
-
-
-def _retentions() -> str:
-    return "allowed: " + ", ".join(map(str, LOG_RETENTION_DAYS))
-
-
-# --------------------------------------------------------------------------------------------------
 # The Pulumi.yaml schema, generated from the model
 # --------------------------------------------------------------------------------------------------
 
@@ -514,15 +461,18 @@ def config_fields() -> dict[str, dict[str, Any]]:
     for attr, field in StackConfig.model_fields.items():
         name = to_camel(attr)
         prop = schema["properties"][name]
+        extra = field.json_schema_extra or {}
         entry: dict[str, Any] = {
             "type": _pulumi_type(prop),
             "description": field.description,
-            "secret": bool((field.json_schema_extra or {}).get("secret")),
+            "secret": bool(extra.get("secret")),
+            "declare": extra.get("declare", True),
         }
         if entry["type"] == "array":
             entry["items"] = {"type": "string"}
         if not field.is_required():
-            entry["default"] = field.get_default(call_default_factory=True)
+            default = field.get_default(call_default_factory=True)
+            entry["default"] = default.get_secret_value() if isinstance(default, SecretStr) else default
         out[name] = entry
     return out
 
@@ -531,6 +481,8 @@ def project_config_schema() -> dict[str, dict[str, Any]]:
     """The ``config:`` block of Pulumi.yaml, as the Pulumi CLI understands it."""
     out = {}
     for name, entry in config_fields().items():
+        if not entry["declare"]:
+            continue  # arrays of objects: the CLI's schema cannot type them, the settings model does
         decl: dict[str, Any] = {"type": entry["type"], "description": entry["description"]}
         if "items" in entry:
             decl["items"] = entry["items"]

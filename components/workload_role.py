@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -42,14 +42,17 @@ class WorkloadRoleArgs:
     namespace: str
     #: Name of the one service account the role trusts (never a wildcard).
     service_account: str
-    #: IAM policy statements (may hold Outputs, e.g. bucket ARNs); rendered with ``Output.json_dumps``.
-    statements: Sequence[Mapping[str, Any]] = ()
+    #: Inline IAM policy document (JSON), built from Outputs inside ``apply``; None: no inline policy.
+    policy: pulumi.Input[str] | None = None
     #: AWS managed policies to attach (only where AWS maintains the least-privilege policy, e.g. EBS CSI).
     managed_policy_arns: Sequence[str] = ()
     #: Create the annotated ServiceAccount (False when an EKS add-on or a chart creates its own).
     create_service_account: bool = False
     #: Labels for the ServiceAccount, when it is created here.
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: What the ServiceAccount waits for (its Namespace). A component's ``depends_on`` does not hold
+    #: back its children, so it is passed down explicitly.
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class WorkloadRole(pulumi.ComponentResource):
@@ -77,13 +80,8 @@ class WorkloadRole(pulumi.ComponentResource):
             description=f"{args.namespace}/{args.service_account}",
             opts=child,
         )
-        if args.statements:
-            aws.iam.RolePolicy(
-                f"{name}-policy",
-                role=role.id,
-                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(args.statements)}),
-                opts=child,
-            )
+        if args.policy is not None:
+            aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=args.policy, opts=child)
         for arn in args.managed_policy_arns:
             aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=child)
 
@@ -96,9 +94,10 @@ class WorkloadRole(pulumi.ComponentResource):
                 role_arn=role.arn,
                 opts=child,
             )
+        self.service_account_resource: k8s.core.v1.ServiceAccount | None = None
         if args.create_service_account:
             annotations = {"eks.amazonaws.com/role-arn": role.arn} if identity.mode == "irsa" else {}
-            k8s.core.v1.ServiceAccount(
+            self.service_account_resource = k8s.core.v1.ServiceAccount(
                 f"{name}-sa",
                 metadata={
                     "name": args.service_account,
@@ -106,8 +105,7 @@ class WorkloadRole(pulumi.ComponentResource):
                     "labels": dict(args.labels),
                     "annotations": annotations,
                 },
-                automount_service_account_token=True,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
             )
 
         self.role_arn = role.arn

@@ -14,11 +14,16 @@ ADDON = "aws:eks/addon:Addon"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 
+def cluster_key(plan):
+    (key,) = [k for k in plan.of_type("aws:kms/key:Key") if k["name"].endswith("-cluster-secrets-key")]
+    return key
+
+
 def test_api_authentication_encryption_logging_and_upgrade_policy(plan):
     eks = plan.one(EKS)["inputs"]
     assert eks["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
     assert eks["encryptionConfig"]["resources"] == ["secrets"]
-    key = plan.one("aws:kms/key:Key")
+    key = cluster_key(plan)
     assert eks["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:")
     assert key["inputs"]["enableKeyRotation"] is True
     assert key["name"] in plan.requires(plan.one(EKS)["name"])
@@ -37,12 +42,12 @@ def test_prod_is_private_and_protected_dev_is_disposable(plans):
     assert prod["vpcConfig"]["endpointPrivateAccess"] is True
     assert "publicAccessCidrs" not in prod["vpcConfig"]
     assert prod["deletionProtection"] is True
-    assert plans["prod"].one("aws:kms/key:Key")["options"].get("protect") is True
+    assert cluster_key(plans["prod"])["options"].get("protect") is True
     dev = plans["dev"].one(EKS)["inputs"]
     assert dev["vpcConfig"]["endpointPublicAccess"] is True
     assert dev["vpcConfig"]["publicAccessCidrs"] == ["198.51.100.0/24"]
     assert dev["deletionProtection"] is False
-    assert not plans["dev"].one("aws:kms/key:Key")["options"].get("protect")
+    assert not cluster_key(plans["dev"])["options"].get("protect")
 
 
 def test_every_admin_role_gets_an_access_entry_with_cluster_admin(plan):

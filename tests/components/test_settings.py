@@ -115,6 +115,27 @@ BAD_CONFIGS = [
     ("dev", {"permissionsBoundaryArn": "boundary"}, "airflow-mesh:permissionsBoundaryArn", "not an IAM policy ARN"),
     ("dev", {"nodeDiskSizeGib": 8}, "airflow-mesh:nodeDiskSizeGib", "20-1000"),
     ("dev", {"aws:region": None}, "aws:region", "is required"),
+    # mesh
+    ("staging", {"meshTlsMode": "permissive"}, "airflow-mesh:meshTlsMode", "not allowed in staging"),
+    ("prod", {"meshCertificateTtlHours": 72}, "airflow-mesh:meshCertificateTtlHours", "outside 1-24"),
+    ("prod", {"meshControlPlaneReplicas": 1}, "airflow-mesh:meshControlPlaneReplicas", "at least 2"),
+    ("dev", {"meshPreviousCaName": "ca-1"}, "airflow-mesh:meshPreviousCaName", "must differ"),
+    ("dev", {"meshProvider": "linkerd"}, "airflow-mesh:meshProvider", "allowed: kuma, istio"),
+    # edge
+    ("dev", {"airflowHostname": "airflow.other.example.org"}, "airflow-mesh:airflowHostname", "outside hostedZoneName"),
+    ("prod", {"oidcAllowedGroups": []}, "airflow-mesh:oidcAllowedGroups", "must not be empty in prod"),
+    ("dev", {"edgeSourceRanges": []}, "airflow-mesh:edgeSourceRanges", "required when edgeScheme is internet-facing"),
+    ("dev", {"hostedZoneId": "zone-1"}, "airflow-mesh:hostedZoneId", "not a Route 53 hosted zone id"),
+    ("dev", {"acmeEmail": "nobody"}, "airflow-mesh:acmeEmail", "not an email address"),
+    # airflow
+    ("dev", {"airflowExecutor": "LocalExecutor"}, "airflow-mesh:airflowExecutor", "allowed: KubernetesExecutor"),
+    ("prod", {"airflowSchedulerReplicas": 1}, "airflow-mesh:airflowSchedulerReplicas", "prod needs at least 2"),
+    ("prod", {"airflowApiServerReplicas": 1}, "airflow-mesh:airflowApiServerReplicas", "prod needs at least 2"),
+    ("dev", {"secretRotationDays": 0}, "airflow-mesh:secretRotationDays", "outside 1-365"),
+    ("dev", {"airflowRoleMappings": ["data-engineers=Superuser"]}, "airflow-mesh:airflowRoleMappings[0]", "not a role"),
+    ("dev", {"dagsGitRepository": "git@github.com:org/dags.git"}, "airflow-mesh:dagsGitSshKey", "required for the SSH"),
+    ("prod", {"databaseMultiAz": False}, "airflow-mesh:databaseMultiAz", "not allowed in prod"),
+    ("dev", {"dagsGitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----"}, "airflow-mesh:dagsGitSshKey", "must be a secret"),
 ]
 
 
@@ -133,6 +154,46 @@ def test_bad_config_is_rejected_by_name_before_any_resource(stack, overrides, ke
     else:
         # The Pulumi CLI itself refuses these before the program starts.
         assert f"Stack '{stack}'" in message
+
+
+DEV_DOMAINS = harness.stack_config("dev")[0]["airflow-mesh:domains"]
+
+
+def with_domains(*changes):
+    """The dev stack's domains with the given (index, field, value) changes."""
+    import json
+
+    domains = json.loads(DEV_DOMAINS)
+    for index, field, value in changes:
+        if index >= len(domains):
+            domains.append(json.loads(json.dumps(domains[0])))
+        domains[index][field] = value
+    return {"domains": domains}
+
+
+BAD_DOMAINS = [
+    (with_domains((1, "name", "marketing")), "airflow-mesh:domains[1].name", "duplicate domain"),
+    (with_domains((1, "oidcGroups", ["data-marketing"])), "airflow-mesh:domains[1].oidcGroups[0]", "already mapped"),
+    (
+        with_domains((1, "s3", [{"bucket": "example-mkt-curated-dev", "prefixes": ["x/"], "access": "readwrite"}])),
+        "airflow-mesh:domains[1].s3[0].prefixes",
+        "written by domain 'marketing'",
+    ),
+    (with_domains((1, "secretsPrefix", "airflow/prod/finance")), "airflow-mesh:domains[1].secretsPrefix", "outside"),
+    (with_domains((1, "secretsPrefix", "../marketing")), "airflow-mesh:domains[1].secretsPrefix", "outside"),
+    (with_domains((1, "airflowRole", "Admin")), "airflow-mesh:domains[1].airflowRole", "built-in role"),
+    (with_domains((0, "name", "Marketing!")), "airflow-mesh:domains[0].name", "should match pattern"),
+    (with_domains((0, "colour", "blue")), "airflow-mesh:domains[0].colour", "Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key", "words"), BAD_DOMAINS, ids=[c[1] + ":" + c[2] for c in BAD_DOMAINS])
+def test_bad_domains_are_rejected_by_name(overrides, key, words):
+    with pytest.raises(settings.SettingsError) as caught:
+        harness.run("dev", overrides)
+    assert f"stacks/Pulumi.dev.yaml: {key}" in str(caught.value)
+    assert words in str(caught.value)
+    assert caught.value.registered_resources == 0
 
 
 def test_the_corpus_is_large_and_names_distinct_keys():
@@ -166,6 +227,10 @@ def test_required_keys_have_no_default_and_optional_keys_have_safe_ones():
     fields = settings.config_fields()
     required = {name for name, f in fields.items() if "default" not in f}
     assert required == {
+        "airflowHostname",
+        "hostedZoneName",
+        "hostedZoneId",
+        "acmeEmail",
         "environment",
         "owner",
         "awsAccountId",

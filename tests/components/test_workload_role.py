@@ -39,10 +39,14 @@ def test_every_federated_trust_pins_sub_and_aud_to_one_service_account(plan):
 def test_pod_identity_mode_trusts_the_eks_pods_service_and_associates_one_account():
     plan = harness.run("dev", {"identityMode": "pod-identity"})
     associations = plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
-    assert {(a["inputs"]["namespace"], a["inputs"]["serviceAccount"]) for a in associations} == {
-        ("kube-system", "ebs-csi-controller-sa")
-    }
-    (association,) = associations
+    bound = [(a["inputs"]["namespace"], a["inputs"]["serviceAccount"]) for a in associations]
+    assert ("kube-system", "ebs-csi-controller-sa") in bound
+    assert ("kube-system", "aws-node") not in bound
+    pod_roles = [r for r in plan.of_type(ROLE) if "pods.eks.amazonaws.com" in r["inputs"]["assumeRolePolicy"]]
+    assert len(bound) == len(set(bound)) == len(pod_roles) >= 8
+    for a in associations:
+        assert any(r["name"] in a["dependsOn"] for r in pod_roles)
+    (association,) = [a for a in associations if a["inputs"]["serviceAccount"] == "ebs-csi-controller-sa"]
     role = next(r for r in plan.of_type(ROLE) if r["name"] in association["dependsOn"])
     statement = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}

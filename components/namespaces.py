@@ -1,0 +1,38 @@
+"""Namespaces: every namespace whose pods join the mesh, labelled for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class NamespacesArgs:
+    """Inputs of :class:`Namespaces`."""
+
+    #: Namespace names (the access model's meshed namespaces).
+    names: Sequence[str]
+    #: Labels that enrol a namespace in the mesh (and its Pod Security level), from the mesh module.
+    labels: Mapping[str, str]
+
+
+class Namespaces(pulumi.ComponentResource):
+    """One labelled Namespace per meshed namespace of the access model.
+
+    Outputs: ``by_name`` (name -> ``k8s.core.v1.Namespace``).
+    """
+
+    def __init__(self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow-mesh:mesh:Namespaces", name, None, opts)
+        self.by_name: dict[str, k8s.core.v1.Namespace] = {
+            ns: k8s.core.v1.Namespace(
+                f"{name}-{ns}",
+                metadata={"name": ns, "labels": {"app.kubernetes.io/part-of": "airflow-mesh", **args.labels}},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for ns in args.names
+        }
+        self.register_outputs({})
