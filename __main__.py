@@ -100,7 +100,7 @@ with_k8s = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": 
 logs = LogBucket(
     f"{prefix}-logs",
     LogBucketArgs(
-        bucket_name=f"{prefix}-{settings.aws_account_id}-task-logs",
+        bucket_name=settings.logs_bucket_name,
         retention_days=settings.task_log_retention_days,
         protect=settings.is_prod,
     ),

@@ -325,6 +325,11 @@ class Settings(StackConfig):
         return pairs  # type: ignore[return-value]
 
     @property
+    def logs_bucket_name(self) -> str:
+        """Fixed name of the task-log bucket: IAM policies and the access matrix name it before it exists."""
+        return f"{self.cluster_name}-{self.aws_account_id}-task-logs"
+
+    @property
     def secrets_prefix(self) -> str:
         """Secrets Manager prefix of this stack's Airflow connections and variables."""
         return f"airflow/{self.stack}"

@@ -51,11 +51,23 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "resources.json").write_text(plan.to_json())
         (out / "tree.txt").write_text(plan.tree())
+        write_access_matrix(stack, out)
         print(plan.summary())
         if plan.placeholders:
             print(f"  offline placeholders (set with --secret before `pulumi up`): {', '.join(plan.placeholders)}")
         print(f"  wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}/")
     return 1 if failed else 0
+
+
+def write_access_matrix(stack: str, out: Path) -> None:
+    """access-matrix.md and .json, from the same access model the program enforces."""
+    from components import access_model
+    from plan import access_matrix
+
+    settings = harness.settings_for(stack)
+    matrix = access_matrix.build(access_model.build(settings), settings)
+    (out / "access-matrix.json").write_text(access_matrix.to_json(matrix))
+    (out / "access-matrix.md").write_text(access_matrix.to_markdown(matrix))
 
 
 if __name__ == "__main__":

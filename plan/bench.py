@@ -33,6 +33,20 @@ def median_of(cmd: list[str]) -> float:
     return statistics.median(wall(cmd) for _ in range(RUNS))
 
 
+def domain_scaling() -> None:
+    """In-process plan time of the dev stack with 1 and with 50 synthetic domains."""
+    from tests.plan.test_access_matrix import synthetic_domains
+
+    harness.run("dev")  # warm imports
+    for n in (1, 50):
+        times = []
+        for _ in range(RUNS):
+            start = time.perf_counter()
+            plan = harness.run("dev", {"domains": synthetic_domains(n)})
+            times.append(time.perf_counter() - start)
+        print(f"dev with {n:2d} domains: {statistics.median(times):.2f}s in process, {len(plan.resources)} resources")
+
+
 def main() -> None:
     floor = median_of([sys.executable, "-c", FLOOR])
     print(f"floor (import pulumi, pulumi_aws, pulumi_kubernetes + mocks): {floor:.2f}s median of {RUNS}")
@@ -40,6 +54,7 @@ def main() -> None:
         for stack in harness.stack_names():
             seconds = median_of([sys.executable, "-m", "plan", stack, "--out", out])
             print(f"make plan {stack:8s} {seconds:.2f}s  ({seconds / floor:.1f}x floor)")
+    domain_scaling()
 
 
 if __name__ == "__main__":

@@ -187,6 +187,17 @@ def stack_config(
     return strings, sorted(secret_keys), sorted(placeholders)
 
 
+def settings_for(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT):
+    """The program's validated Settings for ``stack``, from the same config the plan uses."""
+    from components import settings as stack_settings
+
+    config, secret_keys, _ = stack_config(stack, overrides, root)
+    prefix = f"{pulumi_project(root)}:"
+    raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
+    secrets = {k.removeprefix(prefix) for k in secret_keys}
+    return stack_settings.validate(stack, config.get("aws:region"), raw, secrets)
+
+
 def _has_type(value: Any, kind: str) -> bool:
     if kind == "string":
         return isinstance(value, str)

@@ -1,0 +1,106 @@
+"""The access matrix says exactly what the generated resources allow (derived here independently
+from resources.json), and the program scales linearly with the number of domains."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from components import access_model
+from plan import access_matrix, harness
+from tests.iam.roles import workload_roles
+
+KMS_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+$")
+
+
+def matrix_for(stack: str, overrides=None) -> dict:
+    settings = harness.settings_for(stack, overrides)
+    return access_matrix.build(access_model.build(settings), settings)
+
+
+def statements(permissions) -> set[tuple]:
+    """(action, resource, condition) triples, KMS keys reduced to 'kms-key' (their ARNs only exist after up)."""
+    out = set()
+    for p in permissions:
+        for action in p["actions"] if "actions" in p else p["Action"]:
+            for resource in p["resources"] if "resources" in p else p["Resource"]:
+                resource = "kms-key" if resource.startswith("kms-key:") or KMS_ARN.match(resource) else resource
+                out.add((action, resource, json.dumps(p.get("condition") or p.get("Condition"), sort_keys=True)))
+    return out
+
+
+def test_matrix_iam_rows_equal_the_recorded_role_policies(plan):
+    matrix = matrix_for(plan.stack)
+    recorded = workload_roles(plan)
+    rows = {r["workload"]: r for r in matrix["workloads"]}
+    with_roles = {w for w, r in rows.items() if r["iamRole"]}
+    assert with_roles == {w for w, d in recorded.items() if d.policy}  # add-ons use AWS managed policies
+    for workload in with_roles:
+        docs = recorded[workload]
+        assert rows[workload]["iamRole"] == docs.role
+        assert statements(rows[workload]["permissions"]) == statements(docs.policy["Statement"]), workload
+
+
+def test_matrix_names_the_kms_keys_the_policies_really_depend_on(plan):
+    matrix = matrix_for(plan.stack)
+    prefix = f"airflow-mesh-{plan.stack}"
+    key_resources = {"kms-key:task-logs": f"{prefix}-logs-key", "kms-key:airflow-secrets": f"{prefix}-secrets-key"}
+    for row in matrix["workloads"]:
+        labels = {r for p in row["permissions"] for r in p["resources"] if r.startswith("kms-key:")}
+        if not labels:
+            continue
+        (policy,) = [
+            r
+            for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+            if r["name"] == row["iamRole"][: -len("-role")] + "-policy"
+        ]
+        assert {key_resources[label] for label in labels} <= set(policy["dependsOn"]), row["workload"]
+
+
+def test_matrix_follows_a_person_to_a_role_to_a_service_account_to_iam(plans):
+    matrix = matrix_for("prod")
+    (risk,) = [r for r in matrix["workloads"] if r["workload"] == "domain-risk"]
+    assert risk["oidcGroups"] == ["data-risk"] and risk["airflowRole"] == "risk"
+    assert (risk["namespace"], risk["serviceAccount"]) == ("domain-risk", "risk-tasks")
+    assert {"to": "airflow-api-server", "port": 8080, "protocol": "tcp", "purpose": "task execution API"} in risk[
+        "meshDestinations"
+    ]
+    assert {"host": "api.ratings.example.com", "port": 443, "purpose": "declared egress of risk"} in risk["egress"]
+    assert {"oidcGroup": "data-risk", "airflowRole": "risk"} in matrix["people"]
+
+
+def test_markdown_lists_every_identity_and_group(plans):
+    for stack in plans:
+        matrix = matrix_for(stack)
+        text = access_matrix.to_markdown(matrix)
+        for row in matrix["workloads"]:
+            assert f"### {row['workload']}" in text
+        for person in matrix["people"]:
+            assert f"`{person['oidcGroup']}`" in text
+
+
+def synthetic_domains(n: int) -> list[dict]:
+    return [
+        {
+            "name": f"team{i:02d}",
+            "oidcGroups": [f"data-team{i:02d}"],
+            "airflowRole": f"team{i:02d}",
+            "s3": [{"bucket": f"example-team{i:02d}-dev", "prefixes": ["in/", "out/"], "access": "readwrite"}],
+            "secretsPrefix": f"team{i:02d}",
+            "egress": [{"host": f"api.team{i:02d}.example.com", "port": 443}],
+        }
+        for i in range(n)
+    ]
+
+
+def test_fifty_domains_plan_and_grow_linearly():
+    """Each domain adds the same resources (namespace, identity, mesh permissions, Airflow RBAC...):
+    nothing is per pair of domains. Timings are in `make bench`."""
+    counts = {}
+    for n in (1, 2, 50):
+        plan = harness.run("dev", {"domains": synthetic_domains(n)})
+        assert len(plan.of_type("kubernetes:core/v1:Namespace")) == n + 2  # plus airflow and edge
+        counts[n] = len(plan.resources)
+    per_domain = counts[2] - counts[1]
+    assert per_domain > 0
+    assert counts[50] - counts[1] == 49 * per_domain
