@@ -37,6 +37,8 @@ def config_reference() -> str:
     for name, field in config_fields().items():
         default = "required" if "default" not in field else f"`{json.dumps(field['default'])}`"
         kind = field["type"] + (" (secret)" if field["secret"] else "")
+        if not field["declare"]:
+            kind = "array of objects (not typed by the CLI)"
         rows.append(f"| `{PROJECT}:{name}` | {kind} | {default} | {field['description']} |")
     return "\n".join(rows)
 
