@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.addons import ClusterAddons, ClusterAddonsArgs
+from components.kms import customer_key
 from components.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
 from components.workload_role import IdentityMode, WorkloadIdentity
 
@@ -93,15 +94,12 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("airflow-mesh:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-secrets-key",
-            description=f"Envelope encryption of Kubernetes secrets in {args.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30 if args.protect else 7,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
-        aws.kms.Alias(
-            f"{name}-secrets-key-alias", name=f"alias/{args.name}-secrets", target_key_id=key.key_id, opts=child
+            f"Envelope encryption of Kubernetes secrets in {args.name}",
+            alias=f"{args.name}-secrets",
+            protect=args.protect,
+            parent=self,
         )
 
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_ASSUME_EKS, opts=child)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.kms import customer_key
+
 
 @dataclass(frozen=True)
 class LogBucketArgs:
@@ -34,14 +36,9 @@ class LogBucket(pulumi.ComponentResource):
         keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
         child = pulumi.ResourceOptions(parent=self)
 
-        key = aws.kms.Key(
-            f"{name}-key",
-            description=f"Airflow task logs in s3://{args.bucket_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30 if args.protect else 7,
-            opts=keep,
+        key = customer_key(
+            f"{name}-key", f"Airflow task logs in s3://{args.bucket_name}", args.bucket_name, args.protect, self
         )
-        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.bucket_name}", target_key_id=key.key_id, opts=child)
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=not args.protect, opts=keep)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
+
+from components.kms import customer_key
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,12 @@ class SecretsStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretsStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:airflow:SecretsStore", name, None, opts)
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-key",
-            description=f"Airflow connections and variables under {args.prefix}/",
-            enable_key_rotation=True,
-            deletion_window_in_days=30 if args.protect else 7,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{args.prefix.replace('/', '-')}-secrets",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            f"Airflow connections and variables under {args.prefix}/",
+            alias=f"{args.prefix.replace('/', '-')}-secrets",
+            protect=args.protect,
+            parent=self,
         )
         self.key_arn = key.arn
         self.prefix = args.prefix
