@@ -34,6 +34,13 @@ PGBOUNCER_PORT = 6543
 OAUTH2_PROXY_PORT = 4180
 STATSD_PORT = 9125
 DATABASE_PORT = 5432
+#: The cluster's Service CIDR is fixed (components/cluster.py) so the in-cluster API address is known:
+#: the first address of the range. Meshed clients of the Kubernetes API reach it through this exit.
+KUBERNETES_SERVICE_CIDR = "172.20.0.0/16"
+KUBERNETES_API = "172.20.0.1"
+#: Workloads that talk to the Kubernetes API: the scheduler launches and watches task pods, the
+#: api-server and triggerer read pod logs and events, the NGF controller watches Gateway API objects.
+KUBERNETES_API_CLIENTS = ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "edge-controller")
 #: Label carried by a domain's task pods (set by its pod template); mesh policies select on it.
 DOMAIN_LABEL = "airflow-mesh/domain"
 #: Remote task logs live under this prefix of the log bucket; Airflow writes ``dag_id=<id>/...`` below it.
@@ -238,6 +245,38 @@ def build(settings: Settings) -> AccessModel:
     edges.append(Edge("edge-gateway", "edge-oauth2-proxy", OAUTH2_PROXY_PORT, "every request is authenticated first"))
     edges.append(Edge("edge-oauth2-proxy", api, API_SERVER_PORT, "authenticated requests to Airflow"))
     egress.append(Egress("edge-oauth2-proxy", _host(settings.oidc_issuer_url), 443, "OIDC issuer (login, tokens)"))
+    add(
+        Workload(
+            name="edge-controller",
+            kind="edge",
+            namespace=EDGE_NAMESPACE,
+            service_account=GATEWAY_CONTROLLER,
+            description="NGINX Gateway Fabric control plane: turns Gateway API objects into NGINX config",
+            selector=GATEWAY_CONTROLLER_SELECTOR,
+            ports=(GATEWAY_AGENT_PORT,),
+            create_service_account=False,
+        )
+    )
+    edges.append(Edge("edge-gateway", "edge-controller", GATEWAY_AGENT_PORT, "NGINX agent fetches its config"))
+    if settings.oauth2_proxy_session_store == "redis":
+        add(
+            Workload(
+                name="edge-redis",
+                kind="edge",
+                namespace=EDGE_NAMESPACE,
+                service_account=f"{OAUTH2_PROXY_RELEASE}-redis-ha",
+                description="oauth2-proxy session store (redis-ha subchart, Sentinel)",
+                selector={"app": "redis-ha", "release": OAUTH2_PROXY_RELEASE},
+                ports=REDIS_PORTS,
+                create_service_account=False,
+            )
+        )
+        for port in REDIS_PORTS:
+            edges.append(Edge("edge-oauth2-proxy", "edge-redis", port, "sessions (Sentinel finds the primary)"))
+            edges.append(Edge("edge-redis", "edge-redis", port, "replication and Sentinel quorum"))
+
+    for w in KUBERNETES_API_CLIENTS:
+        egress.append(Egress(w, KUBERNETES_API, 443, "Kubernetes API (in-cluster Service address)"))
 
     # --- Platform add-ons ----------------------------------------------------------------------
     add(
@@ -291,10 +330,23 @@ def build(settings: Settings) -> AccessModel:
     )
 
 
-#: NGINX Gateway Fabric names the data-plane ServiceAccount and labels after the Gateway.
+#: NGINX Gateway Fabric 2.x provisions one data plane per Gateway and names its Deployment, Service and
+#: ServiceAccount ``<gateway>-<gatewayclass>``; its pods carry the gateway-name label.
 GATEWAY_NAME = "airflow"
-GATEWAY_SERVICE_ACCOUNT = f"{GATEWAY_NAME}-nginx"
+GATEWAY_CLASS = "nginx"
+GATEWAY_SERVICE_ACCOUNT = f"{GATEWAY_NAME}-{GATEWAY_CLASS}"
 GATEWAY_SELECTOR = {"gateway.networking.k8s.io/gateway-name": GATEWAY_NAME}
+#: The NGF control plane is the Helm release of this name: its ServiceAccount, its pod labels, and the
+#: port its agents (the data-plane pods) stream configuration from.
+GATEWAY_CONTROLLER = "nginx-gateway-fabric"
+GATEWAY_CONTROLLER_SELECTOR = {
+    "app.kubernetes.io/name": GATEWAY_CONTROLLER,
+    "app.kubernetes.io/instance": GATEWAY_CONTROLLER,
+}
+GATEWAY_AGENT_PORT = 8443
+#: oauth2-proxy's Helm release name (its Service, and the prefix of the redis-ha subchart's objects).
+OAUTH2_PROXY_RELEASE = "oauth2-proxy"
+REDIS_PORTS = (6379, 26379)
 
 
 def render_policy(grants: tuple[Grant, ...], values: Mapping[str, str]) -> dict[str, object]:

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.access_model import KUBERNETES_SERVICE_CIDR
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.kms import customer_key
 from components.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
@@ -140,7 +141,8 @@ class Cluster(pulumi.ComponentResource):
             # vpc-cni, kube-proxy and CoreDNS come as managed add-ons (versioned, upgradable) instead.
             bootstrap_self_managed_addons=False,
             deletion_protection=args.protect,
-            kubernetes_network_config={"ip_family": "ipv4"},
+            # Fixed so the API's in-cluster address is known to the mesh exits (access_model).
+            kubernetes_network_config={"ip_family": "ipv4", "service_ipv4_cidr": KUBERNETES_SERVICE_CIDR},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
         )
 

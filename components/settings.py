@@ -257,6 +257,10 @@ class StackConfig(BaseModel):
         description="SSH private key for an ssh:// or git@ DAG repository (`pulumi config set --secret`).",
         json_schema_extra={"secret": True},
     )
+    dags_git_known_hosts: str = Field(
+        "",
+        description="known_hosts lines of the SSH DAG repository's host; empty: git-sync does not verify the host key.",
+    )
     airflow_image: str = Field(
         "", description="Airflow image (`repository:tag`) with DAGs baked in; empty: the chart's default image."
     )

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from components import instance_types, versions
+from components.access_model import KUBERNETES_SERVICE_CIDR
 
 if TYPE_CHECKING:
     from components.settings import Settings
@@ -106,6 +107,8 @@ def _network_rules(s: Settings, add) -> None:
         return
     if not vpc.is_private:
         add("vpcCidr", f"{s.vpc_cidr!r} is not a private (RFC 1918) range")
+    if vpc.overlaps(ipaddress.IPv4Network(KUBERNETES_SERVICE_CIDR)):
+        add("vpcCidr", f"{s.vpc_cidr!r} overlaps the cluster's Service CIDR {KUBERNETES_SERVICE_CIDR}")
 
     if bool(s.private_subnet_cidrs) != bool(s.public_subnet_cidrs):
         add("privateSubnetCidrs", "set both privateSubnetCidrs and publicSubnetCidrs, or neither")
@@ -217,6 +220,23 @@ def _retentions() -> str:
 
 
 def _mesh_rules(s: Settings, add) -> None:
+    if s.mesh_provider == "kuma":
+        # Kuma tells external destinations apart by TLS SNI or HTTP Host only: a name on any other
+        # port cannot be let out without opening that port to every host.
+        repo = s.dags_git_repository
+        if repo and not repo.startswith("https://"):
+            add(
+                "dagsGitRepository",
+                f"{repo!r}: with meshProvider kuma, use an https:// repository (SSH cannot leave by name)",
+            )
+        for i, d in enumerate(s.domains):
+            for j, rule in enumerate(d.egress):
+                if rule.port not in (80, 443):
+                    add(
+                        f"domains[{i}].egress[{j}]",
+                        f"{rule.host}:{rule.port}: with meshProvider kuma, "
+                        "external hosts are reachable on 443 (TLS) or 80 only",
+                    )
     if s.mesh_tls_mode == "permissive" and s.environment != "dev":
         add("meshTlsMode", f"'permissive' is not allowed in {s.environment} (allowed: strict)")
     if not 1 <= s.mesh_certificate_ttl_hours <= 24:
@@ -289,6 +309,11 @@ def _airflow_rules(s: Settings, add) -> None:
         add("dagsGitRepository", f"{repo!r} must be an https://, ssh:// or git@ URL")
     if repo and not repo.startswith("https://") and not s.dags_git_ssh_key.get_secret_value():
         add("dagsGitSshKey", f"required for the SSH repository {repo!r} (`pulumi config set --secret`)")
+    if s.airflow_executor == "CeleryExecutor" and s.domains:
+        add(
+            "airflowExecutor",
+            "'CeleryExecutor' runs every task as the platform worker; data domains need KubernetesExecutor",
+        )
     if s.airflow_image and not re.match(r"^[\w./:-]+:[\w.-]+$", s.airflow_image):
         add("airflowImage", f"{s.airflow_image!r} must be repository:tag")
     if not re.match(r"^db\.[a-z0-9]+\.[a-z0-9]+$", s.database_instance_class):

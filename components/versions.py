@@ -24,3 +24,43 @@ EKS_ADDONS: dict[str, dict[str, bool]] = {
     "coredns": {"before_compute": False},
     "aws-ebs-csi-driver": {"before_compute": False},
 }
+
+#: Service mesh charts (issue 4). Kuma 2.14.3 is the release whose CRDs and values are in upstream/;
+#: Istio's base, istiod, cni and ztunnel charts share one version.
+KUMA_CHART_VERSION = "2.14.3"
+KUMA_CHART_REPO = "https://kumahq.github.io/charts"
+ISTIO_VERSION = "1.30.3"
+ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
+
+#: Certificates and edge (issue 5). cert-manager installs its CRDs from the release (crds.enabled).
+CERT_MANAGER_CHART_VERSION = "v1.21.1"
+CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io"
+#: NGINX Gateway Fabric 2.6.7 is the release whose schema and CRDs are in upstream/. The 2.7 line is
+#: out upstream (adds Gateway API ``ExternalAuth``); moving to it is a pin change plus docs/edge.md.
+NGINX_GATEWAY_FABRIC_CHART = "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
+NGINX_GATEWAY_FABRIC_CHART_VERSION = "2.6.7"
+OAUTH2_PROXY_CHART_VERSION = "10.7.0"
+OAUTH2_PROXY_CHART_REPO = "https://oauth2-proxy.github.io/manifests"
+#: Gateway API standard channel that NGF 2.6 is built and conformance-tested against (Istio 1.30 too);
+#: NGF 2.7 moves to v1.6.
+GATEWAY_API_VERSION = "v1.5.1"
+GATEWAY_API_CRDS_URL = (
+    f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{GATEWAY_API_VERSION}/standard-install.yaml"
+)
+
+#: Airflow (issue 6): the official chart 1.19.0 ships Airflow 3.1.7; its values schema is the one in
+#: upstream/. Upstream has moved on to 1.22.0 (Airflow 3.2.x); moving is a pin change once its schema
+#: is in the offline data.
+AIRFLOW_CHART = "airflow"
+AIRFLOW_CHART_VERSION = "1.19.0"
+AIRFLOW_CHART_REPO = "https://airflow.apache.org"
+AIRFLOW_VERSION = "3.1.7"
+#: git-sync image the chart 1.19.0 uses; task pods' own git-sync init container uses the same.
+GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2"
+#: RDS PostgreSQL major version (Airflow 3.1 supports 13-17). Minor versions roll forward in the
+#: maintenance window (auto_minor_version_upgrade), so only the major version is pinned.
+POSTGRES_MAJOR_VERSION = "17"
+#: CA that signs the RDS server certificate; clients verify it with the regional trust bundle below.
+RDS_CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
+#: AWS's public RDS trust bundle for a region, fetched once at deploy time into the stack state.
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"

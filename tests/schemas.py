@@ -116,7 +116,7 @@ def _crd_index(folder: str) -> dict[tuple[str, str], dict[str, Any]]:
             for version in doc["spec"]["versions"]:
                 schema = version.get("schema", {}).get("openAPIV3Schema")
                 if schema:
-                    index[(f"{group}/{version['name']}", kind)] = _strict(schema)
+                    index[(f"{group}/{version['name']}", kind)] = _with_object_root(_strict(schema))
     return index
 
 
@@ -154,6 +154,13 @@ def _strict(schema: Any) -> Any:
     if "metadata" in out.get("properties", {}) and out["properties"]["metadata"].get("type") == "object":
         out["properties"]["metadata"] = {"type": "object"}
     return out
+
+
+def _with_object_root(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every Kubernetes object has apiVersion, kind and metadata, whether or not the CRD lists them
+    (Istio's list only spec and status); the API server validates those itself."""
+    properties = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
+    return {**schema, "properties": {**properties, **schema.get("properties", {})}}
 
 
 def _without_secrets(value: Any) -> Any:

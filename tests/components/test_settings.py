@@ -134,6 +134,13 @@ BAD_CONFIGS = [
     ("dev", {"secretRotationDays": 0}, "airflow-mesh:secretRotationDays", "outside 1-365"),
     ("dev", {"airflowRoleMappings": ["data-engineers=Superuser"]}, "airflow-mesh:airflowRoleMappings[0]", "not a role"),
     ("dev", {"dagsGitRepository": "git@github.com:org/dags.git"}, "airflow-mesh:dagsGitSshKey", "required for the SSH"),
+    (
+        "dev",
+        {"dagsGitRepository": "ssh://git@github.com/org/dags.git"},
+        "airflow-mesh:dagsGitRepository",
+        "use an https://",
+    ),
+    ("dev", {"vpcCidr": "172.20.0.0/16"}, "airflow-mesh:vpcCidr", "overlaps the cluster's Service CIDR"),
     ("prod", {"databaseMultiAz": False}, "airflow-mesh:databaseMultiAz", "not allowed in prod"),
     ("dev", {"dagsGitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----"}, "airflow-mesh:dagsGitSshKey", "must be a secret"),
 ]
@@ -184,6 +191,11 @@ BAD_DOMAINS = [
     (with_domains((1, "airflowRole", "Admin")), "airflow-mesh:domains[1].airflowRole", "built-in role"),
     (with_domains((0, "name", "Marketing!")), "airflow-mesh:domains[0].name", "should match pattern"),
     (with_domains((0, "colour", "blue")), "airflow-mesh:domains[0].colour", "Extra inputs are not permitted"),
+    (
+        with_domains((0, "egress", [{"host": "db.partner.example.com", "port": 5432}])),
+        "airflow-mesh:domains[0].egress[0]",
+        "reachable on 443 (TLS) or 80 only",
+    ),
 ]
 
 
