@@ -12,7 +12,9 @@ import pulumi_aws as aws
 
 from components import access_model, instance_types, mesh
 from components import settings as stack_settings
+from components.certificates import Certificates, CertificatesArgs
 from components.cluster import Cluster, ClusterArgs
+from components.gateway_api import GatewayApiCrds
 from components.identity import WorkloadIdentities, WorkloadIdentitiesArgs
 from components.log_bucket import LogBucket, LogBucketArgs
 from components.namespaces import Namespaces, NamespacesArgs
@@ -109,7 +111,6 @@ logs = LogBucket(
 secrets_store = SecretsStore(
     f"{prefix}-secrets", SecretsStoreArgs(prefix=settings.secrets_prefix, protect=settings.is_prod), opts=aws_only
 )
-
 # --- namespaces and workload identities (every ServiceAccount, every IAM role) -------------------
 namespaces = Namespaces(
     f"{prefix}-ns",
@@ -130,6 +131,47 @@ identities = WorkloadIdentities(
             "hosted_zone_id": settings.hosted_zone_id,
         },
         namespaces=namespaces.by_name,
+    ),
+    opts=with_k8s,
+)
+
+# --- certificates and Gateway API (shared by the mesh and the edge) -------------------------------
+certificates = Certificates(
+    f"{prefix}-certs",
+    CertificatesArgs(
+        acme_email=settings.acme_email,
+        acme_environment=settings.acme_environment,
+        hosted_zone_id=settings.hosted_zone_id,
+        hosted_zone_name=settings.hosted_zone_name,
+        region=settings.region,
+        role_arn=identities.roles["cert-manager"].role_arn,
+        identity_mode=settings.identity_mode,
+        high_availability=settings.environment != "dev",
+        ca_subject=settings.cluster_name,
+    ),
+    opts=with_k8s,
+)
+gateway_api = GatewayApiCrds(f"{prefix}-gateway-api", opts=with_k8s)
+
+# --- service mesh -----------------------------------------------------------------------------------
+service_mesh = mesh.Mesh(
+    f"{prefix}-mesh",
+    mesh.MeshArgs(
+        provider=settings.mesh_provider,
+        model=model,
+        namespaces=namespaces.by_name,
+        tls_mode=settings.mesh_tls_mode,
+        certificate_ttl_hours=settings.mesh_certificate_ttl_hours,
+        ca_source=settings.mesh_ca_source,
+        ca_name=settings.mesh_ca_name,
+        previous_ca_name=settings.mesh_previous_ca_name,
+        root_issuer_name=certificates.mesh_root_issuer_name,
+        control_plane_replicas=settings.mesh_control_plane_replicas,
+        trust_domain=f"{settings.cluster_name}.mesh.local",
+        vpc_cidr=settings.vpc_cidr,
+        identity_mode=settings.identity_mode,
+        otel_endpoint=settings.otel_endpoint,
+        depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,
 )
