@@ -14,12 +14,14 @@ from components import access_model, instance_types, mesh
 from components import settings as stack_settings
 from components.certificates import Certificates, CertificatesArgs
 from components.cluster import Cluster, ClusterArgs
+from components.edge import Edge, EdgeArgs
 from components.gateway_api import GatewayApiCrds
 from components.identity import WorkloadIdentities, WorkloadIdentitiesArgs
 from components.log_bucket import LogBucket, LogBucketArgs
 from components.namespaces import Namespaces, NamespacesArgs
 from components.network import Network, NetworkArgs
 from components.node_groups import NodeGroupSpec
+from components.oauth2_proxy import OidcClient
 from components.secrets_store import SecretsStore, SecretsStoreArgs
 
 settings = stack_settings.load()  # raises SettingsError before any resource is registered
@@ -176,6 +178,43 @@ service_mesh = mesh.Mesh(
     opts=with_k8s,
 )
 
+# --- edge -------------------------------------------------------------------------------------------
+edge = Edge(
+    f"{prefix}-edge",
+    EdgeArgs(
+        hostname=settings.airflow_hostname,
+        hosted_zone_id=settings.hosted_zone_id,
+        region=settings.region,
+        scheme=settings.edge_scheme,
+        source_ranges=settings.edge_source_ranges,
+        subnet_ids=(
+            network.public_subnet_ids if settings.edge_scheme == "internet-facing" else network.private_subnet_ids
+        ),
+        replicas=settings.edge_replicas,
+        namespace=namespaces.by_name[access_model.EDGE_NAMESPACE],
+        acme_issuer_name=certificates.acme_issuer_name,
+        oidc=OidcClient(
+            issuer_url=settings.oidc_issuer_url,
+            client_id=settings.oidc_client_id,
+            client_secret=pulumi.Output.secret(settings.oidc_client_secret.get_secret_value()),
+            groups_claim=settings.oidc_groups_claim,
+            allowed_groups=settings.oidc_allowed_groups,
+            allowed_email_domains=settings.oidc_allowed_email_domains,
+        ),
+        oauth2_proxy_service_account=identities.service_accounts["edge-oauth2-proxy"],
+        session_store=settings.oauth2_proxy_session_store,
+        secret_rotation_days=settings.secret_rotation_days,
+        gateway_pod_annotations=mesh.entry_point_pod_annotations(settings.mesh_provider),
+        tags=settings.tags,
+        gateway_api=gateway_api.ready,
+        certificates=certificates.ready,
+        mesh=service_mesh.ready,
+        protect=settings.is_prod,
+    ),
+    opts=with_k8s,
+)
+
+pulumi.export("airflowUrl", edge.url)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
