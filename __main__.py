@@ -12,8 +12,12 @@ import pulumi_aws as aws
 
 from components import access_model, instance_types, mesh
 from components import settings as stack_settings
+from components.airflow import Airflow, AirflowArgs
+from components.airflow import chart_inputs as airflow_chart_inputs
+from components.airflow_secrets import DatabaseEndpoint
 from components.certificates import Certificates, CertificatesArgs
 from components.cluster import Cluster, ClusterArgs
+from components.database import Database, DatabaseArgs
 from components.edge import Edge, EdgeArgs
 from components.gateway_api import GatewayApiCrds
 from components.identity import WorkloadIdentities, WorkloadIdentitiesArgs
@@ -113,6 +117,23 @@ logs = LogBucket(
 secrets_store = SecretsStore(
     f"{prefix}-secrets", SecretsStoreArgs(prefix=settings.secrets_prefix, protect=settings.is_prod), opts=aws_only
 )
+database = Database(
+    f"{prefix}-db",
+    DatabaseArgs(
+        vpc_id=network.vpc_id,
+        subnet_ids=network.private_subnet_ids,
+        client_security_group_id=cluster.node_security_group_id,  # a plain SG: no wait for EKS
+        region=settings.region,
+        instance_class=settings.database_instance_class,
+        multi_az=settings.database_multi_az,
+        storage_gib=settings.database_storage_gib,
+        backup_retention_days=settings.database_backup_retention_days,
+        password_rotation_days=settings.secret_rotation_days,
+        protect=settings.is_prod,
+    ),
+    opts=aws_only,
+)
+
 # --- namespaces and workload identities (every ServiceAccount, every IAM role) -------------------
 namespaces = Namespaces(
     f"{prefix}-ns",
@@ -210,6 +231,30 @@ edge = Edge(
         certificates=certificates.ready,
         mesh=service_mesh.ready,
         protect=settings.is_prod,
+    ),
+    opts=with_k8s,
+)
+
+# --- airflow ----------------------------------------------------------------------------------------
+git_ssh_key = settings.dags_git_ssh_key.get_secret_value()
+airflow = Airflow(
+    f"{prefix}-airflow",
+    AirflowArgs(
+        chart=airflow_chart_inputs(settings, model),
+        database=DatabaseEndpoint(
+            address=database.address,
+            port=database.port,
+            db_name=database.db_name,
+            username=database.username,
+            password=database.password,
+            ca_bundle=database.ca_bundle,
+        ),
+        oidc_client_secret=pulumi.Output.secret(settings.oidc_client_secret.get_secret_value()),
+        git_ssh_key=pulumi.Output.secret(git_ssh_key) if git_ssh_key else None,
+        rotation_days=settings.secret_rotation_days,
+        namespaces=namespaces.by_name,
+        service_accounts=identities.service_accounts,
+        depends_on=[*service_mesh.ready, database],
     ),
     opts=with_k8s,
 )
