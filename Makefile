@@ -15,7 +15,7 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: plan plan-all test lint bench project-file clean
+.PHONY: plan plan-all test lint bench project-file delivery-doc clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,9 @@ bench: $(VENV)/.installed  ## whole-process time of `make plan` per stack vs the
 
 project-file: $(VENV)/.installed  ## regenerate Pulumi.yaml's config schema from components/settings.py
 	$(PY) -m plan --project-file
+
+delivery-doc: $(VENV)/.installed  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
+	$(PY) -m plan.delivery_doc
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from plan import harness
+from plan import harness, reports
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         (out / "resources.json").write_text(plan.to_json())
         (out / "tree.txt").write_text(plan.tree())
         write_access_matrix(stack, out)
+        summaries = reports.write_reports(plan, out)  # cost.md, deploy-time.md
         print(plan.summary())
+        print(summaries)
         if plan.placeholders:
             print(f"  offline placeholders (set with --secret before `pulumi up`): {', '.join(plan.placeholders)}")
         print(f"  wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}/")

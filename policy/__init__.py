@@ -1,0 +1,1 @@
+"""The airflow-mesh CrossGuard policy pack (see __main__.py) and its rules."""
