@@ -105,3 +105,60 @@ def test_fifty_domains_plan_and_grow_linearly():
     per_domain = counts[2] - counts[1]
     assert per_domain > 0
     assert counts[50] - counts[1] == 49 * per_domain
+
+
+def test_matrix_mesh_rows_equal_the_recorded_mesh_permissions(plan):
+    """Kuma: one MeshTrafficPermission per allowed (source, destination); read back from the plan."""
+    from tests.components import mesh_plans as mp
+
+    matrix = matrix_for(plan.stack)
+    claimed = {
+        (r["workload"], d["to"]) for r in matrix["workloads"] for d in r["meshDestinations"] if d["protocol"] == "tcp"
+    }
+    recorded = mp.kuma_allowed(plan, access_model.build(harness.settings_for(plan.stack)))
+    assert len(recorded) == len(set(recorded))
+    assert set(recorded) == claimed
+
+
+def test_matrix_mesh_rows_equal_istio_authorization_policies_with_ports():
+    from tests.components import mesh_plans as mp
+
+    overrides = {"meshProvider": "istio"}
+    matrix = matrix_for("prod", overrides)
+    claimed = {
+        (r["workload"], d["to"], d["port"])
+        for r in matrix["workloads"]
+        for d in r["meshDestinations"]
+        if d["protocol"] == "tcp"
+    }
+    plan = harness.run("prod", overrides)
+    assert set(mp.istio_allowed(plan, access_model.build(harness.settings_for("prod", overrides)))) == claimed
+
+
+def test_matrix_exits_are_exactly_the_recorded_mesh_passthroughs(plan):
+    """Every exit the matrix lists is let out by the workload's MeshPassthrough, and every match a
+    MeshPassthrough lets out is in the matrix (the S3 virtual-hosted wildcard stands for its S3 row)."""
+    from components.mesh_kuma_exits import DATABASE_HOST
+    from tests.components import mesh_plans as mp
+
+    settings = harness.settings_for(plan.stack)
+    matrix = matrix_for(plan.stack)
+    by_selector = mp.workload_by_selector(access_model.build(settings))
+    recorded: dict[str, set[tuple[str, int]]] = {}
+    for r in mp.mesh_of_type(plan, "kubernetes:kuma.io/v1alpha1:MeshPassthrough"):
+        labels = dict(r["inputs"]["spec"]["targetRef"]["labels"])
+        namespace = labels.pop("k8s.kuma.io/namespace")
+        workload = by_selector[(namespace, tuple(sorted(labels.items())))]
+        for m in r["inputs"]["spec"]["default"]["appendMatch"]:
+            host = DATABASE_HOST if m["value"] == settings.vpc_cidr else m["value"]
+            if host.startswith("*.s3."):
+                host = host.removeprefix("*.")
+            recorded.setdefault(workload, set()).add((host, m["port"]))
+    claimed = {r["workload"]: {(e["host"], e["port"]) for e in r["egress"]} for r in matrix["workloads"] if r["egress"]}
+    claimed = {w: exits for w, exits in claimed.items() if matrix_row(matrix, w)["meshed"]}
+    assert recorded == claimed
+
+
+def matrix_row(matrix: dict, workload: str) -> dict:
+    (row,) = [r for r in matrix["workloads"] if r["workload"] == workload]
+    return row
