@@ -34,6 +34,7 @@ PGBOUNCER_PORT = 6543
 OAUTH2_PROXY_PORT = 4180
 STATSD_PORT = 9125
 DATABASE_PORT = 5432
+REDIS_PORT = 6379
 #: The cluster's Service CIDR is fixed (components/cluster.py) so the in-cluster API address is known:
 #: the first address of the range. Meshed clients of the Kubernetes API reach it through this exit.
 KUBERNETES_SERVICE_CIDR = "172.20.0.0/16"
@@ -57,11 +58,12 @@ class Grant:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     condition: Mapping[str, Mapping[str, object]] | None = None
+    effect: Literal["Allow", "Deny"] = "Allow"
 
     def statement(self, values: Mapping[str, str]) -> dict[str, object]:
         out: dict[str, object] = {
             "Sid": self.sid,
-            "Effect": "Allow",
+            "Effect": self.effect,
             "Action": list(self.actions),
             "Resource": [r.format(**values) for r in self.resources],
         }
@@ -160,7 +162,10 @@ def build(settings: Settings) -> AccessModel:
         assert w.name not in workloads, w.name
         workloads[w.name] = w
 
-    secrets_read = _secrets_read_grants(settings.secrets_prefix, "")
+    # Platform components read the stack's connections and variables, but never a domain's: the
+    # domains' prefixes sit below the same connections/ and variables/ folders, hence the Deny.
+    domain_prefixes = tuple(d.secrets_prefix for d in settings.domains)
+    secrets_read = _secrets_read_grants(settings.secrets_prefix, "", exclude=domain_prefixes)
     aws_apis = _aws_api_hosts(settings.region)
 
     # --- Airflow -------------------------------------------------------------------------------
@@ -192,12 +197,19 @@ def build(settings: Settings) -> AccessModel:
     airflow("statsd", "receives Airflow metrics (statsd over UDP) for Prometheus", ports=(STATSD_PORT,))
     airflow("migrate-database-job", "migrates the metadata database schema on upgrades")
 
+    if settings.airflow_executor == "CeleryExecutor":
+        airflow("redis", "Celery broker (queued task messages)", ports=(REDIS_PORT,))
+
     api, pgbouncer, statsd = "airflow-api-server", "airflow-pgbouncer", "airflow-statsd"
     for source in ("airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", "airflow-worker"):
         edges.append(Edge(source, api, API_SERVER_PORT, "task execution API"))
     for source in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         edges.append(Edge(source, pgbouncer, PGBOUNCER_PORT, "metadata database through PgBouncer"))
     edges.append(Edge("airflow-migrate-database-job", pgbouncer, PGBOUNCER_PORT, "schema migrations"))
+    if settings.airflow_executor == "CeleryExecutor":
+        edges.append(Edge("airflow-scheduler", "airflow-redis", REDIS_PORT, "queues tasks on the Celery broker"))
+        edges.append(Edge("airflow-worker", "airflow-redis", REDIS_PORT, "takes tasks from the Celery broker"))
+        edges.append(Edge("airflow-worker", pgbouncer, PGBOUNCER_PORT, "Celery result backend"))
     for source in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         edges.append(Edge(source, statsd, STATSD_PORT, "metrics (UDP: outside mTLS, counters only)", "udp"))
 
@@ -215,7 +227,9 @@ def build(settings: Settings) -> AccessModel:
     if settings.dags_git_repository:
         git_host = _git_host(settings.dags_git_repository)
         git_port = 22 if not settings.dags_git_repository.startswith("https://") else 443
-        for w in ("airflow-dag-processor", "airflow-triggerer", "airflow-scheduler"):
+        git_clients = ["airflow-dag-processor", "airflow-triggerer", "airflow-scheduler", "airflow-worker"]
+        git_clients += [f"domain-{d.name}" for d in settings.domains]  # task pods clone in an init container
+        for w in git_clients:
             egress.append(Egress(w, git_host, git_port, "git-sync of the DAG repository"))
 
     # --- Edge ----------------------------------------------------------------------------------
@@ -289,9 +303,21 @@ def build(settings: Settings) -> AccessModel:
             meshed=False,
             create_service_account=False,
             grants=(
+                # Only ACME challenge TXT records: a compromised cert-manager cannot repoint Airflow's alias.
                 Grant(
-                    "ChangeRecordsInZone",
-                    ("route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"),
+                    "ChangeChallengeRecords",
+                    ("route53:ChangeResourceRecordSets",),
+                    ("arn:aws:route53:::hostedzone/{hosted_zone_id}",),
+                    {
+                        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
+                        "ForAllValues:StringLike": {
+                            "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]
+                        },
+                    },
+                ),
+                Grant(
+                    "ListZoneRecords",
+                    ("route53:ListResourceRecordSets",),
                     ("arn:aws:route53:::hostedzone/{hosted_zone_id}",),
                 ),
                 Grant("ReadChanges", ("route53:GetChange",), ("arn:aws:route53:::change/*",)),
@@ -362,14 +388,21 @@ _SECRET_ARN = "arn:aws:secretsmanager:{region}:{account}:secret:"
 _KMS_VIA_SECRETS = {"StringEquals": {"kms:ViaService": "secretsmanager.{region}.amazonaws.com"}}
 
 
-def _secrets_read_grants(stack_prefix: str, sub: str) -> tuple[Grant, ...]:
-    """Read the stack's connections and variables (below ``sub`` if given) and decrypt them."""
-    sub = f"{sub.strip('/')}/" if sub else ""
-    resources = tuple(f"{_SECRET_ARN}{stack_prefix}/{kind}/{sub}*" for kind in ("connections", "variables"))
-    return (
-        Grant("ReadAirflowSecrets", ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"), resources),
-        Grant("DecryptAirflowSecrets", ("kms:Decrypt",), ("{secrets_key_arn}",), _KMS_VIA_SECRETS),
-    )
+def _secrets_read_grants(stack_prefix: str, sub: str, exclude: tuple[str, ...] = ()) -> tuple[Grant, ...]:
+    """Read the stack's connections and variables (below ``sub`` if given, never below ``exclude``)
+    and decrypt them."""
+    read = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+
+    def under(prefix: str) -> tuple[str, ...]:
+        prefix = f"{prefix.strip('/')}/" if prefix else ""
+        return tuple(f"{_SECRET_ARN}{stack_prefix}/{kind}/{prefix}*" for kind in ("connections", "variables"))
+
+    grants = [Grant("ReadAirflowSecrets", read, under(sub))]
+    if exclude:
+        denied = tuple(arn for prefix in exclude for arn in under(prefix))
+        grants.append(Grant("NeverDomainSecrets", read, denied, effect="Deny"))
+    grants.append(Grant("DecryptAirflowSecrets", ("kms:Decrypt",), ("{secrets_key_arn}",), _KMS_VIA_SECRETS))
+    return tuple(grants)
 
 
 def _logs_read() -> tuple[Grant, ...]:
@@ -422,7 +455,9 @@ def _domain_grants(stack_prefix: str, domain: DomainConfig) -> tuple[Grant, ...]
 
 
 def _aws_api_hosts(region: str) -> tuple[str, ...]:
-    return (f"sts.{region}.amazonaws.com", f"s3.{region}.amazonaws.com", f"secretsmanager.{region}.amazonaws.com")
+    hosts = (f"sts.{region}.amazonaws.com", f"s3.{region}.amazonaws.com", f"secretsmanager.{region}.amazonaws.com")
+    # In us-east-1 the SDKs default to S3's global endpoint (<bucket>.s3.amazonaws.com) unless told otherwise.
+    return (*hosts, "s3.amazonaws.com") if region == "us-east-1" else hosts
 
 
 def _host(url: str) -> str:

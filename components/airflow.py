@@ -94,7 +94,11 @@ class Airflow(pulumi.ComponentResource):
         waits = [
             namespace,
             *domain_namespaces.values(),
-            *(args.service_accounts[w] for w in sorted(set(values.CHART_SERVICE_ACCOUNTS.values()))),
+            *(
+                args.service_accounts[w]
+                for w in sorted(set(values.CHART_SERVICE_ACCOUNTS.values()))
+                if w in args.service_accounts
+            ),
             *keys.resources,
             *domains.resources,
             *args.depends_on,
@@ -123,7 +127,7 @@ class Airflow(pulumi.ComponentResource):
         self.register_outputs({"release_name": self.release_name})
 
 
-def secret_names(git_ssh: bool) -> values.SecretNames:
+def secret_names(git_ssh: bool, celery: bool = False) -> values.SecretNames:
     """The Secret names :class:`AirflowSecrets` creates, for :class:`values.ChartInputs`."""
     return values.SecretNames(
         metadata=secrets.METADATA,
@@ -136,6 +140,8 @@ def secret_names(git_ssh: bool) -> values.SecretNames:
         oidc_key=secrets.OIDC_CLIENT_SECRET_KEY,
         rds_ca_configmap=secrets.RDS_CA,
         git_ssh=secrets.GIT_SSH if git_ssh else None,
+        redis_password=secrets.REDIS_PASSWORD if celery else None,
+        broker_url=secrets.BROKER_URL if celery else None,
     )
 
 
@@ -166,7 +172,10 @@ def chart_inputs(settings: Settings, model: AccessModel) -> values.ChartInputs:
         role_mappings=tuple(settings.role_mappings),
         domains=domains,
         service_accounts={w.name: w.service_account for w in model.workloads.values() if w.kind == "airflow"},
-        secrets=secret_names(git_ssh=bool(settings.dags_git_ssh_key.get_secret_value())),
+        secrets=secret_names(
+            git_ssh=bool(settings.dags_git_ssh_key.get_secret_value()),
+            celery=settings.airflow_executor == "CeleryExecutor",
+        ),
         dags_git_repository=settings.dags_git_repository,
         dags_git_branch=settings.dags_git_branch,
         dags_git_known_hosts=settings.dags_git_known_hosts,

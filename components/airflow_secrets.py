@@ -14,7 +14,7 @@ import pulumi_random as random
 import pulumiverse_time as time
 
 from components import airflow_values as values
-from components.access_model import AIRFLOW_NAMESPACE, PGBOUNCER_PORT
+from components.access_model import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, PGBOUNCER_PORT, REDIS_PORT
 
 #: Names of the Kubernetes Secrets (and the one ConfigMap) the chart is pointed at. Prefixed so they
 #: never collide with the Secrets the chart would create under its own default names.
@@ -26,6 +26,8 @@ PGBOUNCER_CONFIG = "airflow-mesh-pgbouncer-config"
 PGBOUNCER_STATS = "airflow-mesh-pgbouncer-stats"
 OIDC = "airflow-mesh-oidc"
 GIT_SSH = "airflow-mesh-git-ssh"
+REDIS_PASSWORD = "airflow-mesh-redis-password"
+BROKER_URL = "airflow-mesh-broker-url"
 RDS_CA = "airflow-mesh-rds-ca"
 #: Keys inside those Secrets, as the chart expects them.
 OIDC_CLIENT_SECRET_KEY = "client-secret"
@@ -43,6 +45,8 @@ class DatabaseEndpoint:
     password: pulumi.Input[str]
     #: PEM bundle PgBouncer verifies the RDS certificate with (``server_tls_sslmode = verify-full``).
     ca_bundle: pulumi.Input[str]
+    #: Changes when the password rotates: PgBouncer reads its auth file only at start, so it must roll.
+    password_rotation: pulumi.Input[str] = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,15 @@ class AirflowSecrets(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[args.namespace]),
             ),
         ]
+        if args.executor == "CeleryExecutor":
+            broker_password = random.RandomPassword(
+                f"{name}-broker-password", length=32, special=False, keepers={"rotation": keys_rotation.id}, opts=child
+            )
+            broker_url = broker_password.result.apply(lambda p: f"redis://:{p}@{AIRFLOW_RELEASE}-redis:{REDIS_PORT}/0")
+            self.names["redis-password"] = REDIS_PASSWORD
+            self.names["broker-url"] = BROKER_URL
+            self.resources.append(secret("redis-password", REDIS_PASSWORD, {"password": broker_password.result}))
+            self.resources.append(secret("broker-url", BROKER_URL, {"connection": pulumi.Output.secret(broker_url)}))
         if args.git_ssh_key is not None:
             # Task pods clone the DAGs in their own namespace, so each domain namespace gets the
             # (read-only deploy) key too; no ServiceAccount there may read Secrets.
@@ -174,7 +187,7 @@ class AirflowSecrets(pulumi.ComponentResource):
 
         # Secrets are mounted or read as env at start: pods roll when any generated value changes.
         self.rotation_stamp: pulumi.Output[str] = pulumi.Output.concat(
-            "keys=", keys_rotation.id, ";fernet=", slot_a.id, "/", slot_b.id
+            "keys=", keys_rotation.id, ";fernet=", slot_a.id, "/", slot_b.id, ";db=", db.password_rotation
         )
         self.register_outputs({"names": self.names})
 

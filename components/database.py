@@ -64,6 +64,8 @@ class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:airflow:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # In prod the instance and everything it stands on outlive `pulumi destroy`: deleting its
+        # subnet group or security group under a retained instance would fail and strand the VPC.
         keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         key = customer_key(
@@ -74,13 +76,13 @@ class Database(pulumi.ComponentResource):
             parent=self,
         )
         subnets = aws.rds.SubnetGroup(
-            f"{name}-subnets", subnet_ids=args.subnet_ids, description="private subnets", opts=child
+            f"{name}-subnets", subnet_ids=args.subnet_ids, description="private subnets", opts=keep
         )
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
             description="Airflow metadata database: PostgreSQL from the EKS nodes only",
-            opts=child,
+            opts=keep,
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-nodes",
@@ -90,7 +92,7 @@ class Database(pulumi.ComponentResource):
             from_port=DATABASE_PORT,
             to_port=DATABASE_PORT,
             description="PostgreSQL from PgBouncer on the EKS nodes",
-            opts=child,
+            opts=keep,
         )
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
@@ -102,7 +104,7 @@ class Database(pulumi.ComponentResource):
                 {"name": "password_encryption", "value": "scram-sha-256"},
                 {"name": "log_connections", "value": "1"},
             ],
-            opts=child,
+            opts=keep,
         )
 
         # The keeper: when the rotation time has passed, the next `pulumi up --refresh` recreates the
@@ -169,6 +171,7 @@ class Database(pulumi.ComponentResource):
         self.db_name = DB_NAME
         self.username = DB_USER
         self.password = pulumi.Output.secret(password.result)
+        self.password_rotation = rotation.id
         self.ca_bundle = ca_bundle.stdout
         self.security_group_id = group.id
         self.register_outputs({"address": self.address, "port": self.port})

@@ -88,6 +88,8 @@ class EdgeArgs:
     #: Annotations the mesh wants on the data-plane pods (an entry point that takes plaintext from
     #: the load balancer); passed through the Gateway's ``infrastructure``.
     gateway_pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    #: Annotations the mesh wants on the chart's hook Job pods (they only call the Kubernetes API).
+    job_pod_annotations: Mapping[str, str] = field(default_factory=dict)
     #: Tags of the stack, put on the NLB (the provider's default tags never reach it).
     tags: Mapping[str, str] = field(default_factory=dict)
     #: The Gateway API CRDs (GatewayApiCrds.ready).
@@ -226,6 +228,8 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses.
             "config": {"ipFamily": "ipv4", "serverTokens": "off"},
         },
+        # The pre-install hook that writes the control plane's TLS Secrets through the API server.
+        "certGenerator": {"annotations": dict(args.job_pod_annotations)},
     }
 
 

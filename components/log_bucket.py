@@ -34,7 +34,7 @@ class LogBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: LogBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:airflow:LogBucket", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
-        child = pulumi.ResourceOptions(parent=self)
+        # A retained bucket keeps its guarantees too (public-access block, TLS-only policy, encryption).
 
         key = customer_key(
             f"{name}-key", f"Airflow task logs in s3://{args.bucket_name}", args.bucket_name, args.protect, self
@@ -47,10 +47,10 @@ class LogBucket(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=keep,
         )
         aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+            f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=keep
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
@@ -64,10 +64,10 @@ class LogBucket(pulumi.ComponentResource):
                     "bucket_key_enabled": True,
                 }
             ],
-            opts=child,
+            opts=keep,
         )
         aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=keep
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -82,7 +82,7 @@ class LogBucket(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
                 }
             ],
-            opts=child,
+            opts=keep,
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
@@ -102,7 +102,7 @@ class LogBucket(pulumi.ComponentResource):
                     ],
                 }
             ),
-            opts=child,
+            opts=keep,
         )
 
         self.bucket_name = bucket.bucket

@@ -47,6 +47,14 @@ def namespace_labels(provider: str) -> dict[str, str]:
     return {"istio.io/dataplane-mode": "ambient", **POD_SECURITY_LABELS}
 
 
+def job_pod_annotations(provider: str) -> dict[str, str]:
+    """Annotations for a chart's one-shot hook Jobs in a meshed namespace that only talk to the
+    Kubernetes API (e.g. NGF's cert-generator): with Kuma's egress closed and no identity of its own
+    in the access model, such a pod would hang; it runs outside the mesh instead. Istio ambient does
+    not restrict egress, so nothing is needed there."""
+    return {"kuma.io/sidecar-injection": "disabled"} if provider == "kuma" else {}
+
+
 def entry_point_pod_annotations(provider: str) -> dict[str, str]:
     """Annotations the pods of an entry point (the NGINX data plane) need.
 
@@ -79,6 +87,10 @@ def permissions(model: AccessModel) -> tuple[Permission, ...]:
             raise ValueError(f"access model edge {edge.source} -> {edge.destination}: destination has no selector")
         out.append(Permission(edge, source, destination))
     return tuple(out)
+
+
+#: Marks the entry point's mesh policies (plaintext from the load balancer on its listener ports).
+ENTRY_POINT_LABEL = "airflow-mesh/entry-point"
 
 
 def entry_points(model: AccessModel) -> tuple[Workload, ...]:

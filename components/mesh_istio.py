@@ -16,7 +16,16 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.access_model import Workload
-from components.mesh import PART_OF, MeshArgs, Permission, ca_certificate, entry_points, k8s_name, permissions
+from components.mesh import (
+    ENTRY_POINT_LABEL,
+    PART_OF,
+    MeshArgs,
+    Permission,
+    ca_certificate,
+    entry_points,
+    k8s_name,
+    permissions,
+)
 
 SYSTEM_NAMESPACE = "istio-system"
 API_VERSION = "security.istio.io/v1"
@@ -174,6 +183,7 @@ class IstioAmbient(pulumi.ComponentResource):
             w.namespace,
             spec,
             opts,
+            entry_point=True,
         )
 
     def _ingress_mtls(self, name: str, args: MeshArgs, w: Workload, mode: str, opts: pulumi.ResourceOptions):
@@ -184,17 +194,33 @@ class IstioAmbient(pulumi.ComponentResource):
         }
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._namespace(args, w.namespace)))
         return self._policy(
-            f"{name}-ingress-mtls-{w.name}", "PeerAuthentication", k8s_name("ingress", w.name), w.namespace, spec, opts
+            f"{name}-ingress-mtls-{w.name}",
+            "PeerAuthentication",
+            k8s_name("ingress", w.name),
+            w.namespace,
+            spec,
+            opts,
+            entry_point=True,
         )
 
     def _policy(
-        self, name: str, kind: str, k8s_name_: str, namespace: str, spec: dict, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        kind: str,
+        k8s_name_: str,
+        namespace: str,
+        spec: dict,
+        opts: pulumi.ResourceOptions,
+        entry_point: bool = False,
     ) -> k8s.apiextensions.CustomResource:
+        # The entry-point policies are the one sanctioned plaintext/any-source opening; the label lets
+        # the policy pack tell them from a mistake (policy/rules/mesh.py).
+        labels = {**PART_OF, ENTRY_POINT_LABEL: "true"} if entry_point else PART_OF
         return k8s.apiextensions.CustomResource(
             name,
             api_version=API_VERSION,
             kind=kind,
-            metadata={"name": k8s_name_, "namespace": namespace, "labels": PART_OF},
+            metadata={"name": k8s_name_, "namespace": namespace, "labels": labels},
             spec=spec,
             opts=opts,
         )

@@ -39,9 +39,6 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
         "podDisruptionBudget": {"enabled": args.control_plane_replicas >= 2},
         # The program owns the Mesh (with MeshServices, no passthrough, no initial allow-all).
         "defaults": {"skipMeshCreation": True},
-        # Native sidecars (2.14's default, pinned so an upgrade cannot silently drop it): without them
-        # KubernetesExecutor task pods and the migration Job never complete (apache/airflow#40359).
-        "envVars": {"KUMA_EXPERIMENTAL_SIDECAR_CONTAINERS": "true"},
     }
     if args.ca_source == "cert-manager":
         # Mounted as a whole Secret (not subPath) so the kubelet refreshes it when cert-manager renews.
@@ -51,6 +48,10 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
         }
     return {
         "controlPlane": control_plane,
+        # Native sidecars (2.14's default, pinned so an upgrade cannot silently drop it): without them
+        # KubernetesExecutor task pods and the migration Job never complete (apache/airflow#40359).
+        # Set through the chart's own value, which renders KUMA_EXPERIMENTAL_SIDECAR_CONTAINERS once.
+        "experimental": {"sidecarContainers": True},
         # The CNI installs the traffic redirection, so injected pods need no NET_ADMIN init container
         # and the workload namespaces can enforce Pod Security "baseline".
         "cni": {"enabled": True, "chained": True, **EKS_CNI},

@@ -209,6 +209,11 @@ def _node_rules(s: Settings, add) -> None:
                 )
             if s.is_prod and min_size < len(s.availability_zones):
                 add("systemNodeMinSize", f"{min_size}: prod needs one system node per AZ ({len(s.availability_zones)})")
+    if s.workload_node_min_size < 1:
+        add(
+            "workloadNodeMinSize",
+            f"{s.workload_node_min_size}: at least 1 (no cluster autoscaler adds nodes from zero)",
+        )
     if s.workload_capacity_type == "SPOT" and len(s.workload_node_instance_types) < 2:
         add("workloadNodeInstanceTypes", "SPOT needs at least two instance types to survive capacity reclaims")
     if not 20 <= s.node_disk_size_gib <= 1000:
@@ -335,6 +340,8 @@ def _domain_rules(s: Settings, add) -> None:
     groups: dict[str, str] = {}
     roles: dict[str, str] = {}
     writes: list[tuple[str, str, str]] = []  # (domain, bucket, prefix)
+    prefixes: dict[str, str] = {}
+    platform_groups = {m.partition("=")[0] for m in s.airflow_role_mappings}
     for i, d in enumerate(s.domains):
         key = f"domains[{i}]"
         if d.name in names:
@@ -346,9 +353,17 @@ def _domain_rules(s: Settings, add) -> None:
             add(f"{key}.airflowRole", f"{d.airflow_role!r} is already the role of domain {roles[d.airflow_role]!r}")
         roles.setdefault(d.airflow_role, d.name)
         for j, group in enumerate(d.oidc_groups):
+            if group in platform_groups:
+                add(f"{key}.oidcGroups[{j}]", f"group {group!r} is already mapped by airflowRoleMappings")
             if group in groups and groups[group] != d.name:
                 add(f"{key}.oidcGroups[{j}]", f"group {group!r} is already mapped to domain {groups[group]!r}")
             groups.setdefault(group, d.name)
+        if d.secrets_prefix in prefixes:
+            add(
+                f"{key}.secretsPrefix",
+                f"{d.secrets_prefix!r} is already the prefix of domain {prefixes[d.secrets_prefix]!r}",
+            )
+        prefixes.setdefault(d.secrets_prefix, d.name)
         prefix = d.secrets_prefix
         if (
             not re.match(r"^[a-z0-9][a-z0-9_/-]*$", prefix)
@@ -359,6 +374,11 @@ def _domain_rules(s: Settings, add) -> None:
         for j, grant in enumerate(d.s3):
             if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", grant.bucket):
                 add(f"{key}.s3[{j}].bucket", f"{grant.bucket!r} is not an S3 bucket name")
+            if grant.bucket == s.logs_bucket_name:
+                add(
+                    f"{key}.s3[{j}].bucket",
+                    "is the task-log bucket: domains get their own DAGs' logs only, automatically",
+                )
             for prefix in grant.prefixes:
                 if "*" in prefix or prefix.startswith("/"):
                     add(f"{key}.s3[{j}].prefixes", f"{prefix!r}: give a plain key prefix (no wildcards, no leading /)")

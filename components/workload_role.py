@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class WorkloadRole(pulumi.ComponentResource):
 
         role = aws.iam.Role(
             f"{name}-role",
+            name=physical_role_name(f"{name}-role"),
             assume_role_policy=trust_policy(identity, args.namespace, args.service_account),
             permissions_boundary=identity.permissions_boundary_arn,
             max_session_duration=identity.max_session_duration,
@@ -113,6 +115,20 @@ class WorkloadRole(pulumi.ComponentResource):
         self.namespace = args.namespace
         self.service_account = args.service_account
         self.register_outputs({"role_arn": self.role_arn, "role_name": self.role_name})
+
+
+#: IAM role names are at most 64 characters; Pulumi's auto-name adds "-" and 7 random characters.
+IAM_ROLE_NAME_MAX = 64
+_AUTONAME_SUFFIX = 8
+
+
+def physical_role_name(logical: str) -> str | None:
+    """None (let Pulumi auto-name) when that fits IAM's limit, else a stable shortened name with a hash
+    of the full one, so long stack or domain names never fail at ``pulumi preview``."""
+    if len(logical) + _AUTONAME_SUFFIX <= IAM_ROLE_NAME_MAX:
+        return None
+    digest = hashlib.sha256(logical.encode()).hexdigest()[:8]
+    return f"{logical[: IAM_ROLE_NAME_MAX - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def trust_policy(identity: WorkloadIdentity, namespace: str, service_account: str) -> pulumi.Output[str]:

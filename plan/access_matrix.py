@@ -84,7 +84,12 @@ def _permissions(w: Workload, values: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {
             k: v
-            for k, v in (("actions", s["Action"]), ("resources", s["Resource"]), ("condition", s.get("Condition")))
+            for k, v in (
+                ("effect", s["Effect"]),
+                ("actions", s["Action"]),
+                ("resources", s["Resource"]),
+                ("condition", s.get("Condition")),
+            )
             if v
         }
         for s in render_policy(w.grants, values)["Statement"]
@@ -130,7 +135,10 @@ def _workload_markdown(row: dict[str, Any]) -> list[str]:
     lines.append(f"- IAM role: `{row['iamRole']}`" if row["iamRole"] else "- IAM role: none (no AWS access)")
     for p in row["permissions"]:
         condition = f" when {json.dumps(p['condition'])}" if "condition" in p else ""
-        lines.append(f"  - {', '.join(p['actions'])} on {', '.join(f'`{r}`' for r in p['resources'])}{condition}")
+        never = "**never** " if p["effect"] == "Deny" else ""
+        lines.append(
+            f"  - {never}{', '.join(p['actions'])} on {', '.join(f'`{r}`' for r in p['resources'])}{condition}"
+        )
     calls = [f"`{d['to']}:{d['port']}`" + (" (udp)" if d["protocol"] == "udp" else "") for d in row["meshDestinations"]]
     lines.append(f"- may call in the mesh: {', '.join(calls) if calls else 'nothing'}")
     callers = [f"`{s['from']}`" for s in row["meshSources"] if s["protocol"] == "tcp"]

@@ -23,7 +23,21 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 SYSTEM_NAMESPACES = ("kuma-system", "istio-system", "kube-system")
 ISTIO_ROOT = "istio-system"
 #: The label that enrols a namespace, and the value that means "in the mesh", per mesh.
+#: The load balancer's targets: a Gateway's data plane, on its listener ports, marked by the program.
+#: Only these may accept plaintext and any source (the load balancer is outside the mesh).
+ENTRY_POINT_LABEL = "airflow-mesh/entry-point"
+GATEWAY_POD_LABEL = "gateway.networking.k8s.io/gateway-name"
+LISTENER_PORTS = {"80", "443"}
 ENROLMENT = {"kuma": ("kuma.io/sidecar-injection", "enabled"), "istio": ("istio.io/dataplane-mode", "ambient")}
+
+
+def is_entry_point(r: Resource) -> bool:
+    """A marked policy that selects a Gateway's data-plane pods."""
+    labels = r.get("metadata.labels") or {}
+    selector = r.get("spec.selector.matchLabels") or {}
+    return (
+        known(labels) and labels.get(ENTRY_POINT_LABEL) == "true" and known(selector) and GATEWAY_POD_LABEL in selector
+    )
 
 
 def check_mtls(r: Resource, stack: Stack) -> Iterator[str]:
@@ -38,6 +52,8 @@ def check_mtls(r: Resource, stack: Stack) -> Iterator[str]:
         mesh_wide = r.get("metadata.namespace") == ISTIO_ROOT and not r.get("spec.selector")
         modes.append(("spec.mtls.mode", "UNSET" if mode is None and mesh_wide else mode))
         for port, setting in (r.get("spec.portLevelMtls") or {}).items():
+            if is_entry_point(r) and str(port) in LISTENER_PORTS and dig(setting, "mode") == "PERMISSIVE":
+                continue  # the load balancer speaks plaintext to the gateway's listeners
             modes.append((f"spec.portLevelMtls.{port}.mode", dig(setting, "mode")))
     for where, mode in modes:
         if not known(mode) or mode is None:
@@ -111,6 +127,9 @@ def _istio_allow_all(r: Resource) -> Iterator[str]:
         if not isinstance(rule, dict):
             continue
         sources = [dig(f, "source") for f in as_list(rule.get("from"))]
+        ports = {str(p) for t in as_list(rule.get("to")) for p in as_list(dig(t, "operation.ports"))}
+        if is_entry_point(r) and not sources and ports and ports <= LISTENER_PORTS:
+            continue  # any source may reach the gateway's listeners: that is the load balancer
         if not rule.get("when") and (not sources or any(not s for s in sources)):
             yield f"spec.rules[{i}] allows any source; name the principals the access model lists"
 

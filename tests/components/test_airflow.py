@@ -83,8 +83,21 @@ def test_ssh_and_celery_variants_match_the_chart_too(ssh_plan, celery_plan, upst
     check_against_chart(values(ssh_plan), upstream)
     check_against_chart(values(celery_plan), upstream)
     assert values(celery_plan)["executor"] == "CeleryExecutor"
-    assert values(celery_plan)["redis"] == {"enabled": True}
-    assert "podTemplate" not in values(celery_plan)
+    celery = values(celery_plan)
+    assert celery["redis"] == {
+        "enabled": True,
+        "passwordSecretName": "airflow-mesh-redis-password",  # generated, rotated; never a chart default
+        "serviceAccount": {"create": False, "name": "airflow-redis"},
+    }
+    assert celery["data"]["brokerUrlSecretName"] == "airflow-mesh-broker-url"
+    assert "podTemplate" not in celery
+    # the broker is in the access model, so the mesh lets the scheduler and workers (only) reach it
+    allowed = {
+        (r["inputs"]["spec"]["targetRef"]["labels"].get("component"), r["name"])
+        for r in celery_plan.of_type("kubernetes:kuma.io/v1alpha1:MeshTrafficPermission")
+    }
+    to_redis = sorted(name.split("-allow-")[1] for component, name in allowed if component == "redis")
+    assert to_redis == ["airflow-scheduler-airflow-redis-6379", "airflow-worker-airflow-redis-6379"]
 
 
 def referenced_secrets(vals) -> set[str]:
@@ -100,6 +113,8 @@ def referenced_secrets(vals) -> set[str]:
     names |= {e["valueFrom"]["secretKeyRef"]["name"] for e in vals["apiServer"]["env"] if "valueFrom" in e}
     if "sshKeySecret" in vals["dags"]["gitSync"]:
         names.add(vals["dags"]["gitSync"]["sshKeySecret"])
+    if vals["redis"]["enabled"]:
+        names |= {vals["redis"]["passwordSecretName"], vals["data"]["brokerUrlSecretName"]}
     return names
 
 
@@ -184,6 +199,8 @@ def _chart_accounts(plan) -> dict[str, str]:
     vals = values(plan)
     out = {}
     for section in airflow_values.CHART_SERVICE_ACCOUNTS:
+        if section == "redis" and not vals["redis"]["enabled"]:
+            continue  # the Celery broker exists only with CeleryExecutor
         sa = vals[section]["serviceAccount"]
         assert sa["create"] is False, section
         out[section] = sa["name"]
@@ -193,7 +210,9 @@ def _chart_accounts(plan) -> dict[str, str]:
 def test_every_component_runs_as_the_identity_layers_service_account(plan):
     accounts = _chart_accounts(plan)
     for section, workload in airflow_values.CHART_SERVICE_ACCOUNTS.items():
-        assert accounts[section] == f"airflow-{workload.removeprefix('airflow-')}"
+        if section in accounts:
+            assert accounts[section] == f"airflow-{workload.removeprefix('airflow-')}"
+    assert set(airflow_values.CHART_SERVICE_ACCOUNTS) - set(accounts) == {"redis"}
     template = json.loads(values(plan)["podTemplate"])
     assert template["spec"]["serviceAccountName"] == accounts["workers"]
     assert values(plan)["createUserJob"]["serviceAccount"] == {"create": False}

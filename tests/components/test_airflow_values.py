@@ -40,10 +40,46 @@ def inputs() -> airflow_values.ChartInputs:
 # --------------------------------------------------------------------------------------------------
 
 
-def hook():
+def local_settings_scope() -> dict:
     scope: dict = {}
     exec(compile(airflow_values.local_settings(DOMAINS, {"airflow-worker": "airflow-worker"}), "local", "exec"), scope)
-    return scope["pod_mutation_hook"]
+    return scope
+
+
+def hook():
+    return local_settings_scope()["pod_mutation_hook"]
+
+
+class AirflowClusterPolicyViolation(Exception):  # noqa: N818 (Airflow's name)
+    """Stand-in for airflow.exceptions.AirflowClusterPolicyViolation (Airflow is not installed here)."""
+
+
+@pytest.fixture
+def airflow_exceptions(monkeypatch):
+    module = SimpleNamespace(AirflowClusterPolicyViolation=AirflowClusterPolicyViolation)
+    monkeypatch.setitem(sys.modules, "airflow", SimpleNamespace(exceptions=module))
+    monkeypatch.setitem(sys.modules, "airflow.exceptions", module)
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "file", "allowed"),
+    [
+        ("marketing_daily", "marketing/daily.py", True),
+        ("marketing_daily", "marketing/sub/daily.py", True),
+        ("platform_cleanup", "platform/cleanup.py", True),
+        ("finance_close", "marketing/close.py", False),  # claims finance from marketing's folder
+        ("finance_close", "shared/close.py", False),  # claims a domain from outside every domain's folder
+        ("daily", "marketing/daily.py", False),  # in a domain's folder without its prefix
+    ],
+)
+def test_a_dag_acts_for_a_domain_only_from_that_domains_folder(airflow_exceptions, dag_id, file, allowed):
+    policy = local_settings_scope()["dag_policy"]
+    dag = SimpleNamespace(dag_id=dag_id, relative_fileloc=file, fileloc="/opt/airflow/dags/repo/" + file)
+    if allowed:
+        policy(dag)
+    else:
+        with pytest.raises(AirflowClusterPolicyViolation, match=dag_id):
+            policy(dag)
 
 
 def task_pod(dag_id, labels=None, executor=True):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from components.cluster import WEBHOOK_PORTS, kubeconfig
+from tests.iam.roles import role_by_arn
 
 EKS = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -66,10 +67,22 @@ def test_every_admin_role_gets_an_access_entry_with_cluster_admin(plan):
 
 
 def test_oidc_provider_url_is_the_cluster_issuer(plan):
+    """Exactly the issuer EKS reports for this cluster (as the mocks answer for it), and every IRSA
+    condition key is built on that same host."""
+    from plan.mocks import RealisticMocks
+
+    eks = plan.one(EKS)
+    _, outputs = RealisticMocks("us-east-1")._aws_eks_cluster_Cluster(eks["name"], eks["inputs"])
+    issuer = outputs["identities"][0]["oidcs"][0]["issuer"]
     oidc = plan.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert oidc["inputs"]["url"] == issuer
     assert oidc["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
-    assert oidc["inputs"]["url"].startswith("https://oidc.eks.us-east-1.amazonaws.com/id/")
-    assert plan.one(EKS)["name"] in oidc["dependsOn"]
+    assert eks["name"] in oidc["dependsOn"]
+    host = issuer.removeprefix("https://")
+    for role in plan.of_type("aws:iam/role:Role"):
+        for statement in json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]:
+            for key in statement.get("Condition", {}).get("StringEquals", {}):
+                assert key.startswith(host + ":"), (role["name"], key)
 
 
 def test_node_groups_on_al2023_with_imdsv2_and_spot_only_outside_prod(plans):
@@ -78,9 +91,13 @@ def test_node_groups_on_al2023_with_imdsv2_and_spot_only_outside_prod(plans):
         assert set(groups) == {"system", "workload"}
         assert groups["system"]["capacityType"] == "ON_DEMAND"
         assert groups["workload"]["capacityType"] == ("ON_DEMAND" if stack == "prod" else "SPOT")
-        for g in groups.values():
+        private = sorted(s["name"] for s in plan.of_type("aws:ec2/subnet:Subnet") if "-private-" in s["name"])
+        for name, g in groups.items():
             assert g["amiType"].startswith("AL2023_")
             assert "remoteAccess" not in g
+            (record,) = [r for r in plan.of_type(NODE_GROUP) if r["name"].endswith(name)]
+            subnets = sorted(d for d in record["dependsOn"] if "-network-p" in d)
+            assert subnets == private, (stack, name, subnets)  # never a public subnet
         template = plan.one("aws:ec2/launchTemplate:LaunchTemplate")["inputs"]
         assert template["metadataOptions"]["httpTokens"] == "required"
         assert template["metadataOptions"]["httpPutResponseHopLimit"] == 1
@@ -108,11 +125,7 @@ def test_addons_with_aws_access_use_their_own_irsa_role(plan):
     assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver"}
     for name, sa in (("vpc-cni", "aws-node"), ("aws-ebs-csi-driver", "ebs-csi-controller-sa")):
         role_arn = addons[name]["inputs"]["serviceAccountRoleArn"]
-        (role,) = [
-            r
-            for r in plan.of_type("aws:iam/role:Role")
-            if role_arn.endswith(r["name"] + "-" + role_arn.rsplit("-", 1)[1])
-        ]
+        role = role_by_arn(plan, role_arn)
         trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
         condition = trust["Condition"]["StringEquals"]
         assert f"system:serviceaccount:kube-system:{sa}" in condition.values()

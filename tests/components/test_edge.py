@@ -100,7 +100,11 @@ def test_ngf_values_match_the_upstream_chart(plan, upstream):
     assert schemas.values_schema_errors(merged, folder / "values.schema.json") == []
     schema = json.loads((folder / "values.schema.json").read_text())
     # `nginx.config` is `{}` in values.yaml; its fields are declared in the schema (NginxProxy).
-    undeclared = [p for p in schemas.unknown_value_keys(values, folder / "values.yaml") if not _in_schema(p, schema)]
+    undeclared = [
+        p
+        for p in schemas.unknown_value_keys(values, folder / "values.yaml", free_form=["*.annotations"])
+        if not _in_schema(p, schema)
+    ]
     assert undeclared == []
 
 
@@ -465,3 +469,14 @@ def _zone_id(stack: str) -> str:
 
 def _seconds(duration: str) -> int:
     return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in re.findall(r"(\d+)([hms])", duration))
+
+
+def test_ngf_cert_generator_hook_runs_outside_kuma_so_it_can_reach_the_api_server(plans):
+    """Kuma closes egress and the hook Job has no identity in the access model: without the opt-out
+    the pre-install hook would hang and the atomic release roll back."""
+    ngf = schemas.releases(plans["dev"])["oci://ghcr.io/nginx/charts/nginx-gateway-fabric"]["inputs"]["values"]
+    assert ngf["certGenerator"]["annotations"] == {"kuma.io/sidecar-injection": "disabled"}
+    istio = schemas.releases(harness.run("dev", {"meshProvider": "istio"}))[
+        "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
+    ]["inputs"]["values"]
+    assert istio["certGenerator"]["annotations"] == {}

@@ -8,7 +8,7 @@ from parliament.statement import get_privilege_info
 
 from components import access_model
 from plan import harness
-from tests.iam.roles import workload_roles
+from tests.iam.roles import role_by_arn, workload_roles
 
 WRITE_LEVELS = {"Write", "Permissions management", "Tagging"}
 ADDONS = {"vpc-cni", "aws-ebs-csi-driver"}
@@ -58,7 +58,6 @@ def test_pod_identity_mode_has_the_same_roles_and_one_association_each(pod_ident
 
 
 def test_every_annotated_service_account_points_at_the_role_that_trusts_exactly_it(plan):
-    roles = {r["name"]: r for r in plan.of_type("aws:iam/role:Role")}
     by_role = {docs.role: docs for docs in workload_roles(plan).values()}
     annotated = 0
     for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
@@ -67,7 +66,7 @@ def test_every_annotated_service_account_points_at_the_role_that_trusts_exactly_
         if not arn:
             continue
         annotated += 1
-        (role_name,) = [name for name in roles if arn.rsplit("/", 1)[1].startswith(name + "-")]
+        role_name = role_by_arn(plan, arn)["name"]
         trusted = by_role[role_name].trust["Statement"][0]["Condition"]["StringEquals"]
         sub = next(v for k, v in trusted.items() if k.endswith(":sub"))
         assert sub == f"system:serviceaccount:{meta['namespace']}:{meta['name']}"
@@ -116,3 +115,61 @@ def test_domain_roles_reach_only_their_own_data(plans):
     assert "secret:airflow/prod/connections/finance/*" in finance
     assert "connections/risk" not in finance
     assert "dag_id=finance_*" in finance and "dag_id=risk_" not in finance
+
+
+def statements_with(policy, action):
+    return [s for s in policy["Statement"] if action in s["Action"]]
+
+
+def test_secrets_keys_decrypt_only_through_secrets_manager(plans):
+    """moto does not evaluate conditions, so the condition keys are checked here, literally."""
+    for plan in plans.values():
+        for docs in workload_roles(plan).values():
+            for s in statements_with(docs.policy or {"Statement": []}, "kms:Decrypt"):
+                if s["Sid"] == "DecryptAirflowSecrets":
+                    assert s["Condition"] == {
+                        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+                    }
+    worker = workload_roles(plans["dev"])["airflow-worker"].policy
+    assert [s["Sid"] for s in statements_with(worker, "kms:Decrypt")] == ["DecryptAirflowSecrets", "EncryptTaskLogs"]
+
+
+def test_listing_is_limited_to_the_granted_prefixes(plans):
+    marketing = workload_roles(plans["dev"])["domain-marketing"].policy
+    listing = {s["Resource"][0]: s.get("Condition") for s in statements_with(marketing, "s3:ListBucket")}
+    assert listing == {
+        "arn:aws:s3:::example-mkt-raw-dev": {"StringLike": {"s3:prefix": ["events/*"]}},
+        "arn:aws:s3:::example-mkt-curated-dev": None,  # granted the whole bucket
+        "arn:aws:s3:::airflow-mesh-dev-111122223333-task-logs": {
+            "StringLike": {"s3:prefix": ["logs/dag_id=marketing_*"]}
+        },
+    }
+    api = workload_roles(plans["dev"])["airflow-api-server"].policy
+    (api_list,) = statements_with(api, "s3:ListBucket")
+    assert api_list["Condition"] == {"StringLike": {"s3:prefix": ["logs/*"]}}
+
+
+def test_cert_manager_may_only_write_acme_challenge_txt_records(plans):
+    policy = workload_roles(plans["prod"])["cert-manager"].policy
+    (change,) = statements_with(policy, "route53:ChangeResourceRecordSets")
+    assert change["Resource"] == ["arn:aws:route53:::hostedzone/Z0PROD0000000EXAMPLE"]
+    assert change["Condition"] == {
+        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
+        "ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]},
+    }
+
+
+def test_every_role_name_fits_iam_even_for_long_stack_and_domain_names():
+    """IAM role names stop at 64 characters and Pulumi's auto-name adds 8: long logical names get a
+    stable shortened name with a hash instead of failing at `pulumi preview`."""
+    long_domain = {"name": "customer-analytics-emea", "oidcGroups": ["g"], "airflowRole": "cae", "secretsPrefix": "cae"}
+    plan = harness.run("staging", {"domains": [long_domain]})
+    names = []
+    for role in plan.of_type("aws:iam/role:Role"):
+        explicit = role["inputs"].get("name")
+        names.append(explicit or role["name"] + "-abcdefg")
+        if explicit:
+            assert len(role["name"]) + 8 > 64 and explicit[-8:].isalnum()
+    assert max(map(len, names)) <= 64
+    assert any(role["inputs"].get("name") for role in plan.of_type("aws:iam/role:Role"))
+    assert len(set(names)) == len(names)

@@ -37,7 +37,8 @@ def test_control_plane_is_ha_outside_dev_with_native_sidecars_and_cni(stack):
     assert cp["replicas"] == REPLICAS[stack]
     assert cp["podDisruptionBudget"]["enabled"] is (stack != "dev")
     assert cp["defaults"]["skipMeshCreation"] is True
-    assert cp["envVars"]["KUMA_EXPERIMENTAL_SIDECAR_CONTAINERS"] == "true"
+    assert values["experimental"]["sidecarContainers"] is True
+    assert "KUMA_EXPERIMENTAL_SIDECAR_CONTAINERS" not in cp.get("envVars", {})  # the chart renders it once
     assert values["cni"]["enabled"] is True and values["cni"]["chained"] is True
     (namespace,) = [n for n in mp.mesh_of_type(plan, mp.NAMESPACE)]
     assert namespace["inputs"]["metadata"]["name"] == "kuma-system"

@@ -82,6 +82,7 @@ BAD_CONFIGS = [
         "SPOT needs at least two",
     ),
     ("dev", {"workloadNodeMinSize": 5, "workloadNodeMaxSize": 2}, "airflow-mesh:workloadNodeMinSize", "min <= max"),
+    ("dev", {"workloadNodeMinSize": 0}, "airflow-mesh:workloadNodeMinSize", "no cluster autoscaler"),
     ("prod", {"systemNodeMinSize": 2}, "airflow-mesh:systemNodeMinSize", "one system node per AZ"),
     (
         "prod",
@@ -191,6 +192,17 @@ BAD_DOMAINS = [
     (with_domains((1, "airflowRole", "Admin")), "airflow-mesh:domains[1].airflowRole", "built-in role"),
     (with_domains((0, "name", "Marketing!")), "airflow-mesh:domains[0].name", "should match pattern"),
     (with_domains((0, "colour", "blue")), "airflow-mesh:domains[0].colour", "Extra inputs are not permitted"),
+    (with_domains((1, "secretsPrefix", "marketing")), "airflow-mesh:domains[1].secretsPrefix", "already the prefix"),
+    (
+        with_domains((1, "oidcGroups", ["data-engineers"])),
+        "airflow-mesh:domains[1].oidcGroups[0]",
+        "airflowRoleMappings",
+    ),
+    (
+        with_domains((1, "s3", [{"bucket": "airflow-mesh-dev-111122223333-task-logs", "access": "read"}])),
+        "airflow-mesh:domains[1].s3[0].bucket",
+        "is the task-log bucket",
+    ),
     (
         with_domains((0, "egress", [{"host": "db.partner.example.com", "port": 5432}])),
         "airflow-mesh:domains[0].egress[0]",

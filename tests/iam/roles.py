@@ -53,3 +53,16 @@ def subject(docs: RoleDocs) -> str | None:
             if key.endswith(":sub"):
                 return value
     return None
+
+
+def role_by_arn(plan: Plan, arn: str) -> dict:
+    """The Role record an ARN from the plan points at: its explicit name, or its auto-name (logical name + suffix)."""
+    role_name = arn.rsplit("/", 1)[1]
+    found = [
+        r
+        for r in plan.of_type(ROLE)
+        if r["inputs"].get("name") == role_name
+        or (not r["inputs"].get("name") and role_name.startswith(r["name"] + "-"))
+    ]
+    assert len(found) == 1, (arn, [r["name"] for r in found])
+    return found[0]

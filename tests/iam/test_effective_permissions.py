@@ -24,6 +24,7 @@ from moto import mock_aws
 from moto.core import disable_iam_authentication, enable_iam_authentication
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from plan.mocks import RealisticMocks
 from tests.iam.roles import RoleDocs, workload_roles
 
 REGION = "us-east-1"
@@ -108,6 +109,22 @@ POLICY_PROBES = [
     PolicyProbe("airflow-worker", "secretsmanager:GetSecretValue", SECRET + "airflow/prod/connections/db-AbCdEf", DENY),
     PolicyProbe("airflow-worker", "secretsmanager:GetSecretValue", SECRET + "rds!db-credentials-AbCdEf", DENY),
     PolicyProbe("airflow-worker", "secretsmanager:PutSecretValue", CONNECTION, DENY),
+    # platform roles read the stack's secrets, but never a domain's (explicit Deny)
+    PolicyProbe(
+        "airflow-worker", "secretsmanager:GetSecretValue", SECRET + "airflow/dev/connections/marketing/ads-AbCdEf", DENY
+    ),
+    PolicyProbe(
+        "airflow-dag-processor",
+        "secretsmanager:GetSecretValue",
+        SECRET + "airflow/dev/variables/finance/fx-AbCdEf",
+        DENY,
+    ),
+    PolicyProbe(
+        "airflow-api-server",
+        "secretsmanager:GetSecretValue",
+        SECRET + "airflow/dev/connections/finance/erp-AbCdEf",
+        DENY,
+    ),
     PolicyProbe("airflow-scheduler", "secretsmanager:DeleteSecret", CONNECTION, DENY),
     PolicyProbe(
         "domain-marketing",
@@ -150,13 +167,15 @@ def roles(plans) -> dict[str, RoleDocs]:
 
 @pytest.fixture(scope="module")
 def key_arns(plans) -> dict[str, str]:
-    keys = {k["name"]: f"arn:aws:kms:{REGION}:123456789012:key/" for k in plans["dev"].of_type("aws:kms/key:Key")}
-    worker = json.dumps(workload_roles(plans["dev"])["airflow-worker"].policy)
-    api = json.dumps(workload_roles(plans["dev"])["airflow-api-server"].policy)
-    secrets_key = next(s for s in json.loads(worker)["Statement"] if s["Sid"] == "DecryptAirflowSecrets")["Resource"][0]
-    logs_key = next(s for s in json.loads(api)["Statement"] if s["Sid"] == "DecryptTaskLogs")["Resource"][0]
-    assert secrets_key != logs_key and len(keys) >= 3
-    return {"secrets_key_arn": secrets_key, "logs_key_arn": logs_key, "cluster_key_arn": logs_key[:-4] + "beef"}
+    """The KMS key ARNs the dev plan's mocks gave each key, by role in the policies."""
+    mocks = RealisticMocks(REGION)
+    arns = {k["name"]: mocks._aws_kms_key_Key(k["name"], {})[1]["arn"] for k in plans["dev"].of_type("aws:kms/key:Key")}
+    prefix = "airflow-mesh-dev"
+    return {
+        "secrets_key_arn": arns[f"{prefix}-secrets-key"],
+        "logs_key_arn": arns[f"{prefix}-logs-key"],
+        "cluster_key_arn": arns[f"{prefix}-cluster-secrets-key"],
+    }
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,14 @@ def matrix_for(stack: str, overrides=None) -> dict:
 
 
 def statements(permissions) -> set[tuple]:
-    """(action, resource, condition) triples, KMS keys reduced to 'kms-key' (their ARNs only exist after up)."""
+    """(effect, action, resource, condition), KMS keys reduced to 'kms-key' (their ARNs only exist after up)."""
     out = set()
     for p in permissions:
         for action in p["actions"] if "actions" in p else p["Action"]:
             for resource in p["resources"] if "resources" in p else p["Resource"]:
                 resource = "kms-key" if resource.startswith("kms-key:") or KMS_ARN.match(resource) else resource
-                out.add((action, resource, json.dumps(p.get("condition") or p.get("Condition"), sort_keys=True)))
+                condition = json.dumps(p.get("condition") or p.get("Condition"), sort_keys=True)
+                out.add((p.get("effect") or p.get("Effect"), action, resource, condition))
     return out
 
 

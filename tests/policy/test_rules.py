@@ -302,3 +302,44 @@ def test_load_balancer_scheme_is_read_from_the_annotations():
     assert violations("edge-loadbalancer-restricted", "dev", [service(**{internal: "true"})]) == []
     assert violations("edge-loadbalancer-restricted", "dev", [service(**{internal: "false"})])
     assert violations("edge-loadbalancer-restricted", "dev", [service()]), "Kubernetes' default is internet-facing"
+
+
+ISTIO = "kubernetes:security.istio.io/v1:"
+GATEWAY_PODS = {"gateway.networking.k8s.io/gateway-name": "airflow"}
+MARKED = {"airflow-mesh/entry-point": "true"}
+
+
+def entry_allow(ports, labels=MARKED, selector=GATEWAY_PODS):
+    spec = {
+        "selector": {"matchLabels": selector},
+        "action": "ALLOW",
+        "rules": [{"to": [{"operation": {"ports": ports}}]}],
+    }
+    return res(ISTIO + "AuthorizationPolicy", "ingress", metadata={"namespace": "edge", "labels": labels}, spec=spec)
+
+
+def entry_mtls(ports, labels=MARKED, selector=GATEWAY_PODS):
+    spec = {
+        "selector": {"matchLabels": selector},
+        "mtls": {"mode": "STRICT"},
+        "portLevelMtls": {p: {"mode": "PERMISSIVE"} for p in ports},
+    }
+    return res(ISTIO + "PeerAuthentication", "ingress", metadata={"namespace": "edge", "labels": labels}, spec=spec)
+
+
+def test_the_marked_gateway_entry_point_may_take_plaintext_from_anyone_on_its_listeners():
+    assert violations("mesh-no-allow-all", "prod", [entry_allow(["80", "443"])]) == []
+    assert violations("mesh-mtls-strict-outside-dev", "prod", [entry_mtls(["80", "443"])]) == []
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"ports": ["80", "443", "8080"]},  # beyond the listeners
+        {"ports": ["443"], "labels": {}},  # not marked as the entry point
+        {"ports": ["443"], "selector": {"app": "airflow-api-server"}},  # marked, but not a gateway's pods
+    ],
+)
+def test_no_other_workload_or_port_gets_the_entry_point_exception(case):
+    assert violations("mesh-no-allow-all", "prod", [entry_allow(**case)])
+    assert violations("mesh-mtls-strict-outside-dev", "prod", [entry_mtls(**case)])
