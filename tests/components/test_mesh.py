@@ -160,8 +160,7 @@ def test_every_meshed_workload_release_waits_for_the_whole_mesh(case):
     workloads = [
         r for r in plan.of_type(mp.RELEASE) if r["name"] not in mesh_names and r["inputs"].get("namespace") in meshed
     ]
-    if not workloads:
-        pytest.skip("no workload release registered yet")
+    assert {r["inputs"]["chart"] for r in workloads} >= {"airflow", "oauth2-proxy"}
     for release in workloads:
         missing = mesh_names - plan.requires(release["name"])
         assert not missing, (release["name"], sorted(missing)[:5])
@@ -281,3 +280,16 @@ def _register_mesh(provider: str):
 
     _sync_await(run_pulumi_func(program))
     return out["mesh"], [(r.type, r.name) for r in monitor.requests]
+
+
+@pytest.mark.parametrize("provider", ["kuma", "istio"])
+def test_only_the_mesh_component_creates_allow_rules(provider):
+    """Nothing else may create allow rules: every traffic permission in the whole plan sits under
+    the Mesh component (which generates them from the access model)."""
+    plan = mp.plan_for("prod", provider)
+    inside = {r["name"] for r in mp.mesh_resources(plan)}
+    kinds = ("MeshTrafficPermission", "AuthorizationPolicy", "MeshPassthrough", "PeerAuthentication")
+    everywhere = [r for r in plan.resources if r["type"].rsplit(":", 1)[-1] in kinds]
+    assert everywhere and {r["name"] for r in everywhere} <= inside
+    for r in everywhere:
+        assert "from" not in (r["inputs"].get("spec") or {}), r["name"]  # the old, looser Kuma form

@@ -22,6 +22,10 @@ def test_plan_writes_resources_tree_and_summary(tmp_path):
     assert doc["stack"] == "dev"
     first = doc["resources"][0]
     assert {"type", "name", "parent", "provider", "dependsOn", "inputs"} <= set(first)
+    matrix = json.loads((tmp_path / "dev" / "access-matrix.json").read_text())
+    assert matrix["stack"] == "dev" and {r["workload"] for r in matrix["workloads"]} >= {"domain-marketing"}
+    assert "# Access matrix: stack `dev`" in (tmp_path / "dev" / "access-matrix.md").read_text()
+    assert (tmp_path / "dev" / "cost.md").exists() and (tmp_path / "dev" / "deploy-time.md").exists()
     tree = (tmp_path / "dev" / "tree.txt").read_text()
     assert tree.startswith("pulumi:pulumi:Stack  airflow-mesh-dev\n")
     assert "└─ aws:eks/nodeGroup:NodeGroup" in tree or "├─ aws:eks/nodeGroup:NodeGroup" in tree
