@@ -31,4 +31,7 @@ def upstream() -> Path:
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
-    pytest.skip("upstream data not found: set AIRFLOW_MESH_UPSTREAM_DIR or put shared/ beside the repository")
+    reason = "upstream data not found: set AIRFLOW_MESH_UPSTREAM_DIR or put shared/ beside the repository"
+    if os.environ.get("AIRFLOW_MESH_REQUIRE_UPSTREAM") == "1":
+        pytest.fail(reason + " (required here: AIRFLOW_MESH_REQUIRE_UPSTREAM=1)")
+    pytest.skip(reason)
