@@ -302,7 +302,7 @@ def _record(request: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def run(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT) -> Plan:
+def run(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, first_preview: bool = False) -> Plan:
     """Run ``root/__main__.py`` for ``stack`` under the mock engine and return what it registered.
 
     Raises the program's own exceptions (``SettingsError`` for bad config) after the engine has
@@ -310,7 +310,7 @@ def run(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT) 
     """
     config, secret_keys, placeholders = stack_config(stack, overrides, root)
     region = config.get("aws:region", "us-east-1")
-    monitor = RecordingMonitor(RealisticMocks(region))
+    monitor = RecordingMonitor(RealisticMocks(region, first_preview=first_preview))
 
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, secret_keys)

@@ -44,12 +44,15 @@ def _h(name: str, n: int = 17) -> str:
 class RealisticMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes the way the AWS and Kubernetes providers would."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, first_preview: bool = False):
         self.region = region
+        #: Answer like the first `pulumi preview` of an empty stack: nothing exists yet, so every
+        #: computed output (ids, ARNs, endpoints) is unknown and only inputs are known.
+        self.first_preview = first_preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
-        if not args.custom or typ.startswith("pulumi:providers:"):
+        if not args.custom or typ.startswith("pulumi:providers:") or self.first_preview:
             return f"{name}-id", inputs
         service = typ.split(":")[1].split("/")[0]
         rid = f"{name}-{_h(name, 8)}"

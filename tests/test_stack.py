@@ -65,3 +65,17 @@ def test_prod_ha_shape(plans):
     assert len(prod.of_type("aws:ec2/natGateway:NatGateway")) == 3
     public = [s for s in prod.of_type("aws:ec2/subnet:Subnet") if "-public-" in s["name"]]
     assert all(public[0]["name"] not in g["dependsOn"] for g in prod.of_type("aws:eks/nodeGroup:NodeGroup"))
+
+
+def test_a_first_preview_with_every_computed_output_unknown_builds_the_same_graph(plans):
+    """On a real first `pulumi preview` nothing exists yet: ids, ARNs and endpoints are unknown. The
+    program must register the same resources (nothing hides inside apply()), and the policy pack
+    must not flag values it cannot see yet."""
+    from policy.rules.offline import evaluate, from_records, stack_of
+
+    for stack in ("dev", "prod"):
+        unknown = harness.run(stack, first_preview=True)
+        assert [r["name"] for r in unknown.resources] == [r["name"] for r in plans[stack].resources]
+        assert unknown.to_json().count('"[unknown]"') > 20  # the mode really hides outputs
+        resources = from_records(unknown.resources)
+        assert evaluate(resources, stack_of(stack, resources)) == []
