@@ -33,10 +33,23 @@ def median_of(cmd: list[str]) -> float:
     return statistics.median(wall(cmd) for _ in range(RUNS))
 
 
+def synthetic_domains(n: int) -> list[dict]:
+    """``n`` distinct, valid data domains (for the scaling test and benchmark)."""
+    return [
+        {
+            "name": f"team{i:02d}",
+            "oidcGroups": [f"data-team{i:02d}"],
+            "airflowRole": f"team{i:02d}",
+            "s3": [{"bucket": f"example-team{i:02d}-dev", "prefixes": ["in/", "out/"], "access": "readwrite"}],
+            "secretsPrefix": f"team{i:02d}",
+            "egress": [{"host": f"api.team{i:02d}.example.com", "port": 443}],
+        }
+        for i in range(n)
+    ]
+
+
 def domain_scaling() -> None:
     """In-process plan time of the dev stack with 1 and with 50 synthetic domains."""
-    from tests.plan.test_access_matrix import synthetic_domains
-
     harness.run("dev")  # warm imports
     for n in (1, 50):
         times = []

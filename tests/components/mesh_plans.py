@@ -36,9 +36,7 @@ def plan_for(stack: str, provider: str = "kuma", **overrides: Any) -> harness.Pl
 
 
 def settings_for(stack: str, **overrides: Any) -> stack_settings.Settings:
-    config, secret_keys, _ = harness.stack_config(stack, overrides)
-    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("airflow-mesh:")}
-    return stack_settings.validate(stack, config["aws:region"], raw, {k.split(":", 1)[1] for k in secret_keys})
+    return harness.settings_for(stack, overrides)
 
 
 def model_for(stack: str) -> access_model.AccessModel:

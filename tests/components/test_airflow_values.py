@@ -14,7 +14,6 @@ import pytest
 from components import airflow_secrets, airflow_values
 from components.access_model import DOMAIN_LABEL
 from components.airflow import chart_inputs
-from components.settings import validate
 from plan import harness
 from tests import schemas
 
@@ -29,9 +28,7 @@ def inputs() -> airflow_values.ChartInputs:
     """The dev stack's chart inputs, from its real settings and access model."""
     from components import access_model
 
-    config, secret_keys, _ = harness.stack_config("dev")
-    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("airflow-mesh:")}
-    s = validate("dev", config["aws:region"], raw, {k.split(":", 1)[1] for k in secret_keys})
+    s = harness.settings_for("dev")
     return chart_inputs(s, access_model.build(s))
 
 

@@ -437,13 +437,7 @@ def _in_schema(path: str, schema: dict) -> bool:
 
 
 def _settings(stack: str):
-    from components import settings as stack_settings
-
-    config, secret_keys, _ = harness.stack_config(stack)
-    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("airflow-mesh:")}
-    return stack_settings.validate(
-        stack, config.get("aws:region"), raw, secret_keys={k.split(":", 1)[1] for k in secret_keys}
-    )
+    return harness.settings_for(stack)
 
 
 def _merge(defaults, override):

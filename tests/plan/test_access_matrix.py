@@ -8,6 +8,7 @@ import re
 
 from components import access_model
 from plan import access_matrix, harness
+from plan.bench import synthetic_domains
 from tests.iam.roles import workload_roles
 
 KMS_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+$")
@@ -78,20 +79,6 @@ def test_markdown_lists_every_identity_and_group(plans):
             assert f"### {row['workload']}" in text
         for person in matrix["people"]:
             assert f"`{person['oidcGroup']}`" in text
-
-
-def synthetic_domains(n: int) -> list[dict]:
-    return [
-        {
-            "name": f"team{i:02d}",
-            "oidcGroups": [f"data-team{i:02d}"],
-            "airflowRole": f"team{i:02d}",
-            "s3": [{"bucket": f"example-team{i:02d}-dev", "prefixes": ["in/", "out/"], "access": "readwrite"}],
-            "secretsPrefix": f"team{i:02d}",
-            "egress": [{"host": f"api.team{i:02d}.example.com", "port": 443}],
-        }
-        for i in range(n)
-    ]
 
 
 def test_fifty_domains_plan_and_grow_linearly():
