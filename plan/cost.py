@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from plan.harness import load_yaml
 
 PRICES = Path(__file__).with_name("prices.yaml")
 
@@ -26,7 +26,7 @@ class PriceTableError(Exception):
 
 @cache
 def price_table(path: Path = PRICES) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+    return load_yaml(path)
 
 
 @dataclass(frozen=True)

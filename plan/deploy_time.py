@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from plan.harness import load_yaml
 
 TIMES = Path(__file__).with_name("deploy_times.yaml")
 
@@ -26,7 +26,7 @@ class CycleError(Exception):
 
 @cache
 def times_table(path: Path = TIMES) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+    return load_yaml(path)
 
 
 def duration(r: Mapping[str, Any], table: Mapping[str, Any] | None = None) -> float:
