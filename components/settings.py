@@ -42,6 +42,8 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class _Strict(BaseModel):
+    """Frozen, camelCase keys, and unknown keys rejected (a typo must never be silently ignored)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
@@ -71,10 +73,8 @@ class DomainConfig(_Strict):
     egress: list[EgressRule] = Field(default_factory=list, description="External services the tasks may reach.")
 
 
-class StackConfig(BaseModel):
+class StackConfig(_Strict):
     """Every ``airflow-mesh:*`` key a stack file may set. Field names are the camelCase keys."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
     # --- identity of the stack -------------------------------------------------------------
     environment: Environment = Field(

@@ -1,4 +1,6 @@
-"""``python -m plan STACK [STACK...] | --all``: write build/plan/STACK/{resources.json,tree.txt}.
+"""``python -m plan STACK [STACK...] | --all``: write the offline plan of each stack to build/plan/STACK/.
+
+resources.json and tree.txt (the recorded graph), access-matrix.md/.json, cost.md and deploy-time.md.
 
 Exit status: 0 when every stack planned, 1 when a stack's configuration was rejected (the
 settings error is printed), 2 for usage errors.

@@ -108,10 +108,8 @@ class Plan:
 
     def summary(self) -> str:
         counts = Counter(r["type"] for r in self.resources)
-        width = max(map(len, counts), default=0)
         rows = [f"  {n:4d}  {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         head = f"stack {self.stack}: {len(self.resources)} resources, {len(counts)} types, {self.seconds:.2f}s"
-        del width
         return "\n".join([head, *rows])
 
 
