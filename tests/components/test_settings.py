@@ -233,7 +233,17 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_committed_stacks_are_valid_and_differ_only_in_stack_files(plans):
+    """Every stack plans, and nothing but the settings module reads Pulumi config or the stack name,
+    so environments can only differ through their stack files."""
+    import ast
+
     assert set(plans) == {"dev", "staging", "prod"}
+    readers = []
+    for path in [harness.ROOT / "__main__.py", *sorted((harness.ROOT / "components").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in {"Config", "get_stack", "get_config"}:
+                readers.append(f"{path.name}:{node.lineno}")
+    assert readers and all(r.startswith("settings.py:") for r in readers), readers
 
 
 def test_pulumi_yaml_is_generated_from_the_settings_model():
