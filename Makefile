@@ -39,7 +39,7 @@ test: lint  ## ruff + the whole test suite
 bench: $(VENV)/.installed  ## whole-process time of `make plan` per stack vs the Pulumi floor (not a test)
 	$(PY) -m plan.bench
 
-project-file: $(VENV)/.installed  ## regenerate Pulumi.yaml's config schema from components/settings.py
+project-file: $(VENV)/.installed  ## regenerate Pulumi.yaml's config schema from components/settings/model.py
 	$(PY) -m plan --project-file
 
 delivery-doc: $(VENV)/.installed  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md

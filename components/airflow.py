@@ -12,9 +12,9 @@ import pulumi_kubernetes as k8s
 from components import airflow_secrets as secrets
 from components import airflow_values as values
 from components import versions
-from components.access_model import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE
 from components.airflow_domains import AirflowDomains, AirflowDomainsArgs
 from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs, DatabaseEndpoint
+from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE
 
 if TYPE_CHECKING:
     from components.access_model import AccessModel

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import airflow_values as values
-from components.access_model import AIRFLOW_NAMESPACE
+from components.platform import AIRFLOW_NAMESPACE
 
 
 @dataclass(frozen=True)

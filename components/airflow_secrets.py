@@ -14,7 +14,7 @@ import pulumi_random as random
 import pulumiverse_time as time
 
 from components import airflow_values as values
-from components.access_model import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, PGBOUNCER_PORT, REDIS_PORT
+from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, PGBOUNCER_PORT, REDIS_PORT
 
 #: Names of the Kubernetes Secrets (and the one ConfigMap) the chart is pointed at. Prefixed so they
 #: never collide with the Secrets the chart would create under its own default names.

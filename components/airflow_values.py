@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from components import access_model, versions
-from components.access_model import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, DOMAIN_LABEL, LOG_PREFIX
+from components import platform, versions
+from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, DOMAIN_LABEL, LOG_PREFIX
 
 #: Services the chart names after the release (``useStandardNaming: false``).
 API_SERVER_SERVICE = f"{AIRFLOW_RELEASE}-api-server"
@@ -355,7 +355,7 @@ def pgbouncer_ini(host: str, port: int, db_name: str, user: str, ca_file: str, r
         databases.append(f"{PGBOUNCER_RESULT_BACKEND_DB} = host={host} dbname={db_name} port={port} pool_size=5")
     settings = {
         "pool_mode": "transaction",
-        "listen_port": access_model.PGBOUNCER_PORT,
+        "listen_port": platform.PGBOUNCER_PORT,
         "listen_addr": "*",
         "auth_type": "scram-sha-256",
         "auth_file": "/etc/pgbouncer/users.txt",

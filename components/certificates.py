@@ -21,7 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.access_model import CERT_MANAGER_NAMESPACE
+from components.platform import CERT_MANAGER_NAMESPACE
 
 ACME_SERVERS = {
     "production": "https://acme-v02.api.letsencrypt.org/directory",

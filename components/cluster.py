@@ -11,10 +11,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.access_model import KUBERNETES_SERVICE_CIDR
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.kms import customer_key
 from components.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
+from components.platform import KUBERNETES_SERVICE_CIDR
 from components.workload_role import IdentityMode, WorkloadIdentity
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")

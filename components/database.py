@@ -12,8 +12,8 @@ import pulumi_random as random
 import pulumiverse_time as time
 
 from components import versions
-from components.access_model import DATABASE_PORT
 from components.kms import customer_key
+from components.platform import DATABASE_PORT
 
 #: Database and master user Airflow connects as (through PgBouncer).
 DB_NAME = "airflow"

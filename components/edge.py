@@ -32,13 +32,6 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.access_model import (
-    GATEWAY_CLASS,
-    GATEWAY_CONTROLLER,
-    GATEWAY_NAME,
-    GATEWAY_SELECTOR,
-    GATEWAY_SERVICE_ACCOUNT,
-)
 from components.edge_routes import (
     LISTENER_PORTS,
     TLS_SECRET,
@@ -48,6 +41,13 @@ from components.edge_routes import (
     redirect_route_spec,
 )
 from components.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
+from components.platform import (
+    GATEWAY_CLASS,
+    GATEWAY_CONTROLLER,
+    GATEWAY_NAME,
+    GATEWAY_SELECTOR,
+    GATEWAY_SERVICE_ACCOUNT,
+)
 
 LOAD_BALANCER_SERVICE = f"{GATEWAY_SERVICE_ACCOUNT}-lb"
 PART_OF = {"app.kubernetes.io/part-of": "airflow-mesh", "app.kubernetes.io/component": "edge"}

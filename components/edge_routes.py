@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.access_model import GATEWAY_CLASS, GATEWAY_NAME
+from components.platform import GATEWAY_CLASS, GATEWAY_NAME
 
 #: Request headers that carry identity to Airflow (oauth2-proxy's pass_user_headers and
 #: X-Auth-Request family, and the classic Remote-User). Removed from every client request at the

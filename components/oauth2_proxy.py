@@ -31,7 +31,7 @@ import pulumi_random as random
 import pulumiverse_time as time
 
 from components import versions
-from components.access_model import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
+from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
 
 #: The Service the HTTPRoute sends every request to (the chart's fullname is the release name).
 SERVICE_NAME = OAUTH2_PROXY_RELEASE

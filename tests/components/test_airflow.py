@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components import access_model, airflow_values, versions
+from components import airflow_values, platform, versions
 from components.settings import SettingsError
 from plan import harness
 from tests import schemas
@@ -69,7 +69,7 @@ def test_release_is_the_pinned_official_chart_atomic_in_the_airflow_namespace(pl
     r = release(plan)["inputs"]
     assert (r["chart"], r["version"]) == (versions.AIRFLOW_CHART, versions.AIRFLOW_CHART_VERSION)
     assert r["repositoryOpts"] == {"repo": "https://airflow.apache.org"}
-    assert (r["name"], r["namespace"]) == (access_model.AIRFLOW_RELEASE, access_model.AIRFLOW_NAMESPACE)
+    assert (r["name"], r["namespace"]) == (platform.AIRFLOW_RELEASE, platform.AIRFLOW_NAMESPACE)
     assert r["atomic"] is True and r["timeout"] >= 600 and r["waitForJobs"] is True
     assert r["createNamespace"] is False
     assert release(plan)["provider"].startswith(plan.one("pulumi:providers:kubernetes")["name"])
@@ -238,7 +238,7 @@ def test_logs_in_s3_and_secrets_in_secrets_manager_through_irsa(plan):
     bucket = plan.one("aws:s3/bucket:Bucket")["inputs"]["bucket"]
     logging = vals["config"]["logging"]
     assert logging["remote_logging"] == "True"
-    assert logging["remote_base_log_folder"] == f"s3://{bucket}/{access_model.LOG_PREFIX}"
+    assert logging["remote_base_log_folder"] == f"s3://{bucket}/{platform.LOG_PREFIX}"
     conn_env = {e["name"]: e["value"] for e in vals["env"]}[f"AIRFLOW_CONN_{logging['remote_log_conn_id'].upper()}"]
     conn = json.loads(conn_env)
     assert conn == {"conn_type": "aws", "extra": {"region_name": "us-east-1"}}, "no credentials: IRSA"

@@ -8,7 +8,7 @@ import json
 import yaml
 
 from components import airflow_values
-from components.access_model import DOMAIN_LABEL
+from components.platform import DOMAIN_LABEL
 from tests import schemas
 
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"

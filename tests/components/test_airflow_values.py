@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from components import airflow_secrets, airflow_values
-from components.access_model import DOMAIN_LABEL
 from components.airflow import chart_inputs
+from components.platform import DOMAIN_LABEL
 from plan import harness
 from tests import schemas
 

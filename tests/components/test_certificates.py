@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components import access_model, versions
+from components import platform, versions
 from plan import harness
 from tests import schemas
 
@@ -51,7 +51,7 @@ def test_release_is_pinned_atomic_and_owns_its_crds(plan):
     assert inputs["version"] == versions.CERT_MANAGER_CHART_VERSION == "v1.21.1"
     assert inputs["repositoryOpts"]["repo"] == "https://charts.jetstack.io"
     assert inputs["atomic"] is True and inputs["timeout"] >= 300
-    assert inputs["namespace"] == access_model.CERT_MANAGER_NAMESPACE
+    assert inputs["namespace"] == platform.CERT_MANAGER_NAMESPACE
     assert inputs["values"]["crds"] == {"enabled": True, "keep": True}
 
 
@@ -121,7 +121,7 @@ def test_mesh_root_is_a_self_renewing_chain(plan):
     spec = root["inputs"]["spec"]
     assert spec["isCA"] is True
     assert spec["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "selfsigned"}
-    assert root["inputs"]["metadata"]["namespace"] == access_model.CERT_MANAGER_NAMESPACE
+    assert root["inputs"]["metadata"]["namespace"] == platform.CERT_MANAGER_NAMESPACE
 
     def hours(d: str) -> int:
         return int(re.fullmatch(r"(\d+)h", d).group(1))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import access_model, edge, oauth2_proxy, versions
+from components import access_model, edge, oauth2_proxy, platform, versions
 from plan import harness
 from tests import schemas
 
@@ -83,8 +83,8 @@ def test_ngf_is_a_pinned_atomic_release_in_the_edge_namespace(plan):
     inputs = ngf["inputs"]
     assert inputs["version"] == versions.NGINX_GATEWAY_FABRIC_CHART_VERSION == "2.6.7"
     assert inputs["atomic"] is True and inputs["timeout"] >= 300
-    assert inputs["namespace"] == access_model.EDGE_NAMESPACE
-    assert inputs["name"] == access_model.GATEWAY_CONTROLLER
+    assert inputs["namespace"] == platform.EDGE_NAMESPACE
+    assert inputs["name"] == platform.GATEWAY_CONTROLLER
     values = inputs["values"]
     assert values["nginxGateway"]["gatewayClassName"] == gateway(plan)["inputs"]["spec"]["gatewayClassName"]
     # one load balancer only: the Service this program owns, not a second one from NGF
@@ -121,8 +121,8 @@ def test_data_plane_replicas_and_disruption_budget(plans):
         else:
             assert replicas >= 2
             (pdb,) = pdbs
-            assert pdb["inputs"]["spec"]["selector"]["matchLabels"] == access_model.GATEWAY_SELECTOR
-            assert pdb["inputs"]["metadata"]["namespace"] == access_model.EDGE_NAMESPACE
+            assert pdb["inputs"]["spec"]["selector"]["matchLabels"] == platform.GATEWAY_SELECTOR
+            assert pdb["inputs"]["metadata"]["namespace"] == platform.EDGE_NAMESPACE
             assert oauth2_values(plan)["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
             assert values["nginxGateway"]["replicas"] == 2
 
@@ -141,9 +141,9 @@ def test_edge_workloads_start_after_the_mesh(plan):
 def test_data_plane_identity_constants_match_what_ngf_provisions(plan):
     """NGF names the per-Gateway objects `<gateway>-<class>` and labels pods with the gateway name."""
     spec = gateway(plan)["inputs"]
-    assert spec["metadata"]["name"] == access_model.GATEWAY_NAME
-    assert f"{spec['metadata']['name']}-{spec['spec']['gatewayClassName']}" == access_model.GATEWAY_SERVICE_ACCOUNT
-    assert {"gateway.networking.k8s.io/gateway-name": spec["metadata"]["name"]} == access_model.GATEWAY_SELECTOR
+    assert spec["metadata"]["name"] == platform.GATEWAY_NAME
+    assert f"{spec['metadata']['name']}-{spec['spec']['gatewayClassName']}" == platform.GATEWAY_SERVICE_ACCOUNT
+    assert {"gateway.networking.k8s.io/gateway-name": spec["metadata"]["name"]} == platform.GATEWAY_SELECTOR
 
 
 # --- Gateway and routes -------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def test_gateway_terminates_tls_with_the_cert_manager_certificate(plan):
     (ref,) = https["tls"]["certificateRefs"]
     (cert,) = [c for c in plan.of_type("kubernetes:cert-manager.io/v1:Certificate") if "-edge-" in c["name"]]
     assert cert["inputs"]["spec"]["secretName"] == ref["name"]
-    assert cert["inputs"]["metadata"]["namespace"] == gw["metadata"]["namespace"] == access_model.EDGE_NAMESPACE
+    assert cert["inputs"]["metadata"]["namespace"] == gw["metadata"]["namespace"] == platform.EDGE_NAMESPACE
     assert cert["inputs"]["spec"]["dnsNames"] == [HOSTS[plan.stack]]
     renew = int(re.fullmatch(r"(\d+)h", cert["inputs"]["spec"]["renewBefore"]).group(1))
     assert 24 * 7 <= renew < 24 * 45, "renewed well before a Let's Encrypt certificate (90, soon 45 days) expires"
@@ -209,7 +209,7 @@ def test_the_only_backend_is_oauth2_proxy(plans):
         release = schemas.releases(plan)["oauth2-proxy"]["inputs"]
         # the chart's Service is named after the release and listens on service.portNumber
         assert backends == [("Service", release["name"], release["values"]["service"]["portNumber"])]
-        https = routes(plan)[f"{access_model.GATEWAY_NAME}-route"]["inputs"]["spec"]
+        https = routes(plan)[f"{platform.GATEWAY_NAME}-route"]["inputs"]["spec"]
         assert https["parentRefs"][0]["sectionName"] == "https"
         # everything, /oauth2/* included, goes to oauth2-proxy; oauth2-proxy alone goes on to Airflow
         assert https["rules"][0]["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
@@ -220,13 +220,13 @@ def test_in_the_mesh_the_gateway_reaches_only_oauth2_proxy_and_its_controller():
     for stack in harness.stack_names():
         model = access_model.build(_settings(stack))
         from_gateway = {(e.destination, e.port) for e in model.edges if e.source == "edge-gateway"}
-        assert from_gateway == {("edge-oauth2-proxy", 4180), ("edge-controller", access_model.GATEWAY_AGENT_PORT)}
+        assert from_gateway == {("edge-oauth2-proxy", 4180), ("edge-controller", platform.GATEWAY_AGENT_PORT)}
         into_airflow = {e.source for e in model.edges if e.destination == "airflow-api-server"}
         assert {s for s in into_airflow if model.workload(s).kind == "edge"} == {"edge-oauth2-proxy"}
 
 
 def test_https_route_sets_hsts(plan):
-    (rule,) = routes(plan)[f"{access_model.GATEWAY_NAME}-route"]["inputs"]["spec"]["rules"]
+    (rule,) = routes(plan)[f"{platform.GATEWAY_NAME}-route"]["inputs"]["spec"]["rules"]
     (modifier,) = [f for f in rule["filters"] if f["type"] == "ResponseHeaderModifier"]
     (hsts,) = [h for h in modifier["responseHeaderModifier"]["set"] if h["name"] == "Strict-Transport-Security"]
     max_age = int(re.search(r"max-age=(\d+)", hsts["value"]).group(1))
@@ -265,7 +265,7 @@ def test_nlb_scheme_cross_zone_and_source_ranges(plans):
         assert internal == (None if stack == "dev" else "true"), stack  # dev is internet-facing
         assert svc["spec"].get("loadBalancerSourceRanges", []) == (["198.51.100.0/24"] if stack == "dev" else [])
         assert svc["spec"]["type"] == "LoadBalancer"
-        assert svc["spec"]["selector"] == access_model.GATEWAY_SELECTOR
+        assert svc["spec"]["selector"] == platform.GATEWAY_SELECTOR
         assert {p["port"]: p["targetPort"] for p in svc["spec"]["ports"]} == {80: 80, 443: 443}
         assert f"stack={stack}" in annotations["service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags"]
         # the NLB goes into the program's own subnets (public or private by scheme), named explicitly

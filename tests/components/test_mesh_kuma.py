@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from components import versions
-from components.access_model import KUBERNETES_API, Egress
+from components.access_model import Egress
 from components.mesh_kuma import CA_MOUNT_DIR, NAMESPACE_LABEL
 from components.mesh_kuma_exits import DATABASE_HOST, exit_matches
+from components.platform import KUBERNETES_API
 from plan import harness
 from tests import schemas
 from tests.components import mesh_plans as mp

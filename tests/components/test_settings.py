@@ -239,11 +239,12 @@ def test_committed_stacks_are_valid_and_differ_only_in_stack_files(plans):
 
     assert set(plans) == {"dev", "staging", "prod"}
     readers = []
-    for path in [harness.ROOT / "__main__.py", *sorted((harness.ROOT / "components").glob("*.py"))]:
+    for path in [harness.ROOT / "__main__.py", *sorted((harness.ROOT / "components").rglob("*.py"))]:
+        where = path.relative_to(harness.ROOT).as_posix()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in {"Config", "get_stack", "get_config"}:
-                readers.append(f"{path.name}:{node.lineno}")
-    assert readers and all(r.startswith("settings.py:") for r in readers), readers
+                readers.append(f"{where}:{node.lineno}")
+    assert readers and all(r.startswith("components/settings/loader.py:") for r in readers), readers
 
 
 def test_pulumi_yaml_is_generated_from_the_settings_model():

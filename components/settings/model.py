@@ -1,4 +1,4 @@
-"""Stack settings: the only place that reads ``pulumi.Config``.
+"""The settings model: every stack config key as a typed, documented, validated field.
 
 Every key of the ``airflow-mesh`` namespace is a field of :class:`StackConfig` with a type, a
 description and (where one is safe everywhere) a default. ``Pulumi.yaml``'s ``config:`` schema is
@@ -8,28 +8,24 @@ Keys are flat because Pulumi's project config schema only knows ``string``, ``in
 ``boolean`` and ``array`` (pulumi/pulumi ``sdk/go/common/workspace/project.json``): flat keys are
 the only ones the CLI itself can type-check.
 
-Invalid input raises :class:`SettingsError` before any resource is registered. Each problem names
-the stack file and the key, says what was given and what is allowed.
+Reading the config and reporting problems is :mod:`components.settings.loader`; rules that need
+more than one key are :mod:`components.settings.rules`.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import json
-import re
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
-import pulumi
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
-from components import settings_rules, versions
+from components import versions
 
 PROJECT = "airflow-mesh"
 STACK_CONFIG_DIR = "stacks"
-ENVIRONMENTS = settings_rules.ENVIRONMENTS
+ENVIRONMENTS = ("dev", "staging", "prod")
 
 Environment = Literal["dev", "staging", "prod"]
 NatGateways = Literal["single", "per-az"]
@@ -37,8 +33,6 @@ EndpointAccess = Literal["private", "public", "public-and-private"]
 CapacityType = Literal["ON_DEMAND", "SPOT"]
 InterfaceEndpoint = Literal["sts", "ecr.api", "ecr.dkr", "secretsmanager", "logs"]
 KubernetesVersion = Literal[versions.KUBERNETES_VERSIONS]  # type: ignore[valid-type]
-
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class _Strict(BaseModel):
@@ -348,179 +342,6 @@ def derive_subnets(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     return public, private
 
 
-class SettingsError(pulumi.RunError):
-    """Raised for invalid stack configuration; Pulumi prints it without a stack trace."""
-
-    def __init__(self, stack: str, problems: list[tuple[str, str]]):
-        self.stack = stack
-        self.problems = problems
-        where = stack_file(stack)
-        lines = [f"{where}: {key}: {message}" for key, message in problems]
-        super().__init__("invalid stack configuration:\n  " + "\n  ".join(lines))
-
-
-def stack_file(stack: str) -> str:
-    return f"{STACK_CONFIG_DIR}/Pulumi.{stack}.yaml"
-
-
-def _key(name: str) -> str:
+def config_key(name: str) -> str:
+    """The full config key of a field: ``airflow-mesh:<camelCase name>``."""
     return f"{PROJECT}:{name}"
-
-
-# --------------------------------------------------------------------------------------------------
-# Loading
-# --------------------------------------------------------------------------------------------------
-
-
-def load() -> Settings:
-    """Read the stack's configuration from the Pulumi runtime and validate it."""
-    stack = pulumi.get_stack()
-    raw = _configured_values()
-    region = pulumi.Config("aws").get("region")
-    return validate(stack, region, raw, secret_keys={k for k in raw if pulumi.runtime.is_config_secret(_key(k))})
-
-
-def _configured_values() -> dict[str, str]:
-    """Every ``airflow-mesh:*`` key the engine handed us, as the raw strings Pulumi passes."""
-    from pulumi.runtime import config as runtime_config  # the SDK exposes no public key listing
-
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    prefix = f"{PROJECT}:"
-    values: dict[str, str] = {}
-    for key in sorted(keys):
-        if key.startswith(prefix):
-            value = runtime_config.get_config(key)
-            if value is not None:
-                values[key[len(prefix) :]] = value
-    return values
-
-
-def validate(stack: str, region: str | None, raw: dict[str, str], secret_keys: set[str]) -> Settings:
-    """Validate raw config strings for ``stack``; raise :class:`SettingsError` listing every problem."""
-    problems: list[tuple[str, str]] = []
-    fields = config_fields()
-
-    for name in sorted(set(raw) - set(fields)):
-        hint = difflib.get_close_matches(name, list(fields), n=1)
-        problems.append((_key(name), "unknown key" + (f" (did you mean {_key(hint[0])}?)" if hint else "")))
-
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        if name not in fields:
-            continue
-        if fields[name]["secret"] and value and name not in secret_keys:
-            problems.append(
-                (_key(name), f"must be a secret: set it with `pulumi config set --secret {_key(name)} ...`")
-            )
-            continue
-        if fields[name]["type"] == "string":
-            values[name] = value
-            continue
-        try:
-            values[name] = json.loads(value)
-        except json.JSONDecodeError:
-            problems.append((_key(name), f"{value!r} is not a valid {fields[name]['type']}"))
-
-    if not region:
-        problems.append(("aws:region", "is required (e.g. `pulumi config set aws:region us-east-1`)"))
-    elif not _REGION.match(region):
-        problems.append(("aws:region", f"{region!r} is not an AWS region name"))
-
-    settings: Settings | None = None
-    if not problems:
-        try:
-            settings = Settings.model_validate({**values, "stack": stack, "region": region})
-        except ValidationError as err:
-            problems.extend(_describe(err))
-    if settings is not None:
-        problems.extend(settings_rules.check(settings))
-    if problems:
-        raise SettingsError(stack, problems)
-    assert settings is not None
-    return settings
-
-
-def _describe(err: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for e in err.errors():
-        head, *rest = e["loc"]
-        key = "aws:region" if head == "region" else _key(str(head))
-        for part in rest:
-            key += f"[{part}]" if isinstance(part, int) else f".{part}"
-        if e["type"] == "missing":
-            out.append((key, "is required"))
-            continue
-        given = f"{e.get('input')!r}: "
-        message = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "literal_error":
-            message = "allowed: " + ", ".join(map(str, e["ctx"]["expected"].replace("'", "").split(" or ")))
-        out.append((key, given + message))
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# The Pulumi.yaml schema, generated from the model
-# --------------------------------------------------------------------------------------------------
-
-
-def config_fields() -> dict[str, dict[str, Any]]:
-    """camelCase key -> {type, description, default?, secret} for every project config key."""
-    schema = StackConfig.model_json_schema(by_alias=True)
-    out: dict[str, dict[str, Any]] = {}
-    for attr, field in StackConfig.model_fields.items():
-        name = to_camel(attr)
-        prop = schema["properties"][name]
-        extra = field.json_schema_extra or {}
-        entry: dict[str, Any] = {
-            "type": _pulumi_type(prop),
-            "description": field.description,
-            "secret": bool(extra.get("secret")),
-            "declare": extra.get("declare", True),
-        }
-        if entry["type"] == "array":
-            entry["items"] = {"type": "string"}
-        if not field.is_required():
-            default = field.get_default(call_default_factory=True)
-            entry["default"] = default.get_secret_value() if isinstance(default, SecretStr) else default
-        out[name] = entry
-    return out
-
-
-def project_config_schema() -> dict[str, dict[str, Any]]:
-    """The ``config:`` block of Pulumi.yaml, as the Pulumi CLI understands it."""
-    out = {}
-    for name, entry in config_fields().items():
-        if not entry["declare"]:
-            continue  # arrays of objects: the CLI's schema cannot type them, the settings model does
-        decl: dict[str, Any] = {"type": entry["type"], "description": entry["description"]}
-        if "items" in entry:
-            decl["items"] = entry["items"]
-        if entry["secret"]:
-            decl["secret"] = True
-        if "default" in entry:
-            decl["default"] = entry["default"]
-        out[_key(name)] = decl
-    return out
-
-
-def _pulumi_type(prop: dict[str, Any]) -> str:
-    kind = prop.get("type")
-    if kind is None and "enum" in prop:
-        kind = "string"
-    if kind is None and "$ref" in prop:
-        kind = "string"
-    if kind not in {"string", "integer", "boolean", "array"}:
-        raise TypeError(f"config key type {prop!r} cannot be declared in Pulumi.yaml")
-    return kind
-
-
-__all__ = [
-    "Environment",
-    "Settings",
-    "SettingsError",
-    "StackConfig",
-    "derive_subnets",
-    "load",
-    "project_config_schema",
-    "validate",
-]

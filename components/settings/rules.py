@@ -6,14 +6,14 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
-from components import instance_types, versions
-from components.access_model import KUBERNETES_SERVICE_CIDR
+from components import versions
+from components.platform import KUBERNETES_SERVICE_CIDR
+from components.settings import instance_types
+from components.settings.model import ENVIRONMENTS, config_key
 
 if TYPE_CHECKING:
-    from components.settings import Settings
+    from components.settings.model import Settings
 
-PROJECT = "airflow-mesh"
-ENVIRONMENTS = ("dev", "staging", "prod")
 #: Retention values CloudWatch Logs accepts (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
     1,
@@ -49,16 +49,12 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-def _key(name: str) -> str:
-    return f"{PROJECT}:{name}"
-
-
 # --------------------------------------------------------------------------------------------------
 
 
 def check(s: Settings) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    add = lambda key, message: problems.append((_key(key), message))  # noqa: E731
+    add = lambda key, message: problems.append((config_key(key), message))  # noqa: E731
 
     if s.stack in ENVIRONMENTS and s.stack != s.environment:
         add("environment", f"{s.environment!r} does not match the stack name {s.stack!r}")
