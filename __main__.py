@@ -12,21 +12,21 @@ import pulumi_aws as aws
 
 from components import access_model, mesh, platform
 from components import settings as stack_settings
-from components.airflow import Airflow, AirflowArgs
-from components.airflow import chart_inputs as airflow_chart_inputs
-from components.airflow_secrets import DatabaseEndpoint
-from components.certificates import Certificates, CertificatesArgs
-from components.cluster import Cluster, ClusterArgs
-from components.database import Database, DatabaseArgs
-from components.edge import Edge, EdgeArgs
-from components.gateway_api import GatewayApiCrds
-from components.identity import WorkloadIdentities, WorkloadIdentitiesArgs
-from components.log_bucket import LogBucket, LogBucketArgs
-from components.namespaces import Namespaces, NamespacesArgs
-from components.network import Network, NetworkArgs
-from components.node_groups import NodeGroupSpec
-from components.oauth2_proxy import OidcClient
-from components.secrets_store import SecretsStore, SecretsStoreArgs
+from components.airflow.component import Airflow, AirflowArgs
+from components.airflow.component import chart_inputs as airflow_chart_inputs
+from components.airflow.secrets import DatabaseEndpoint
+from components.certificates.component import Certificates, CertificatesArgs
+from components.cluster.component import Cluster, ClusterArgs
+from components.cluster.node_groups import NodeGroupSpec
+from components.data.database import Database, DatabaseArgs
+from components.data.log_bucket import LogBucket, LogBucketArgs
+from components.data.secrets_store import SecretsStore, SecretsStoreArgs
+from components.edge.component import Edge, EdgeArgs
+from components.edge.gateway_api import GatewayApiCrds
+from components.edge.oauth2_proxy import OidcClient
+from components.identity.namespaces import Namespaces, NamespacesArgs
+from components.identity.workloads import WorkloadIdentities, WorkloadIdentitiesArgs
+from components.network.component import Network, NetworkArgs
 from components.settings import instance_types
 
 settings = stack_settings.load()  # raises SettingsError before any resource is registered

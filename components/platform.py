@@ -16,7 +16,7 @@ OAUTH2_PROXY_PORT = 4180
 STATSD_PORT = 9125
 DATABASE_PORT = 5432
 REDIS_PORT = 6379
-#: The cluster's Service CIDR is fixed (components/cluster.py) so the in-cluster API address is known:
+#: The cluster's Service CIDR is fixed (components/cluster/component.py) so the in-cluster API address is known:
 #: the first address of the range. Meshed clients of the Kubernetes API reach it through this exit.
 KUBERNETES_SERVICE_CIDR = "172.20.0.0/16"
 KUBERNETES_API = "172.20.0.1"

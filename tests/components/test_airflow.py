@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from components import airflow_values, platform, versions
+from components import platform, versions
+from components.airflow import inputs as airflow_inputs
 from components.settings import SettingsError
 from plan import harness
 from tests import schemas
@@ -155,7 +156,7 @@ def test_no_secret_value_appears_in_the_release(plans, ssh_plan):
                 assert r["name"] not in text
     text = json.dumps(release(ssh_plan)["inputs"])
     assert OIDC_SECRET not in text and "PRIVATE KEY" not in text
-    assert "valueFrom" in text and airflow_values.OIDC_SECRET_ENV in text
+    assert "valueFrom" in text and airflow_inputs.OIDC_SECRET_ENV in text
     assert values(ssh_plan)["createUserJob"]["enabled"] is False
     # the key itself reaches only Kubernetes Secrets, marked secret
     ssh = [s for s in ssh_plan.of_type(SECRET) if s["inputs"]["metadata"]["name"] == "airflow-mesh-git-ssh"]
@@ -198,7 +199,7 @@ def _under(plan, record, ancestor):
 def _chart_accounts(plan) -> dict[str, str]:
     vals = values(plan)
     out = {}
-    for section in airflow_values.CHART_SERVICE_ACCOUNTS:
+    for section in airflow_inputs.CHART_SERVICE_ACCOUNTS:
         if section == "redis" and not vals["redis"]["enabled"]:
             continue  # the Celery broker exists only with CeleryExecutor
         sa = vals[section]["serviceAccount"]
@@ -209,10 +210,10 @@ def _chart_accounts(plan) -> dict[str, str]:
 
 def test_every_component_runs_as_the_identity_layers_service_account(plan):
     accounts = _chart_accounts(plan)
-    for section, workload in airflow_values.CHART_SERVICE_ACCOUNTS.items():
+    for section, workload in airflow_inputs.CHART_SERVICE_ACCOUNTS.items():
         if section in accounts:
             assert accounts[section] == f"airflow-{workload.removeprefix('airflow-')}"
-    assert set(airflow_values.CHART_SERVICE_ACCOUNTS) - set(accounts) == {"redis"}
+    assert set(airflow_inputs.CHART_SERVICE_ACCOUNTS) - set(accounts) == {"redis"}
     template = json.loads(values(plan)["podTemplate"])
     assert template["spec"]["serviceAccountName"] == accounts["workers"]
     assert values(plan)["createUserJob"]["serviceAccount"] == {"create": False}

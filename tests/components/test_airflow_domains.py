@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from components import airflow_values
+from components.airflow import inputs as airflow_inputs
 from components.platform import DOMAIN_LABEL
 from tests import schemas
 
@@ -60,7 +60,7 @@ def test_each_domain_has_a_pod_template_with_its_service_account(plan):
     (configmap,) = [
         c
         for c in _airflow_children(plan, "kubernetes:core/v1:ConfigMap")
-        if c["inputs"]["metadata"]["name"] == airflow_values.POD_TEMPLATES_CONFIGMAP
+        if c["inputs"]["metadata"]["name"] == airflow_inputs.POD_TEMPLATES_CONFIGMAP
     ]
     templates = {k.removesuffix(".yaml"): yaml.safe_load(v) for k, v in configmap["inputs"]["data"].items()}
     assert set(templates) == domain_names(plan)
@@ -71,21 +71,16 @@ def test_each_domain_has_a_pod_template_with_its_service_account(plan):
         assert schemas.kubernetes_errors(pod) == []
     values = schemas.releases(plan)["airflow"]["inputs"]["values"]
     mount = values["scheduler"]["extraVolumeMounts"][0]
-    assert mount["mountPath"] == airflow_values.POD_TEMPLATES_DIR
-    assert values["scheduler"]["extraVolumes"][0]["configMap"]["name"] == airflow_values.POD_TEMPLATES_CONFIGMAP
+    assert mount["mountPath"] == airflow_inputs.POD_TEMPLATES_DIR
+    assert values["scheduler"]["extraVolumes"][0]["configMap"]["name"] == airflow_inputs.POD_TEMPLATES_CONFIGMAP
     assert configmap["name"] in schemas.releases(plan)["airflow"]["dependsOn"]
 
 
 def test_domain_roles_are_created_and_mapped_from_their_groups(plan):
-    config = schemas.releases(plan)["airflow"]["inputs"]["values"]["apiServer"]["apiServerConfig"]
-    mapping = json.loads(_literal(config, "AUTH_ROLES_MAPPING = json.loads("))
-    roles = json.loads(_literal(config, "DOMAIN_ROLES = json.loads("))
+    api_server = schemas.releases(plan)["airflow"]["inputs"]["values"]["apiServer"]
+    (data,) = [json.loads(e["value"]) for e in api_server["env"] if e["name"] == "AIRFLOW_MESH_WEBSERVER_CONFIG"]
+    mapping, roles = data["roles_mapping"], data["domain_roles"]
     assert set(roles) == domain_names(plan)  # the committed stacks name each role after its domain
     for role in roles:
         assert any(role in mapped for mapped in mapping.values()), role
-    assert "SECURITY_MANAGER_CLASS = AirflowMeshSecurityManager" in config
-
-
-def _literal(source: str, prefix: str) -> str:
-    line = next(line for line in source.splitlines() if line.startswith(prefix))
-    return json.loads(line.removeprefix(prefix).removesuffix(")"))
+    assert "SECURITY_MANAGER_CLASS = AirflowMeshSecurityManager" in api_server["apiServerConfig"]

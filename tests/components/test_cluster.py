@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.cluster import WEBHOOK_PORTS, kubeconfig
+from components.cluster.component import WEBHOOK_PORTS, kubeconfig
 from tests.iam.roles import role_by_arn
 
 EKS = "aws:eks/cluster:Cluster"

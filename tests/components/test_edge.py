@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import access_model, edge, oauth2_proxy, platform, versions
+from components import access_model, platform, versions
+from components.edge import component as edge
+from components.edge import oauth2_proxy
 from plan import harness
 from tests import schemas
 

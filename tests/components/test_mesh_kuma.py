@@ -7,8 +7,8 @@ import pytest
 
 from components import versions
 from components.access_model import Egress
-from components.mesh_kuma import CA_MOUNT_DIR, NAMESPACE_LABEL
-from components.mesh_kuma_exits import DATABASE_HOST, exit_matches
+from components.mesh.kuma.component import CA_MOUNT_DIR, NAMESPACE_LABEL
+from components.mesh.kuma.exits import DATABASE_HOST, exit_matches
 from components.platform import KUBERNETES_API
 from plan import harness
 from tests import schemas

@@ -71,7 +71,7 @@ def test_permissions_boundary_and_session_duration_reach_every_workload_role():
 def test_wildcards_or_empty_bindings_are_refused(namespace, account):
     import pulumi
 
-    from components.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
+    from components.cluster.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
 
     identity = WorkloadIdentity("irsa", "c", "arn:aws:iam::1:oidc-provider/x", "https://x")
     with pytest.raises(ValueError, match="one concrete namespace and service account"):

@@ -126,7 +126,7 @@ def test_matrix_mesh_rows_equal_istio_authorization_policies_with_ports():
 def test_matrix_exits_are_exactly_the_recorded_mesh_passthroughs(plan):
     """Every exit the matrix lists is let out by the workload's MeshPassthrough, and every match a
     MeshPassthrough lets out is in the matrix (the S3 virtual-hosted wildcard stands for its S3 row)."""
-    from components.mesh_kuma_exits import DATABASE_HOST
+    from components.mesh.kuma.exits import DATABASE_HOST
     from tests.components import mesh_plans as mp
 
     settings = harness.settings_for(plan.stack)

@@ -11,11 +11,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons import ClusterAddons, ClusterAddonsArgs
+from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
+from components.cluster.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
+from components.cluster.workload_role import IdentityMode, WorkloadIdentity
 from components.kms import customer_key
-from components.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
 from components.platform import KUBERNETES_SERVICE_CIDR
-from components.workload_role import IdentityMode, WorkloadIdentity
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

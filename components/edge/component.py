@@ -6,7 +6,7 @@ every request authenticated by oauth2-proxy, and the DNS name that points at it 
 
 - The Gateway has an HTTPS listener (certificate from cert-manager, DNS-01) and an HTTP listener
   whose only route redirects to HTTPS. Every route removes the identity headers a client could forge
-  (:data:`components.edge_routes.IDENTITY_HEADERS`); the HTTPS route adds HSTS. Its only backend is
+  (:data:`components.edge.routes.IDENTITY_HEADERS`); the HTTPS route adds HSTS. Its only backend is
   oauth2-proxy.
 - NGF provisions the data-plane Deployment for the Gateway; its own Service is ClusterIP. The load
   balancer is a Service this program owns (:func:`load_balancer_service`), selecting the data-plane
@@ -32,7 +32,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.edge_routes import (
+from components.edge.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
+from components.edge.routes import (
     LISTENER_PORTS,
     TLS_SECRET,
     certificate_spec,
@@ -40,7 +41,6 @@ from components.edge_routes import (
     https_route_spec,
     redirect_route_spec,
 )
-from components.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
 from components.platform import (
     GATEWAY_CLASS,
     GATEWAY_CONTROLLER,

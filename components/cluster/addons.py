@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import versions
-from components.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
+from components.cluster.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
 
 #: Add-ons that call AWS APIs: the service account they run as and the AWS-maintained policy they need.
 ADDON_ROLES: dict[str, tuple[str, str]] = {

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import airflow_secrets as secrets
-from components import airflow_values as values
 from components import versions
-from components.airflow_domains import AirflowDomains, AirflowDomainsArgs
-from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs, DatabaseEndpoint
+from components.airflow import config, inputs, secrets, values
+from components.airflow.domains import AirflowDomains, AirflowDomainsArgs
+from components.airflow.secrets import AirflowSecrets, AirflowSecretsArgs, DatabaseEndpoint
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ class AirflowArgs:
     """Inputs of :class:`Airflow`."""
 
     #: What the chart values are built from (settings and access model, as plain data).
-    chart: values.ChartInputs
+    chart: inputs.ChartInputs
     #: The metadata database (PgBouncer's upstream).
     database: DatabaseEndpoint
     #: OIDC client secret (``secure:``), for the api-server's own OIDC login.
@@ -96,7 +95,7 @@ class Airflow(pulumi.ComponentResource):
             *domain_namespaces.values(),
             *(
                 args.service_accounts[w]
-                for w in sorted(set(values.CHART_SERVICE_ACCOUNTS.values()))
+                for w in sorted(set(inputs.CHART_SERVICE_ACCOUNTS.values()))
                 if w in args.service_accounts
             ),
             *keys.resources,
@@ -123,13 +122,13 @@ class Airflow(pulumi.ComponentResource):
         self.release_name = release.name
         self.namespace = AIRFLOW_NAMESPACE
         self.secret_names = dict(keys.names)
-        self.execution_api_url = values.execution_api_url()
+        self.execution_api_url = config.execution_api_url()
         self.register_outputs({"release_name": self.release_name})
 
 
-def secret_names(git_ssh: bool, celery: bool = False) -> values.SecretNames:
-    """The Secret names :class:`AirflowSecrets` creates, for :class:`values.ChartInputs`."""
-    return values.SecretNames(
+def secret_names(git_ssh: bool, celery: bool = False) -> inputs.SecretNames:
+    """The Secret names :class:`AirflowSecrets` creates, for :class:`inputs.ChartInputs`."""
+    return inputs.SecretNames(
         metadata=secrets.METADATA,
         fernet=secrets.FERNET_KEY,
         jwt=secrets.JWT,
@@ -145,10 +144,10 @@ def secret_names(git_ssh: bool, celery: bool = False) -> values.SecretNames:
     )
 
 
-def chart_inputs(settings: Settings, model: AccessModel) -> values.ChartInputs:
+def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
     """The chart's inputs from the validated settings and the access model (no resources involved)."""
     domains = tuple(
-        values.DomainSpec(
+        inputs.DomainSpec(
             name=d.name,
             namespace=model.workload(f"domain-{d.name}").namespace,
             service_account=model.workload(f"domain-{d.name}").service_account,
@@ -156,7 +155,7 @@ def chart_inputs(settings: Settings, model: AccessModel) -> values.ChartInputs:
         )
         for d in settings.domains
     )
-    return values.ChartInputs(
+    return inputs.ChartInputs(
         region=settings.region,
         hostname=settings.airflow_hostname,
         executor=settings.airflow_executor,

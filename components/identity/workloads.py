@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.access_model import AccessModel, render_policy
-from components.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
+from components.cluster.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumiverse_time as time
 
-from components import airflow_values as values
+from components.airflow import inputs, pgbouncer
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, PGBOUNCER_PORT, REDIS_PORT
 
 #: Names of the Kubernetes Secrets (and the one ConfigMap) the chart is pointed at. Prefixed so they
@@ -116,12 +116,12 @@ class AirflowSecrets(pulumi.ComponentResource):
         stats = password.apply(lambda p: stats_connection(db.username, p))
         users = password.apply(lambda p: f'"{db.username}" "{p}"\n')
         ini = pulumi.Output.all(db.address, db.port).apply(
-            lambda v: values.pgbouncer_ini(
+            lambda v: pgbouncer.pgbouncer_ini(
                 host=v[0],
                 port=int(v[1]),
                 db_name=db.db_name,
                 user=db.username,
-                ca_file=f"{values.PGBOUNCER_CA_DIR}/{RDS_CA_FILE}",
+                ca_file=f"{inputs.PGBOUNCER_CA_DIR}/{RDS_CA_FILE}",
                 result_backend=args.executor == "CeleryExecutor",
             )
         )
@@ -215,8 +215,8 @@ def metadata_connection(user: str, password: str) -> str:
     The leg to PgBouncer is mTLS-encrypted by the mesh (a second TLS layer would add nothing); the leg
     that leaves the mesh, PgBouncer to RDS, is ``verify-full`` against the RDS trust bundle.
     """
-    host = f"{values.PGBOUNCER_SERVICE}.{AIRFLOW_NAMESPACE}.svc.cluster.local"
-    return f"postgresql://{_credentials(user, password)}@{host}:{PGBOUNCER_PORT}/{values.PGBOUNCER_DB}?sslmode=disable"
+    host = f"{inputs.PGBOUNCER_SERVICE}.{AIRFLOW_NAMESPACE}.svc.cluster.local"
+    return f"postgresql://{_credentials(user, password)}@{host}:{PGBOUNCER_PORT}/{inputs.PGBOUNCER_DB}?sslmode=disable"
 
 
 def stats_connection(user: str, password: str) -> str:

@@ -16,16 +16,17 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.access_model import Workload
-from components.mesh import (
+from components.mesh.policy import (
     ENTRY_POINT_LABEL,
     PART_OF,
-    MeshArgs,
+    POD_SECURITY_LABELS,
     Permission,
     ca_certificate,
     entry_points,
     k8s_name,
     permissions,
 )
+from components.mesh.provider import MeshArgs
 
 SYSTEM_NAMESPACE = "istio-system"
 API_VERSION = "security.istio.io/v1"
@@ -71,6 +72,25 @@ class IstioAmbient(pulumi.ComponentResource):
 
     Outputs: ``ready``, ``system_namespace``, ``permissions`` (one AuthorizationPolicy per edge).
     """
+
+    NAME = "istio"
+    SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+
+    @staticmethod
+    def namespace_labels() -> dict[str, str]:
+        """Ambient mode: the namespace label puts its pods on ztunnel; no sidecar, no injection."""
+        return {"istio.io/dataplane-mode": "ambient", **POD_SECURITY_LABELS}
+
+    @staticmethod
+    def job_pod_annotations() -> dict[str, str]:
+        """Nothing: Istio ambient does not restrict egress, so an API-only Job runs in the mesh."""
+        return {}
+
+    @staticmethod
+    def entry_point_pod_annotations() -> dict[str, str]:
+        """Nothing on the pod: the mesh admits the entry point's ports with a port-level PERMISSIVE
+        PeerAuthentication and an ALLOW policy (see :meth:`_ingress_allow`)."""
+        return {}
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:IstioAmbient", name, None, opts)

@@ -15,8 +15,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.mesh import PART_OF, MeshArgs, Permission, ca_certificate, k8s_name, permissions
-from components.mesh_kuma_exits import egress_by_source, exit_matches
+from components.mesh.kuma.exits import egress_by_source, exit_matches
+from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
+from components.mesh.provider import MeshArgs
 
 SYSTEM_NAMESPACE = "kuma-system"
 #: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
@@ -89,6 +90,28 @@ class KumaMesh(pulumi.ComponentResource):
     Outputs: ``ready`` (everything meshed workloads wait for), ``system_namespace``, and for tests
     and reports ``permissions`` / ``exits`` (workload -> MeshPassthrough).
     """
+
+    NAME = "kuma"
+    SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+
+    @staticmethod
+    def namespace_labels() -> dict[str, str]:
+        """Kuma enrols a namespace by this label (not the annotation)."""
+        return {"kuma.io/sidecar-injection": "enabled", **POD_SECURITY_LABELS}
+
+    @staticmethod
+    def job_pod_annotations() -> dict[str, str]:
+        """A chart's one-shot hook Job that only talks to the Kubernetes API (e.g. NGF's
+        cert-generator) has no identity of its own in the access model; with Kuma's egress closed it
+        would hang, so it runs outside the mesh."""
+        return {"kuma.io/sidecar-injection": "disabled"}
+
+    @staticmethod
+    def entry_point_pod_annotations() -> dict[str, str]:
+        """A *delegated gateway* keeps its sidecar for outbound mTLS (its identity is what the
+        permissions allow) but does not intercept inbound traffic, which arrives in plaintext from
+        the load balancer."""
+        return {"kuma.io/gateway": "enabled"}
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:Kuma", name, None, opts)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import airflow_values as values
+from components.airflow import inputs, pods
 from components.platform import AIRFLOW_NAMESPACE
 
 
@@ -18,7 +18,7 @@ class AirflowDomainsArgs:
     """Inputs of :class:`AirflowDomains`."""
 
     #: Values inputs (the pod templates are rendered from the same data as the chart's).
-    chart: values.ChartInputs
+    chart: inputs.ChartInputs
     #: Every namespace by name; the domains' and ``airflow`` must be among them.
     namespaces: Mapping[str, k8s.core.v1.Namespace]
     #: ServiceAccount the scheduler runs as (it creates, watches and deletes task pods).
@@ -59,13 +59,13 @@ class AirflowDomains(pulumi.ComponentResource):
             )
         if args.chart.domains:
             templates = {
-                f"{d.name}.yaml": json.dumps(values.pod_template(args.chart, d), indent=2) for d in args.chart.domains
+                f"{d.name}.yaml": json.dumps(pods.pod_template(args.chart, d), indent=2) for d in args.chart.domains
             }
             self.resources.append(
                 k8s.core.v1.ConfigMap(
                     f"{name}-pod-templates",
                     metadata={
-                        "name": values.POD_TEMPLATES_CONFIGMAP,
+                        "name": inputs.POD_TEMPLATES_CONFIGMAP,
                         "namespace": AIRFLOW_NAMESPACE,
                         "labels": _LABELS,
                     },
