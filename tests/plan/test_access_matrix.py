@@ -97,7 +97,7 @@ def test_fifty_domains_plan_and_grow_linearly():
 
 def test_matrix_mesh_rows_equal_the_recorded_mesh_permissions(plan):
     """Kuma: one MeshTrafficPermission per allowed (source, destination); read back from the plan."""
-    from tests.components import mesh_plans as mp
+    from tests.components.mesh import mesh_plans as mp
 
     matrix = matrix_for(plan.stack)
     claimed = {
@@ -109,7 +109,7 @@ def test_matrix_mesh_rows_equal_the_recorded_mesh_permissions(plan):
 
 
 def test_matrix_mesh_rows_equal_istio_authorization_policies_with_ports():
-    from tests.components import mesh_plans as mp
+    from tests.components.mesh import mesh_plans as mp
 
     overrides = {"meshProvider": "istio"}
     matrix = matrix_for("prod", overrides)
@@ -127,7 +127,7 @@ def test_matrix_exits_are_exactly_the_recorded_mesh_passthroughs(plan):
     """Every exit the matrix lists is let out by the workload's MeshPassthrough, and every match a
     MeshPassthrough lets out is in the matrix (the S3 virtual-hosted wildcard stands for its S3 row)."""
     from components.mesh.kuma.exits import DATABASE_HOST
-    from tests.components import mesh_plans as mp
+    from tests.components.mesh import mesh_plans as mp
 
     settings = harness.settings_for(plan.stack)
     matrix = matrix_for(plan.stack)

@@ -10,8 +10,8 @@ The chart receives each file's text unchanged (:func:`local_settings_source` as
 functions are not named after the modules, which would shadow them). What differs per stack is
 data, not code: the functions here build the JSON each module reads from its ``DATA_ENV``
 environment variable, and the values put it in the ``env`` of exactly the containers that load the
-file. Nothing here imports the runtime modules
-(they need Airflow); the variable names are read from their source.
+file. Nothing here imports the runtime modules (they need Airflow); the variable names are read
+from their source.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 from components import versions
 from plan import harness
 from tests import schemas
-from tests.components import mesh_plans as mp
+from tests.components.mesh import mesh_plans as mp
 
 STACKS = harness.stack_names()
 CHARTS = ("base", "istiod", "cni", "ztunnel")

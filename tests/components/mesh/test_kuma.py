@@ -12,7 +12,7 @@ from components.mesh.kuma.exits import DATABASE_HOST, exit_matches
 from components.platform import KUBERNETES_API
 from plan import harness
 from tests import schemas
-from tests.components import mesh_plans as mp
+from tests.components.mesh import mesh_plans as mp
 
 STACKS = harness.stack_names()
 REPLICAS = {"dev": 1, "staging": 2, "prod": 3}

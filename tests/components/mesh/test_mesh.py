@@ -11,7 +11,7 @@ from components.access_model import Edge
 from plan import harness
 from plan.mocks import RealisticMocks
 from tests import schemas
-from tests.components import mesh_plans as mp
+from tests.components.mesh import mesh_plans as mp
 
 STACKS = harness.stack_names()
 CASES = [(stack, provider) for provider in mp.PROVIDERS for stack in STACKS]
