@@ -21,7 +21,8 @@ the mesh can carry them and are deleted before it) and ``system_namespace``. Out
 the other layers ask the provider class, before anything exists, for the **namespace labels** that
 enrol a namespace and the **pod annotations** of entry points and API-only hook Jobs.
 
-:mod:`components.mesh.kuma` and :mod:`components.mesh.istio` implement it; the dispatcher
+:mod:`components.mesh.kuma` and :mod:`components.mesh.istio` implement it (Linkerd and Consul are to
+follow as further packages next to them); the dispatcher
 (:mod:`components.mesh.component`) lists them. Shared helpers live in :mod:`components.mesh.policy`.
 """
 
