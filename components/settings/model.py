@@ -4,9 +4,10 @@ Every key of the ``airflow-mesh`` namespace is a field of :class:`StackConfig` w
 description and (where one is safe everywhere) a default. ``Pulumi.yaml``'s ``config:`` schema is
 generated from the same model (``python -m plan --project-schema``) and a test keeps the two equal.
 
-Keys are flat because Pulumi's project config schema only knows ``string``, ``integer``,
-``boolean`` and ``array`` (pulumi/pulumi ``sdk/go/common/workspace/project.json``): flat keys are
-the only ones the CLI itself can type-check.
+Keys are flat (``pulumi config set airflow-mesh:natGateways single``); the data domains are a list
+of objects (``pulumi config set --path 'airflow-mesh:domains[0].name' marketing``). How the CLI turns
+a stack file into the strings the program reads, and which forms each type accepts, is
+docs/configuration.md.
 
 Reading the config and reporting problems is :mod:`components.settings.loader`; rules that need
 more than one key are :mod:`components.settings.rules`.
