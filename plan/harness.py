@@ -135,9 +135,9 @@ def stack_config(
     from components.settings import config_fields, config_key
 
     config, secret_keys, placeholders = stack_configuration.assemble(stack, overrides, root)
-    for name, field in config_fields().items():
+    for name, decl in config_fields().items():
         key = config_key(name)
-        if field["secret"] and "default" not in field and key not in config:
+        if decl["secret"] and "default" not in decl and key not in config:
             config[key] = f"offline-placeholder:{key}"
             secret_keys = sorted({*secret_keys, key})
             placeholders = sorted({*placeholders, key})
@@ -152,8 +152,8 @@ def settings_for(stack: str, overrides: dict[str, Any] | None = None, root: Path
     prefix = f"{pulumi_project(root)}:"
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     secrets = {k.removeprefix(prefix) for k in secret_keys}
-    others = [k for k in config if not k.startswith(prefix)]
-    return stack_settings.validate(stack, config.get("aws:region"), raw, secrets, other_keys=others)
+    others = {k: "[secret]" if k in secret_keys else v for k, v in config.items() if not k.startswith(prefix)}
+    return stack_settings.validate(stack, config.get("aws:region"), raw, secrets, others=others)
 
 
 # --------------------------------------------------------------------------------------------------

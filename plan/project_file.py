@@ -39,7 +39,7 @@ def config_reference() -> str:
         default = "required" if "default" not in field else f"`{json.dumps(field['default'])}`"
         kind = field["type"] + (" (secret)" if field["secret"] else "")
         if not field["declare"]:
-            kind = "array of objects (not typed by the CLI)"
+            kind = "array of objects (`--path` to set one field)"
         rows.append(f"| `{PROJECT}:{name}` | {kind} | {default} | {field['description']} |")
     return "\n".join(rows)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -117,12 +118,16 @@ def _decrypt(value: Any, key: str) -> Any:
     return value
 
 
-def marshal(value: Any, key: str) -> tuple[str, bool]:
-    """(string the program receives, secret?) for one decoded stack value (``MarshalString``)."""
+def marshal(value: Any, key: str, decrypt: Callable[[str], str] | None = None) -> tuple[str, bool]:
+    """(string the program receives, secret?) for one decoded stack value (``MarshalString``).
+
+    ``decrypt``: ciphertext -> plaintext for a top-level ``secure:`` value; offline (None) it becomes a
+    placeholder, as does every nested one.
+    """
     if isinstance(value, Secure):
         return value.value, True
     if _is_secure(value):
-        return f"offline-placeholder:{key}", True
+        return (decrypt(value["secure"]) if decrypt else f"offline-placeholder:{key}"), True
     if isinstance(value, str):
         return value, False
     return go_json(_decrypt(value, key)), _has_secure(value)

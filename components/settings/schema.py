@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import SecretStr
@@ -13,8 +14,12 @@ from pydantic.alias_generators import to_camel
 from components.settings.model import StackConfig, config_key
 
 
+@cache
 def config_fields() -> dict[str, dict[str, Any]]:
-    """camelCase key -> {type, description, default?, secret} for every project config key."""
+    """camelCase key -> {type, description, default?, secret} for every project config key.
+
+    Computed once (pydantic's JSON schema is slow to build); callers must not modify it.
+    """
     schema = StackConfig.model_json_schema(by_alias=True)
     out: dict[str, dict[str, Any]] = {}
     for attr, field in StackConfig.model_fields.items():
