@@ -18,6 +18,8 @@ Layout of ``OUT`` (one folder per variant, named ``<stack>`` or ``<stack>-<varia
     <variant>/pod_template_file.yaml     values.podTemplate (KubernetesExecutor only)
     <variant>/pod_templates/<file>       data of the ConfigMap mounted into the scheduler
     <variant>/meta.json        stack facts the checks compare against (from the stack's settings)
+    chart_config.json          the chart's own ``config`` defaults that are literals (no ``{{ }}``),
+                               which Helm merges under ``values.config`` (configmaps/configmap.yaml)
 
 Usage: ``python -m tests_airflow.export OUT`` (exit 0; raises if the plan has no Airflow release).
 """
@@ -26,14 +28,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from plan import harness
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
+CHART = "charts/airflow-1.19.0/values.yaml"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 #: Variants that other tests plan and that change the Airflow values (or might): name -> (stack, overrides).
@@ -70,6 +76,23 @@ def pod_template_files(plan: harness.Plan, values: dict[str, Any]) -> dict[str, 
     return out
 
 
+def chart_config(upstream: Path) -> dict[str, dict[str, str]]:
+    """The chart's default ``config`` (values.yaml), literal values only: templated ones (``{{ }}``)
+    depend on other values and are set by the checks themselves where they matter."""
+    config = yaml.safe_load((upstream / CHART).read_text())["config"]
+    return {
+        section: {k: str(v) for k, v in options.items() if "{{" not in str(v)} for section, options in config.items()
+    }
+
+
+def upstream_dir() -> Path:
+    """$AIRFLOW_MESH_UPSTREAM_DIR, else ../shared/upstream beside the repository (as tests/conftest.py)."""
+    folder = Path(os.environ.get("AIRFLOW_MESH_UPSTREAM_DIR") or harness.ROOT.parent / "shared" / "upstream")
+    if not (folder / CHART).is_file():
+        raise FileNotFoundError(f"{folder / CHART} not found: set AIRFLOW_MESH_UPSTREAM_DIR")
+    return folder
+
+
 def cfg_text(config: dict[str, dict[str, Any]]) -> str:
     """``airflow.cfg`` as the chart's ``configmaps/configmap.yaml`` writes it: ``[section]`` then
     ``key = value`` (Helm ranges over sorted keys)."""
@@ -100,7 +123,8 @@ def meta(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
 def write_variant(out: Path, stack: str, overrides: dict[str, Any]) -> None:
     """Plan ``stack`` with ``overrides`` and write its bundle folder ``out``."""
     plan = harness.run(stack, overrides)
-    values = airflow_release(plan)["values"]
+    release = airflow_release(plan)
+    values = release["values"]
     out.mkdir(parents=True, exist_ok=True)
     (out / "values.json").write_text(json.dumps(values, indent=1, sort_keys=True))
     config = values.get("config", {})
@@ -118,7 +142,8 @@ def write_variant(out: Path, stack: str, overrides: dict[str, Any]) -> None:
     templates.mkdir(exist_ok=True)
     for name, text in pod_template_files(plan, values).items():
         (templates / name).write_text(text)
-    (out / "meta.json").write_text(json.dumps(meta(stack, overrides), indent=1, sort_keys=True))
+    facts = meta(stack, overrides) | {"release_namespace": release.get("namespace", "default")}
+    (out / "meta.json").write_text(json.dumps(facts, indent=1, sort_keys=True))
 
 
 def _digest(folder: Path) -> str:
@@ -136,6 +161,8 @@ def export(out: Path) -> dict[str, Any]:
     if out.exists():
         shutil.rmtree(out)
     todo = {stack: (stack, {}) for stack in harness.stack_names()} | VARIANTS
+    out.mkdir(parents=True)
+    (out / "chart_config.json").write_text(json.dumps(chart_config(upstream_dir()), indent=1, sort_keys=True))
     index: dict[str, Any] = {"variants": {}}
     seen: dict[str, str] = {}
     for name, (stack, overrides) in todo.items():
