@@ -51,7 +51,8 @@ def merged_config(bundle: Path, variant: Path, home: Path) -> dict[str, dict[str
             "pod_template_file": str(variant / "pod_template_file.yaml"),
         },
         "api": {"secret_key": "probe-secret-key-not-a-real-one"},
-        "logging": {"logging_level": "WARNING"},
+        # Rejected sample DAGs log their tracebacks at ERROR; they are facts here, not noise.
+        "logging": {"logging_level": "CRITICAL"},
     }
     for source in (rendered, values.get("config", {})):
         for section, options in source.items():
@@ -116,6 +117,7 @@ def main(bundle: Path, variant: Path, out: Path) -> None:
             "task_runner_examples": guarded(probe_runtime.examples_in_task_runner),
             "fab": guarded(lambda: probe_fab.check(meta)),
             "dagbag": guarded(lambda: probe_runtime.dagbag(meta, work / "dags")),
+            "dag_access": guarded(lambda: probe_fab.dag_access(meta, work / "dags")),
             "pods": guarded(lambda: probe_runtime.pods(meta, variant)),
             "executor": guarded(probe_runtime.executor),
             "remote_logging": guarded(lambda: probe_runtime.remote_logging(work)),

@@ -13,12 +13,15 @@ role sync at login) is FAB's and the generated config's code.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jwt
 from airflow.providers_manager import ProvidersManager
 
 _STATE_KEY = "probe-oauth-state-key"
+#: The app ``check`` built, reused by ``dag_access`` (one FAB app per probe process).
+_APP: list[Any] = []
 
 
 def _logins(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -63,6 +66,7 @@ def check(meta: dict[str, Any]) -> dict[str, Any]:
     from airflow.providers.fab.www.app import create_app
 
     app = create_app(enable_plugins=False)
+    _APP.append(app)
     sm = app.appbuilder.sm
     with app.app_context():
         providers = list(sm.oauth_remotes)
@@ -83,3 +87,35 @@ def check(meta: dict[str, Any]) -> dict[str, Any]:
     demoted = {**cases["admin_group"], meta["groups_claim"]: []}
     facts["logins"]["admin_group_then_removed"] = _login(app, providers[0], demoted)
     return facts
+
+
+def dag_access(meta: dict[str, Any], dags_root: Path) -> dict[str, Any]:
+    """Which sample DAGs (``probe_runtime.sample_dags``, accepted by the policy) each logged-in user may
+    read, as the FAB auth manager decides it (fab_auth_manager.py ``is_authorized_dag``) once the
+    DAGs' permissions are synced the way the dag-processor syncs them (dag_processing/collection.py
+    ``_sync_dag_perms``: ``sync_perm_for_dag(dag_id, dag.access_control)``)."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+    from airflow.models.dagbag import BundleDagBag
+
+    app = _APP[0]
+    sm = app.appbuilder.sm
+    bag = BundleDagBag(dag_folder=str(dags_root), bundle_path=dags_root, load_op_links=False)
+    manager = get_auth_manager()
+    with app.app_context():
+        for dag_id, dag in bag.dags.items():
+            sm.sync_perm_for_dag(dag_id, dag.access_control)
+        readable = {}
+        # admin_group's user was demoted by the last login case; admin_group_as_string's is still Admin.
+        for case in ("admin_group_as_string", "domain_group", "unmapped_group"):
+            user = sm.find_user(username=f"probe-{case}")
+            if user is None:
+                continue
+            readable[case] = sorted(
+                d for d in bag.dag_ids if manager.is_authorized_dag(method="GET", details=DagDetails(id=d), user=user)
+            )
+    return {
+        "access_control": {d: dag.access_control for d, dag in bag.dags.items()},
+        "readable": readable,
+        "domain_role": meta["domains"][0]["airflow_role"] if meta["domains"] else None,
+    }

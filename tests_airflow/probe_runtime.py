@@ -22,32 +22,45 @@ _DAG = """\
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 
-with DAG(dag_id={dag_id!r}, schedule=None):
+with DAG(dag_id={dag_id!r}, schedule=None, access_control={access!r}):
     EmptyOperator(task_id="t")
 """
 
 
-def sample_dags(meta: dict[str, Any], root: Path) -> dict[str, dict[str, str]]:
+def _grant(role: str) -> dict[str, dict[str, set[str]]]:
+    """access_control giving ``role`` read and edit (trigger) on the DAG, as README tells authors to."""
+    return {role: {"DAGs": {"can_read", "can_edit"}}}
+
+
+def sample_dags(meta: dict[str, Any], root: Path) -> dict[str, dict[str, Any]]:
     """Write DAG files into ``root`` and say, per file, which DAG id it holds and why it is there.
 
-    ``intent`` is ``accept`` (a DAG where it belongs) or ``reject`` (an id claiming a domain the
-    folder is not, or a domain folder's DAG not claiming it).
+    ``intent`` is what the dag_policy must do: ``accept`` (a DAG where it belongs) or ``reject`` (an
+    id claiming a domain the folder is not, or a domain folder's DAG not claiming it). Domain DAGs
+    grant their domain's role access (README: "grant the domain's role access with access_control");
+    two accepted DAGs also grant the first domain's role although they are not its DAGs.
     """
-    domains = [d["name"] for d in meta["domains"]]
-    cases: dict[str, tuple[str, str]] = {"platform_report.py": ("platform_report", "accept")}
-    for i, name in enumerate(domains[:2]):
-        other = domains[(i + 1) % len(domains)] if len(domains) > 1 else None
-        cases[f"{name}/etl.py"] = (f"{name}_etl", "accept")
-        cases[f"{name}/nested/deep.py"] = (f"{name}_deep", "accept")
-        cases[f"{name}/unprefixed.py"] = (f"plain_in_{name}", "reject")
-        cases[f"claims_{name}_at_root.py"] = (f"{name}_at_root", "reject")
+    domains = [(d["name"], d["airflow_role"]) for d in meta["domains"]]
+    cases: dict[str, tuple[str, str, Any]] = {"platform_report.py": ("platform_report", "accept", None)}
+    for i, (name, role) in enumerate(domains[:2]):
+        other = domains[(i + 1) % len(domains)][0] if len(domains) > 1 else None
+        cases[f"{name}/etl.py"] = (f"{name}_etl", "accept", _grant(role))
+        cases[f"{name}/nested/deep.py"] = (f"{name}_deep", "accept", _grant(role))
+        cases[f"{name}/unprefixed.py"] = (f"plain_in_{name}", "reject", _grant(role))
+        cases[f"claims_{name}_at_root.py"] = (f"{name}_at_root", "reject", _grant(role))
         if other:
-            cases[f"{other}/claims_{name}.py"] = (f"{name}_from_{other}", "reject")
-    for rel, (dag_id, _) in cases.items():
+            cases[f"{other}/claims_{name}.py"] = (f"{name}_from_{other}", "reject", _grant(role))
+    if domains:
+        first_role = domains[0][1]
+        cases[f"platform_grants_{first_role}.py"] = ("platform_shared", "accept", _grant(first_role))
+        if len(domains) > 1:
+            second = domains[1][0]
+            cases[f"{second}/grants_{first_role}.py"] = (f"{second}_shared", "accept", _grant(first_role))
+    for rel, (dag_id, _, access) in cases.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_DAG.format(dag_id=dag_id))
-    return {rel: {"dag_id": dag_id, "intent": intent} for rel, (dag_id, intent) in cases.items()}
+        path.write_text(_DAG.format(dag_id=dag_id, access=access))
+    return {rel: {"dag_id": dag_id, "intent": intent} for rel, (dag_id, intent, _) in cases.items()}
 
 
 def dagbag(meta: dict[str, Any], root: Path) -> dict[str, Any]:
