@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests_airflow import broken
 from tests_airflow.support import BUNDLE, ROOT, VARIANTS
 
 #: Longest one probe may take (it takes ~15 s on the 2-core machine).
@@ -39,9 +40,13 @@ def _probe(variant: str, out_dir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def probes(tmp_path_factory) -> dict[str, dict[str, Any]]:
-    """Facts per variant: ``{variant: {check: facts}}`` (see tests_airflow/probe.py)."""
-    out_dir = tmp_path_factory.mktemp("probes")
+def probes() -> dict[str, dict[str, Any]]:
+    """Facts per variant: ``{variant: {check: facts}}`` (see tests_airflow/probe.py), also kept as
+    ``<bundle>-probes/<variant>.json`` beside the bundle for reading after the run."""
+    out_dir = BUNDLE.parent / f"{BUNDLE.name}-probes"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # The deliberately broken copy (tests_airflow/broken.py) is probed alongside, for test_broken_input.py.
+    todo = [broken.make(BUNDLE), *VARIANTS]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {v: pool.submit(_probe, v, out_dir) for v in VARIANTS}
+        futures = {v: pool.submit(_probe, v, out_dir) for v in todo}
         return {v: f.result() for v, f in futures.items()}

@@ -11,6 +11,14 @@ def _ours(config: dict) -> set[tuple[str, str]]:
     return {(section, key) for section, key, _ in config["set"]}
 
 
+def unknown_options(probes, variant: str) -> list[tuple[str, str, str, str]]:
+    return sorted({(s, k, where, why) for s, k, where, why in facts(probes, variant, "config")["unknown"]})
+
+
+def badly_typed_options(probes, variant: str) -> list[list[str]]:
+    return facts(probes, variant, "config")["bad_type"]
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_airflow_config_lint_finds_nothing_on_an_option_we_set(probes, variant):
     """``airflow config lint`` (cli/commands/config_command.py ``lint_config``) on the merged airflow.cfg;
@@ -32,10 +40,7 @@ def test_airflow_knows_every_option_we_set(probes):
     template, is described by Airflow core's config.yml or an installed provider's config
     (``conf.configuration_description`` after ``initialize_providers_configuration``). Anything else
     is silently ignored by Airflow: a setting that looks applied and is not."""
-    unknown = {
-        variant: sorted({(s, k, where, why) for s, k, where, why in facts(probes, variant, "config")["unknown"]})
-        for variant in VARIANTS
-    }
+    unknown = {variant: unknown_options(probes, variant) for variant in VARIANTS}
     assert {v: u for v, u in unknown.items() if u} == {}
 
 
@@ -47,7 +52,7 @@ def test_no_option_we_set_uses_a_deprecated_name(probes):
 
 def test_every_option_we_set_parses_as_its_declared_type(probes):
     """A boolean Airflow cannot parse raises at first read, in whichever component reads it first."""
-    found = {v: facts(probes, v, "config")["bad_type"] for v in VARIANTS}
+    found = {v: badly_typed_options(probes, v) for v in VARIANTS}
     assert {v: b for v, b in found.items() if b} == {}
 
 
