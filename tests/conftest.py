@@ -1,4 +1,8 @@
-"""Shared fixtures: one offline plan per stack, recorded once per test session."""
+"""Shared fixtures: one offline plan per fixture stack (tests/stacks/), recorded once per session.
+
+The invariants are asserted on the fixture stacks the tests own, never on the examples in stacks/
+(those are checked for whatever stacks exist, in tests/test_examples.py). See tests/stacks/.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,20 @@ from pathlib import Path
 import pytest
 
 from plan import harness
+from tests import stacks
 
-STACKS = harness.stack_names()
+STACKS = stacks.NAMES
 
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, harness.Plan]:
-    """The recorded plan of every stack in stacks/ (the same harness `make plan` uses)."""
-    return {stack: harness.run(stack) for stack in STACKS}
+    """The recorded plan of every fixture stack in tests/stacks/ (the harness `make plan` uses)."""
+    return {stack: stacks.run(stack) for stack in STACKS}
 
 
 @pytest.fixture(params=STACKS)
 def plan(request, plans) -> harness.Plan:
-    """Each stack's plan in turn."""
+    """Each fixture stack's plan in turn."""
     return plans[request.param]
 
 
