@@ -152,11 +152,6 @@ def test_task_runner_loads_no_example_dags(probes, variant):
     assert facts(probes, variant, "task_runner_examples") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDINGS.md F2: task pod templates carry no AIRFLOW__CORE__LOAD_EXAMPLES and mount no "
-    "airflow.cfg, so a task pod's config says load_examples=True (config.yml default)",
-)
 @pytest.mark.parametrize("variant", KUBERNETES)
 def test_task_pod_config_says_no_example_dags(probes, variant):
     """Only the task runner's hard-coded include_examples=False keeps examples out today; any other
