@@ -119,22 +119,30 @@ def pulumi_project(root: Path = ROOT) -> str:
     return stack_configuration.project_file(root)["name"]
 
 
-def stack_names(root: Path = ROOT) -> list[str]:
-    return stack_configuration.stack_names(root)
+def stacks_folder(root: Path = ROOT, stacks_dir: Path | None = None) -> Path:
+    """Where stack files live: ``stacks_dir`` when given (tests keep their own fixture stacks in
+    tests/stacks/), else ``Pulumi.yaml``'s ``stackConfigDir`` as the CLI reads it."""
+    return stack_configuration.stacks_folder(root, stacks_dir)
+
+
+def stack_names(root: Path = ROOT, stacks_dir: Path | None = None) -> list[str]:
+    """Every ``Pulumi.<name>.yaml`` in the stacks folder, sorted."""
+    return stack_configuration.stack_names(root, stacks_dir)
 
 
 def stack_config(
-    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT
+    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, stacks_dir: Path | None = None
 ) -> tuple[dict[str, str], list[str], list[str]]:
-    """(config strings, secret keys, keys given offline placeholders) for ``stack``, as the CLI
-    assembles them (:func:`plan.stack_config.assemble`).
+    """(config strings, secret keys, keys given offline placeholders) for ``stack``, read from
+    ``stacks_dir`` (default: the project's stackConfigDir) and assembled as the CLI does
+    (:func:`plan.stack_config.assemble`).
 
     Offline only: a secret key of the settings model that the stack file does not set (it is set on
     the deployer's machine, or in an ESC environment) gets a placeholder that stays marked secret.
     """
     from components.settings import config_fields, config_key
 
-    config, secret_keys, placeholders = stack_configuration.assemble(stack, overrides, root)
+    config, secret_keys, placeholders = stack_configuration.assemble(stack, overrides, root, stacks_dir)
     for name, decl in config_fields().items():
         key = config_key(name)
         if decl["secret"] and "default" not in decl and key not in config:
@@ -144,11 +152,13 @@ def stack_config(
     return config, secret_keys, placeholders
 
 
-def settings_for(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT):
+def settings_for(
+    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, stacks_dir: Path | None = None
+):
     """The program's validated Settings for ``stack``, from the same config the plan uses."""
     from components import settings as stack_settings
 
-    config, secret_keys, _ = stack_config(stack, overrides, root)
+    config, secret_keys, _ = stack_config(stack, overrides, root, stacks_dir)
     prefix = f"{pulumi_project(root)}:"
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     secrets = {k.removeprefix(prefix) for k in secret_keys}
@@ -240,13 +250,20 @@ def _record(request: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def run(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, first_preview: bool = False) -> Plan:
-    """Run ``root/__main__.py`` for ``stack`` under the mock engine and return what it registered.
+def run(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    root: Path = ROOT,
+    first_preview: bool = False,
+    stacks_dir: Path | None = None,
+) -> Plan:
+    """Run ``root/__main__.py`` for ``stack`` (its file in ``stacks_dir``, default the project's
+    stackConfigDir) under the mock engine and return what it registered.
 
     Raises the program's own exceptions (``SettingsError`` for bad config) after the engine has
     settled, with ``registered_resources`` set on the exception: how many got registered before it.
     """
-    config, secret_keys, placeholders = stack_config(stack, overrides, root)
+    config, secret_keys, placeholders = stack_config(stack, overrides, root, stacks_dir)
     region = config.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(RealisticMocks(region, first_preview=first_preview))
 

@@ -47,19 +47,28 @@ class Secure:
     value: str
 
 
+def _shown(path: Path, root: Path) -> Path:
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
 def read(path: Path, root: Path) -> Any:
     try:
         return go_yaml.load(path.read_text())
     except go_yaml.GoYamlError as err:
-        raise StackConfigError(f"{path.relative_to(root)}: invalid YAML file: {err}") from None
+        raise StackConfigError(f"{_shown(path, root)}: invalid YAML file: {err}") from None
 
 
 def project_file(root: Path) -> dict[str, Any]:
     return read(root / "Pulumi.yaml", root) or {}
 
 
-def stack_names(root: Path) -> list[str]:
-    folder = root / (project_file(root).get("stackConfigDir") or ".")
+def stacks_folder(root: Path, stacks_dir: Path | None = None) -> Path:
+    """``stacks_dir`` when given, else Pulumi.yaml's ``stackConfigDir`` (default: beside it)."""
+    return stacks_dir if stacks_dir is not None else root / (project_file(root).get("stackConfigDir") or ".")
+
+
+def stack_names(root: Path, stacks_dir: Path | None = None) -> list[str]:
+    folder = stacks_folder(root, stacks_dir)
     return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in folder.glob("Pulumi.*.yaml"))
 
 
@@ -165,7 +174,9 @@ def _type_name(kind: str, items: dict[str, Any] | None) -> str:
     return f"array<{_type_name(items['type'], items.get('items'))}>" if items else kind
 
 
-def assemble(stack: str, overrides: dict[str, Any] | None, root: Path) -> tuple[dict[str, str], list[str], list[str]]:
+def assemble(
+    stack: str, overrides: dict[str, Any] | None, root: Path, stacks_dir: Path | None = None
+) -> tuple[dict[str, str], list[str], list[str]]:
     """(config strings, secret keys, keys given offline placeholders) for ``stack``.
 
     ``overrides``: ``key -> value`` as yaml.v3 would have decoded it (a :class:`Secure` for a secret,
@@ -173,11 +184,10 @@ def assemble(stack: str, overrides: dict[str, Any] | None, root: Path) -> tuple[
     """
     project = project_file(root)
     name = project["name"]
-    stacks = project.get("stackConfigDir") or "."
-    path = root / stacks / f"Pulumi.{stack}.yaml"
-    where = str(path.relative_to(root))
+    path = stacks_folder(root, stacks_dir) / f"Pulumi.{stack}.yaml"
+    where = str(_shown(path, root))
     if not path.exists():
-        raise StackConfigError(f"no stack file {where} (stacks: {', '.join(stack_names(root))})")
+        raise StackConfigError(f"no stack file {where} (stacks: {', '.join(stack_names(root, stacks_dir))})")
     doc = read(path, root) or {}
     given: dict[str, Any] = {parse_key(str(k), where): v for k, v in (doc.get("config") or {}).items()}
     for key, value in (overrides or {}).items():

@@ -12,8 +12,9 @@ import pytest
 
 from components import settings
 from plan import harness
+from tests import stacks
 
-DEV_DOMAINS = harness.stack_config("dev")[0]["airflow-mesh:domains"]
+DEV_DOMAINS = stacks.stack_config("dev")[0]["airflow-mesh:domains"]
 
 
 def domains_with(index: int, field: str, value) -> dict:
@@ -31,7 +32,7 @@ def s3_prefixes(prefixes: list[str]) -> dict:
 def refused(overrides: dict, stack: str = "dev") -> settings.SettingsError:
     """The SettingsError of a full run (so a crash or a late failure cannot pass for a refusal)."""
     with pytest.raises(settings.SettingsError) as caught:
-        harness.run(stack, overrides)
+        stacks.run(stack, overrides)
     assert caught.value.registered_resources == 0
     return caught.value
 
@@ -131,11 +132,11 @@ VALID = [
 
 @pytest.mark.parametrize("overrides", VALID, ids=[",".join(o) for o in VALID])
 def test_valid_input_is_accepted(overrides):
-    harness.settings_for("dev", overrides)
+    stacks.settings_for("dev", overrides)
 
 
 def test_values_are_read_as_the_cli_passes_them():
-    s = harness.settings_for("dev", {"systemNodeMinSize": "3", "databaseMultiAz": "true", "edgeReplicas": "+1"})
+    s = stacks.settings_for("dev", {"systemNodeMinSize": "3", "databaseMultiAz": "true", "edgeReplicas": "+1"})
     assert (s.system_node_min_size, s.database_multi_az, s.edge_replicas) == (3, True, 1)
 
 
@@ -145,7 +146,7 @@ def test_a_user_string_in_iam_is_copied_literally():
     from components.access_model import build, render_policy
     from plan.access_matrix import placeholder_values
 
-    s = harness.settings_for("dev", s3_prefixes(["price$/raw/", "{region}/raw/"]))
+    s = stacks.settings_for("dev", s3_prefixes(["price$/raw/", "{region}/raw/"]))
     model = build(s)
     policy = str(render_policy(model.workload("domain-marketing").grants, placeholder_values(s)))
     assert "arn:aws:s3:::example-mkt-raw-dev/price$/raw/*" in policy
@@ -162,7 +163,7 @@ def test_no_nasty_value_anywhere_escapes_as_anything_but_a_settings_error():
     runs the program on the accepted ones)."""
     import json
 
-    config, secret_keys, _ = harness.stack_config("dev")
+    config, secret_keys, _ = stacks.stack_config("dev")
     prefix = "airflow-mesh:"
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     others = {k: v for k, v in config.items() if not k.startswith(prefix)}

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from plan import cost, harness
+from tests import stacks
 
 DIGEST = "sha256:" + "ab" * 32
 REGION_A, REGION_B = "ap-southeast-2", "eu-west-1"
@@ -21,7 +22,7 @@ REGION_A, REGION_B = "ap-southeast-2", "eu-west-1"
 @pytest.fixture(scope="module")
 def prod_four_azs() -> harness.Plan:
     azs = [f"{REGION_A}{z}" for z in "abcd"]
-    return harness.run(
+    return stacks.run(
         "prod",
         {
             "aws:region": REGION_A,
@@ -41,10 +42,10 @@ LITERAL_GROUP = "${aws:username} {0} %s"
 
 @pytest.fixture(scope="module")
 def dev_elsewhere() -> harness.Plan:
-    domains = json.loads(harness.stack_config("dev")[0]["airflow-mesh:domains"])
+    domains = json.loads(stacks.stack_config("dev")[0]["airflow-mesh:domains"])
     domains[0]["s3"][0]["prefixes"] = [LITERAL_PREFIX]
     domains[0]["oidcGroups"] = [LITERAL_GROUP]
-    return harness.run(
+    return stacks.run(
         "dev",
         {
             "aws:region": REGION_B,
