@@ -207,7 +207,13 @@ def _describe(err: ValidationError) -> list[tuple[str, str]]:
         given = "[secret]: " if secret else _shown(e.get("input")) + ": "
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "literal_error":
-            message = "allowed: " + ", ".join(map(str, e["ctx"]["expected"].replace("'", "").split(" or ")))
+            allowed = e["ctx"]["expected"].replace("'", "").split(" or ")
+            message = "allowed: " + ", ".join(allowed)
+            given_text = str(e.get("input"))
+            if re.fullmatch(r"[0-9]+\.[0-9]+", given_text) and any(a.startswith(given_text + "0") for a in allowed):
+                # YAML reads 1.40 as the number 1.4 (yaml.v3 resolve.go): the version needs quotes.
+                message += f' (YAML read a number and dropped its trailing zero: quote it, "{given_text}0")'
+
         out.append((key, given + message))
     return out
 

@@ -206,3 +206,20 @@ def test_known_namespaces_are_the_providers_the_program_imports():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module.split(".")[0])
     assert {m for m in imported if m.startswith(("pulumi_", "pulumiverse_"))} == set(PROVIDER_NAMESPACES)
+
+
+def test_a_version_read_as_a_yaml_number_gets_a_hint():
+    """`kubernetesVersion: 1.40` unquoted is the number 1.4 for yaml.v3, so the CLI passes "1.4"."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ValidationError
+
+    from components.settings import loader
+
+    class Versions(BaseModel):
+        kubernetesVersion: Literal["1.39", "1.40"]  # noqa: N815 (the config key)
+
+    with pytest.raises(ValidationError) as caught:
+        Versions(kubernetesVersion="1.4")
+    ((key, message),) = loader._describe(caught.value)
+    assert key == "airflow-mesh:kubernetesVersion" and 'quote it, "1.40"' in message
