@@ -36,7 +36,23 @@ def main(argv: list[str] | None = None) -> int:
         help="folder of Pulumi.<stack>.yaml files (default: Pulumi.yaml's stackConfigDir, stacks/)",
     )
     parser.add_argument("--types", action="store_true", help="also print the resource count per type")
+    parser.add_argument(
+        "--diff",
+        metavar="BASE",
+        help="compare STACK (default dev) at git ref BASE, or the stack `stack:NAME`, with the working tree",
+    )
     args = parser.parse_args(argv)
+    if args.diff:
+        from plan import diff
+
+        if len(args.stacks) > 1:
+            parser.error("--diff takes one stack")
+        try:
+            print(diff.main(args.diff, args.stacks[0] if args.stacks else "dev", args.stacks_dir), end="")
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     if args.project_file:
         from plan.project_file import render, update_readme
 
