@@ -278,6 +278,14 @@ class StackConfig(_Strict):
         365, description="Days task logs are kept in S3 before expiring (older versions go after 30 days)."
     )
 
+    # --- lifecycle ---------------------------------------------------------------------------------
+    retire: bool = Field(
+        False,
+        description="Retire the stack (docs/retire.md): lift every `protect` and keep the database, log bucket, "
+        "KMS keys and the VPC and private subnets the database lives in, so `pulumi destroy` deletes the rest "
+        "and keeps the data.",
+    )
+
     # --- data domains (an array of objects: not declarable in Pulumi.yaml) ----------------------
     domains: list[DomainConfig] = Field(
         default_factory=list,
@@ -295,6 +303,16 @@ class Settings(StackConfig):
     @property
     def project(self) -> str:
         return PROJECT
+
+    @property
+    def protected(self) -> bool:
+        """``protect`` on stateful resources: prod, until the stack is being retired."""
+        return self.is_prod and not self.retire
+
+    @property
+    def keeps_data(self) -> bool:
+        """Database, log bucket and keys outlive `pulumi destroy` (retained on delete)."""
+        return self.is_prod or self.retire
 
     @property
     def is_prod(self) -> bool:
