@@ -140,7 +140,11 @@ class StackConfig(_Strict):
         description="Instance types of the on-demand system node group "
         "(platform add-ons, mesh, Airflow control plane).",
     )
-    system_node_min_size: int = Field(2, description="Minimum (and initial) size of the system node group.")
+    system_node_min_size: int = Field(
+        3,
+        description="Minimum (and initial) size of the system node group (3 x the default m7i.large fits the "
+        "platform: 2 do not).",
+    )
     system_node_max_size: int = Field(4, description="Maximum size of the system node group.")
     workload_node_instance_types: list[str] = Field(
         default_factory=lambda: ["m7i.xlarge"],
