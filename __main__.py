@@ -52,6 +52,7 @@ network = Network(
         nat_gateways=settings.nat_gateways,
         interface_endpoints=settings.interface_endpoints,
         flow_log_retention_days=settings.flow_log_retention_days,
+        retain_private=settings.retire,  # the retained database's subnets and VPC (docs/retire.md)
     ),
     opts=aws_only,
 )
@@ -74,7 +75,7 @@ cluster = Cluster(
         public_access_cidrs=settings.public_access_cidrs,
         admin_role_arns=settings.admin_role_arns,
         log_retention_days=settings.cluster_log_retention_days,
-        protect=settings.is_prod,
+        protect=settings.protected,
         node_groups=[
             node_group(
                 "system",
@@ -97,6 +98,7 @@ cluster = Cluster(
         permissions_boundary_arn=settings.permissions_boundary_arn or None,
         max_session_duration=settings.max_session_duration_seconds,
         tags=settings.tags,
+        retain_key=settings.keeps_data,
     ),
     opts=aws_only,
 )
@@ -111,12 +113,15 @@ logs = LogBucket(
     LogBucketArgs(
         bucket_name=settings.logs_bucket_name,
         retention_days=settings.task_log_retention_days,
-        protect=settings.is_prod,
+        protect=settings.protected,
+        retain=settings.keeps_data,
     ),
     opts=aws_only,
 )
 secrets_store = SecretsStore(
-    f"{prefix}-secrets", SecretsStoreArgs(prefix=settings.secrets_prefix, protect=settings.is_prod), opts=aws_only
+    f"{prefix}-secrets",
+    SecretsStoreArgs(prefix=settings.secrets_prefix, protect=settings.protected, retain=settings.keeps_data),
+    opts=aws_only,
 )
 database = Database(
     f"{prefix}-db",
@@ -130,7 +135,8 @@ database = Database(
         storage_gib=settings.database_storage_gib,
         backup_retention_days=settings.database_backup_retention_days,
         password_rotation_days=settings.secret_rotation_days,
-        protect=settings.is_prod,
+        protect=settings.protected,
+        retain=settings.keeps_data,
     ),
     opts=aws_only,
 )
@@ -232,7 +238,7 @@ edge = Edge(
         gateway_api=gateway_api.ready,
         certificates=certificates.ready,
         mesh=service_mesh.ready,
-        protect=settings.is_prod,
+        protect=settings.protected,
     ),
     opts=with_k8s,
 )

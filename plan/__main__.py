@@ -1,9 +1,13 @@
 """``python -m plan STACK [STACK...] | --all``: write the offline plan of each stack to build/plan/STACK/.
 
-resources.json and tree.txt (the recorded graph), access-matrix.md/.json, cost.md and deploy-time.md.
+Prints first what a person reads (resources, cost, deploy time, the offline policy pack's verdict,
+placeholders), then writes resources.json and tree.txt (the recorded graph), types.txt,
+access-matrix.md/.json, cost.md, deploy-time.md and policy.md. ``--types`` also prints the count per
+type. ``--diff BASE [STACK]`` compares instead (plan/diff.py).
 
-Exit status: 0 when every stack planned, 1 when a stack's configuration was rejected (the
-settings error is printed), 2 for usage errors.
+Exit status: 0 when every stack planned and passed the policy pack, 1 when a stack's configuration
+was rejected (the settings error is printed), 2 for usage errors, 3 when the policy pack found
+violations (the plan is still written).
 """
 
 from __future__ import annotations
@@ -31,7 +35,24 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="folder of Pulumi.<stack>.yaml files (default: Pulumi.yaml's stackConfigDir, stacks/)",
     )
+    parser.add_argument("--types", action="store_true", help="also print the resource count per type")
+    parser.add_argument(
+        "--diff",
+        metavar="BASE",
+        help="compare STACK (default dev) at git ref BASE, or the stack `stack:NAME`, with the working tree",
+    )
     args = parser.parse_args(argv)
+    if args.diff:
+        from plan import diff
+
+        if len(args.stacks) > 1:
+            parser.error("--diff takes one stack")
+        try:
+            print(diff.main(args.diff, args.stacks[0] if args.stacks else "dev", args.stacks_dir), end="")
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     if args.project_file:
         from plan.project_file import render, update_readme
 
@@ -44,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if not stacks:
         parser.error("name a stack or pass --all")
 
-    failed = False
+    failed = violated = False
     for stack in stacks:
         # Imported late so `--help` stays instant; the settings error type is the program's own.
         from components.settings import SettingsError
@@ -60,13 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         (out / "resources.json").write_text(plan.to_json())
         (out / "tree.txt").write_text(plan.tree())
         write_access_matrix(stack, out, args.stacks_dir)
-        summaries = reports.write_reports(plan, out)  # cost.md, deploy-time.md
-        print(plan.summary())
-        print(summaries)
-        if plan.placeholders:
-            print(f"  offline placeholders (set with --secret before `pulumi up`): {', '.join(plan.placeholders)}")
-        print(f"  wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}/")
-    return 1 if failed else 0
+        report = reports.write_reports(plan, out)
+        print(reports.headline(plan, report, out))
+        if args.types:
+            print(reports.type_counts(plan), end="")
+        violated = violated or bool(report.violations)
+    return 1 if failed else 3 if violated else 0
 
 
 def write_access_matrix(stack: str, out: Path, stacks_dir: Path | None = None) -> None:

@@ -9,10 +9,12 @@ actions it allows on which resources -> mesh destinations it may call and exits 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from components.access_model import AccessModel, Workload, render_policy
 from components.settings import Settings
+from plan import access_picture
 
 #: KMS key ARNs only exist after `pulumi up`; the matrix names the key instead.
 KEY_LABELS = {
@@ -115,6 +117,11 @@ def to_markdown(matrix: dict[str, Any]) -> str:
         "",
         "Users in no listed group get no Airflow role.",
         "",
+        "## Who may reach whom",
+        "",
+        "Solid arrows: calls the mesh allows (port); dotted: traffic that leaves the mesh.",
+        "",
+        access_picture.mermaid(matrix),
     ]
     for title, kinds in (("Data domains", ("domain",)), ("Platform", ("airflow", "edge", "platform"))):
         out += [f"## {title}", ""]
@@ -134,16 +141,54 @@ def _workload_markdown(row: dict[str, Any]) -> list[str]:
     )
     lines.append(f"- IAM role: `{row['iamRole']}`" if row["iamRole"] else "- IAM role: none (no AWS access)")
     for p in row["permissions"]:
-        condition = f" when {json.dumps(p['condition'])}" if "condition" in p else ""
         never = "**never** " if p["effect"] == "Deny" else ""
-        lines.append(
-            f"  - {never}{', '.join(p['actions'])} on {', '.join(f'`{r}`' for r in p['resources'])}{condition}"
-        )
+        under, resources = _resources(p["resources"])
+        lines += _wrapped(f"  - {never}{', '.join(p['actions'])} on{under}", resources)
+        for operator, tests in (p.get("condition") or {}).items():
+            for key, value in tests.items():
+                lines += _wrapped(f"    when {key} {operator}", [f"`{v}`" for v in _as_list(value)])
     calls = [f"`{d['to']}:{d['port']}`" + (" (udp)" if d["protocol"] == "udp" else "") for d in row["meshDestinations"]]
-    lines.append(f"- may call in the mesh: {', '.join(calls) if calls else 'nothing'}")
+    lines += _wrapped("- may call in the mesh:", calls or ["nothing"])
     callers = [f"`{s['from']}`" for s in row["meshSources"] if s["protocol"] == "tcp"]
     if callers:
-        lines.append(f"- may be called by: {', '.join(sorted(set(callers)))}")
+        lines += _wrapped("- may be called by:", sorted(set(callers)))
     exits = sorted({f"`{e['host']}:{e['port']}`" for e in row["egress"]})
-    lines.append(f"- leaves the mesh to: {', '.join(exits) if exits else 'nothing'}")
+    lines += _wrapped("- leaves the mesh to:", exits or ["nothing"])
     return [*lines, ""]
+
+
+#: Longest line the Markdown gets: lists of callers or resources wrap onto indented continuation
+#: lines (at 50 domains one Deny statement names 49 secret prefixes: 8,000+ characters unwrapped).
+WIDTH = 160
+
+
+def _resources(resources: list[str]) -> tuple[str, list[str]]:
+    """(intro, items): resources as Markdown code; many that share an ARN prefix get the intro
+    `` 100 resources under `prefix`:`` and are listed by what follows it."""
+    plain = [f"`{r}`" for r in resources]
+    if len(resources) <= 3:
+        return "", plain
+    # character-wise on purpose: the prefix is then cut back to the last ARN separator
+    prefix = os.path.commonprefix(resources)  # noqa: RUF071
+    prefix = prefix[: max(prefix.rfind("/"), prefix.rfind(":")) + 1]
+    if len(prefix) < 20:
+        return "", plain
+    return f" {len(resources)} resources under `{prefix}`:", [f"`…{r.removeprefix(prefix)}`" for r in resources]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _wrapped(head: str, items: list[str], tail: str = "") -> list[str]:
+    """``head item, item, ...tail`` as lines of at most WIDTH characters (longer single items alone)."""
+    indent = " " * (len(head) - len(head.lstrip()) + 2)
+    lines, line = [], head
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else tail)
+        if line != head and len(line) + 1 + len(piece) > WIDTH:
+            lines.append(line)
+            line = indent + piece
+        else:
+            line = f"{line} {piece}"
+    return [*lines, line]

@@ -12,6 +12,9 @@ from pathlib import Path
 from plan import cost, deploy_time, harness
 
 README = harness.ROOT / "README.md"
+#: The numbers are those of the reference stacks the tests own (the examples as shipped), so a team's
+#: own stacks in stacks/ never make the documentation "stale"; `make plan STACK` gives theirs.
+REFERENCE_STACKS = harness.ROOT / "tests" / "stacks"
 DOC = harness.ROOT / "docs" / "delivery.md"
 MARK = "delivery-numbers"
 #: Steps on the critical path shorter than this are left out of the one-line chain.
@@ -64,8 +67,9 @@ def readme_block(rows: list[dict]) -> str:
         [
             *summary_table(rows),
             "",
-            f"On-demand us-east-1 list prices as of {as_of} (`plan/prices.yaml`); the critical paths, assumptions "
-            "and the flows are in [docs/delivery.md](docs/delivery.md). `make plan STACK` writes both reports.",
+            f"Reference stacks (`tests/stacks/`, the examples as shipped); on-demand us-east-1 list prices as of "
+            f"{as_of} (`plan/prices.yaml`); the critical paths, assumptions and the flows are in "
+            "[docs/delivery.md](docs/delivery.md). `make plan STACK` writes both reports for your stacks.",
         ]
     )
 
@@ -99,7 +103,8 @@ def render(plans: Mapping[str, harness.Plan]) -> dict[Path, str]:
 
 
 def main() -> int:
-    plans = {stack: harness.run(stack) for stack in harness.stack_names()}
+    names = harness.stack_names(stacks_dir=REFERENCE_STACKS)
+    plans = {stack: harness.run(stack, stacks_dir=REFERENCE_STACKS) for stack in names}
     for path, text in render(plans).items():
         path.write_text(text)
         print(f"updated the generated numbers in {path.relative_to(harness.ROOT)}")

@@ -98,12 +98,6 @@ class Plan:
         walk(None, "")
         return "\n".join(lines) + "\n"
 
-    def summary(self) -> str:
-        counts = Counter(r["type"] for r in self.resources)
-        rows = [f"  {n:4d}  {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        head = f"stack {self.stack}: {len(self.resources)} resources, {len(counts)} types, {self.seconds:.2f}s"
-        return "\n".join([head, *rows])
-
 
 # --------------------------------------------------------------------------------------------------
 # Stack configuration, as the CLI assembles it

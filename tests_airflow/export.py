@@ -46,6 +46,10 @@ CHART = "charts/airflow-1.19.0/values.yaml"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
+#: The fixture stacks the tests own (tests/stacks/): the examples in stacks/ are a team's to change,
+#: and what Airflow is held to must not move when they do.
+STACKS_DIR = harness.ROOT / "tests" / "stacks"
+
 #: Variants that other tests plan and that change the Airflow values (or might): name -> (stack, overrides).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "dev-istio": ("dev", {"meshProvider": "istio"}),
@@ -131,7 +135,7 @@ def cfg_text(config: dict[str, dict[str, Any]]) -> str:
 
 def meta(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """What the stack's settings say the generated code must do (domains, group -> role mapping)."""
-    settings = harness.settings_for(stack, overrides)
+    settings = harness.settings_for(stack, overrides, stacks_dir=STACKS_DIR)
     return {
         "stack": stack,
         "overrides": overrides,
@@ -147,7 +151,7 @@ def meta(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 def write_variant(out: Path, stack: str, overrides: dict[str, Any]) -> None:
     """Plan ``stack`` with ``overrides`` and write its bundle folder ``out``."""
-    plan = harness.run(stack, overrides)
+    plan = harness.run(stack, overrides, stacks_dir=STACKS_DIR)
     release = airflow_release(plan)
     values = release["values"]
     out.mkdir(parents=True, exist_ok=True)
@@ -186,7 +190,7 @@ def export(out: Path) -> dict[str, Any]:
     """Write the bundle of every stack and variant into ``out`` (replaced); returns the index."""
     if out.exists():
         shutil.rmtree(out)
-    todo = {stack: (stack, {}) for stack in harness.stack_names()} | VARIANTS
+    todo = {stack: (stack, {}) for stack in harness.stack_names(stacks_dir=STACKS_DIR)} | VARIANTS
     out.mkdir(parents=True)
     (out / "chart_config.json").write_text(json.dumps(chart_config(upstream_dir()), indent=1, sort_keys=True))
     index: dict[str, Any] = {"variants": {}}

@@ -82,6 +82,9 @@ class ClusterArgs:
     max_session_duration: int
     #: Tag map, for what provider default tags cannot reach (instances launched by node groups).
     tags: Mapping[str, str]
+    #: Keep the secrets-encryption KMS key through `pulumi destroy` even without ``protect`` (a
+    #: stack being retired keeps every key, with its 30-day deletion window).
+    retain_key: bool = False
 
 
 class Cluster(pulumi.ComponentResource):
@@ -101,6 +104,7 @@ class Cluster(pulumi.ComponentResource):
             alias=f"{args.name}-secrets",
             protect=args.protect,
             parent=self,
+            retain=args.protect or args.retain_key,
         )
 
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_ASSUME_EKS, opts=child)

@@ -45,6 +45,9 @@ class DatabaseArgs:
     password_rotation_days: int
     #: Prod: deletion protection, final snapshot, ``protect`` and retain-on-delete on the data.
     protect: bool
+    #: Keep the database through `pulumi destroy` without ``protect`` (a stack being retired):
+    #: retained on delete, deletion protection and final snapshot stay on.
+    retain: bool = False
 
 
 class Database(pulumi.ComponentResource):
@@ -66,7 +69,9 @@ class Database(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # In prod the instance and everything it stands on outlive `pulumi destroy`: deleting its
         # subnet group or security group under a retained instance would fail and strand the VPC.
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+        # (The VPC and subnets themselves are retained by the network while a stack is retired.)
+        retain = args.protect or args.retain
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=retain)
 
         key = customer_key(
             f"{name}-key",
@@ -74,6 +79,7 @@ class Database(pulumi.ComponentResource):
             alias=name,
             protect=args.protect,
             parent=self,
+            retain=retain,
         )
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets", subnet_ids=args.subnet_ids, description="private subnets", opts=keep
@@ -92,7 +98,9 @@ class Database(pulumi.ComponentResource):
             from_port=DATABASE_PORT,
             to_port=DATABASE_PORT,
             description="PostgreSQL from PgBouncer on the EKS nodes",
-            opts=keep,
+            # Never retained: it references the nodes' security group, which AWS will not delete
+            # while a rule in another group still points at it (DependencyViolation).
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
@@ -119,7 +127,7 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
 
-        final_snapshot = f"{name}-final" if args.protect else None
+        final_snapshot = f"{name}-final" if retain else None
         instance = aws.rds.Instance(
             f"{name}-postgres",
             engine="postgres",
@@ -143,14 +151,14 @@ class Database(pulumi.ComponentResource):
             multi_az=args.multi_az,
             backup_retention_period=args.backup_retention_days,
             copy_tags_to_snapshot=True,
-            delete_automated_backups=not args.protect,
-            deletion_protection=args.protect,
-            skip_final_snapshot=not args.protect,
+            delete_automated_backups=not retain,
+            deletion_protection=retain,
+            skip_final_snapshot=not retain,
             final_snapshot_identifier=final_snapshot,
-            performance_insights_enabled=args.protect,
-            performance_insights_kms_key_id=key.arn if args.protect else None,
+            performance_insights_enabled=retain,
+            performance_insights_kms_key_id=key.arn if retain else None,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
-            apply_immediately=not args.protect,
+            apply_immediately=not retain,
             opts=keep,
         )
 

@@ -20,6 +20,8 @@ class LogBucketArgs:
     retention_days: int
     #: Prod: protect bucket and key and retain them when the stack is destroyed.
     protect: bool
+    #: Retain bucket and key on destroy even without ``protect`` (a stack being retired).
+    retain: bool = False
 
 
 class LogBucket(pulumi.ComponentResource):
@@ -33,13 +35,14 @@ class LogBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LogBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:airflow:LogBucket", name, None, opts)
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+        retain = args.protect or args.retain
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=retain)
         # A retained bucket keeps its guarantees too (public-access block, TLS-only policy, encryption).
 
         key = customer_key(
-            f"{name}-key", f"Airflow task logs in s3://{args.bucket_name}", args.bucket_name, args.protect, self
+            f"{name}-key", f"Airflow task logs in s3://{args.bucket_name}", args.bucket_name, args.protect, self, retain
         )
-        bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=not args.protect, opts=keep)
+        bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=not retain, opts=keep)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=bucket.id,

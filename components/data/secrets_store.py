@@ -17,6 +17,8 @@ class SecretsStoreArgs:
     prefix: str
     #: Prod: protect the key and retain it on destroy (secrets encrypted with it would be lost otherwise).
     protect: bool
+    #: Retain the key on destroy even without ``protect`` (a stack being retired).
+    retain: bool = False
 
 
 class SecretsStore(pulumi.ComponentResource):
@@ -36,6 +38,7 @@ class SecretsStore(pulumi.ComponentResource):
             alias=f"{args.prefix.replace('/', '-')}-secrets",
             protect=args.protect,
             parent=self,
+            retain=args.protect or args.retain,
         )
         self.key_arn = key.arn
         self.prefix = args.prefix

@@ -32,6 +32,9 @@ class NetworkArgs:
     interface_endpoints: Sequence[str]
     #: Retention of the VPC flow log, in days.
     flow_log_retention_days: int
+    #: A stack being retired: the VPC and the private subnets outlive `pulumi destroy`, because a
+    #: retained database still has its network interfaces, subnet group and security group there.
+    retain_private: bool = False
 
 
 class Network(pulumi.ComponentResource):
@@ -43,6 +46,7 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_private)
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
 
         vpc = aws.ec2.Vpc(
@@ -51,7 +55,7 @@ class Network(pulumi.ComponentResource):
             enable_dns_hostnames=True,  # required by EKS private endpoints and interface endpoints
             enable_dns_support=True,
             tags={"Name": name},
-            opts=child,
+            opts=kept,
         )
         # The default security group allows all traffic between its members; nothing should use it.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=child)
@@ -84,7 +88,7 @@ class Network(pulumi.ComponentResource):
                 cidr_block=private_cidr,
                 availability_zone=az,
                 tags={"Name": f"{name}-private-{az}", "kubernetes.io/role/internal-elb": "1", **cluster_tag},
-                opts=child,
+                opts=kept,
             )
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-rta-{az}", subnet_id=public.id, route_table_id=public_rt.id, opts=child

@@ -17,7 +17,14 @@ def run_cli(*args, cwd=harness.ROOT):
 def test_plan_writes_resources_tree_and_summary(tmp_path):
     result = run_cli("dev", "--out", str(tmp_path), "--stacks-dir", str(stacks.DIR))
     assert result.returncode == 0, result.stderr
-    assert "stack dev:" in result.stdout and "aws:eks/cluster:Cluster" in result.stdout
+    # the summary comes first: what a person reads, not ~80 lines of type counts
+    first = result.stdout.splitlines()[:4]
+    assert first[0].startswith("stack dev: ") and " resources of " in first[0]
+    assert [line.split()[0] for line in first[1:]] == ["cost", "deploy", "policy"]
+    assert "policy pack   passed" in first[3]
+    assert "aws:eks/cluster:Cluster" not in result.stdout
+    assert "aws:eks/cluster:Cluster" in (tmp_path / "dev" / "types.txt").read_text()
+    assert "passed" in (tmp_path / "dev" / "policy.md").read_text()
     doc = json.loads((tmp_path / "dev" / "resources.json").read_text())
     assert doc["stack"] == "dev"
     first = doc["resources"][0]
@@ -46,3 +53,14 @@ def test_unknown_stack_is_a_clear_error():
     result = run_cli("no-such-stack")
     assert result.returncode == 1
     assert "no stack file stacks/Pulumi.no-such-stack.yaml" in result.stderr
+
+
+def test_policy_violations_are_shown_in_the_verdict_and_policy_md(plans):
+    from plan import reports
+    from policy.rules.model import Violation
+
+    report = reports.build(plans["dev"])
+    assert report.violations == [] and reports.policy_verdict(report).startswith("passed (")
+    failing = reports.Report(report.estimate, report.timing, [Violation("s3-public", "bucket", "public")], 0.1)
+    assert reports.policy_verdict(failing).startswith("FAILED: 1 violations")
+    assert "| s3-public | bucket | public |" in reports.policy_markdown("dev", failing)

@@ -9,6 +9,7 @@ import pytest
 
 from plan import cost, delivery_doc
 from plan.__main__ import main as plan_main
+from tests import stacks
 
 TABLE = cost.price_table()
 US_EAST_1 = TABLE["regions"]["us-east-1"]
@@ -125,7 +126,7 @@ def test_missing_prices_are_reported_not_guessed():
 
 
 def test_make_plan_writes_cost_and_deploy_time(tmp_path, capsys):
-    assert plan_main(["dev", "--out", str(tmp_path)]) == 0
+    assert plan_main(["dev", "--out", str(tmp_path), "--stacks-dir", str(stacks.DIR)]) == 0
     text = (tmp_path / "dev" / "cost.md").read_text()
     assert text.startswith("# Estimated monthly cost: stack `dev`")
     assert TABLE["as_of"] in text and "| **total** |" in text

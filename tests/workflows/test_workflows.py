@@ -67,7 +67,11 @@ def test_top_level_permissions_are_read_only_and_jobs_add_only_what_they_use(wor
                 f"{name}.{job_name} asks for OIDC but never uses it"
             )
         if "pull-requests" in writes:
-            assert any(w.get("comment-on-pr") for w in (s.get("with", {}) for s in uses(job, "pulumi/actions")))
+            pulumi_comments = any(
+                w.get("comment-on-pr") for w in (s.get("with", {}) for s in uses(job, "pulumi/actions"))
+            )
+            gh_comments = any("gh pr comment" in s.get("run", "") for s in steps(job))
+            assert pulumi_comments or gh_comments, f"{name}.{job_name} may write pull requests but never comments"
 
 
 def test_aws_credentials_come_from_oidc_roles_only(workflow):

@@ -1,0 +1,67 @@
+"""`python -m plan --diff`: a short Markdown account of what a change does to a stack."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from components import access_model
+from plan import access_matrix, diff, harness
+from tests import stacks
+
+EXTRA = {
+    "name": "sales",
+    "oidcGroups": ["data-sales"],
+    "airflowRole": "sales",
+    "s3": [{"bucket": "example-sales-dev", "access": "readwrite"}],
+    "secretsPrefix": "sales",
+}
+
+
+def side(label, plan, overrides=None) -> diff.Side:
+    settings = stacks.settings_for(plan.stack, overrides)
+    matrix = json.loads(access_matrix.to_json(access_matrix.build(access_model.build(settings), settings)))
+    return diff.Side(label, {r["name"]: r for r in plan.resources}, matrix)
+
+
+def test_a_new_domain_shows_its_resources_cost_and_access(plans):
+    domains = json.loads(stacks.stack_config("dev")[0]["airflow-mesh:domains"])
+    overrides = {"domains": [*domains, EXTRA]}
+    text = diff.render("dev", side("main", plans["dev"]), side("branch", stacks.run("dev", overrides), overrides))
+    assert text.startswith("### Plan diff of `dev`: main → branch\n")
+    rows = dict(
+        re.findall(
+            r"^\| (resources|monthly cost|first `pulumi up`|policy pack violations) \|.*\| (\S+) \|$", text, re.M
+        )
+    )
+    assert rows["resources"].startswith("+") and rows["policy pack violations"] == "="
+    assert re.search(r"^\*\*Resources:\*\* \d+ added, 0 removed, \d+ changed\.$", text, re.M)
+    assert "-sales" in text.split("- added:")[1].splitlines()[1]
+    assert "- `domain-sales` (new)" in text
+    assert "  - + calls `airflow-api-server:8080`" in text
+    assert "IdP group `data-sales` -> Airflow role `sales`" in text
+    assert max(len(line) for line in text.splitlines()) < 250
+
+
+def test_an_unchanged_stack_says_so(plans):
+    text = diff.render("dev", side("a", plans["dev"]), side("b", plans["dev"]))
+    assert "**Resources:** no change." in text and "**Access:** no change" in text
+    assert "| resources | " in text and text.count("| = |") == 4
+
+
+def test_two_stacks_compare_by_shape_not_by_name():
+    text = diff.main("stack:staging", "prod", stacks.DIR)
+    assert "### Plan diff of `prod`: `staging` → `prod`" in text
+    assert "- `domain-risk` (new)" in text
+    assert "0 removed" in text, "resource names differ only by stack name"
+
+
+def test_a_git_ref_is_planned_by_its_own_code_and_unknown_refs_are_refused():
+    stack = harness.stack_names()[0]
+    base = diff.at_ref("HEAD", stack)
+    assert base.resources and base.matrix and base.label == "`HEAD`"
+    assert diff.at_ref("HEAD", "no-such-stack").error == "no such stack there"
+    with pytest.raises(ValueError, match="not a git commit"):
+        diff.at_ref("no-such-ref-0123", stack)
