@@ -6,7 +6,7 @@
 - ``values.config``: an option Airflow does not know, a boolean it cannot parse, remote logging
   off and no secrets backend;
 - ``webserver_config.py``: an empty ``AUTH_ROLES_MAPPING`` (nobody gets a mapped role);
-- ``airflow_local_settings.py``: ``dag_policy`` and ``pod_mutation_hook`` redefined as no-ops
+- ``airflow_local_settings.py``: ``dag_policy``, ``task_policy`` and ``pod_mutation_hook`` redefined as no-ops
   (every forged DAG id is accepted, every pod stays where its template put it).
 """
 
@@ -23,6 +23,10 @@ _NOOP_POLICIES = '''
 
 def dag_policy(dag):
     """Broken on purpose (tests_airflow/broken.py): accepts everything."""
+
+
+def task_policy(task):
+    """Broken on purpose (tests_airflow/broken.py): writes and checks nothing."""
 
 
 def pod_mutation_hook(pod):
@@ -50,7 +54,7 @@ def make(bundle: Path) -> str:
     config.setdefault("secrets", {})["backend"] = ""
     (target / "values.json").write_text(json.dumps(values, indent=1, sort_keys=True))
     web = target / "webserver_config.py"
-    text, count = re.subn(r"(?m)^AUTH_ROLES_MAPPING = .*$", "AUTH_ROLES_MAPPING = {}", web.read_text())
+    text, count = re.subn(r"(?m)^AUTH_ROLES_MAPPING(: [^=]+)? = .*$", "AUTH_ROLES_MAPPING = {}", web.read_text())
     if count != 1:
         raise ValueError("webserver_config.py has no single AUTH_ROLES_MAPPING line to break")
     web.write_text(text)

@@ -56,6 +56,8 @@ class DomainSpec:
     namespace: str
     service_account: str
     airflow_role: str
+    #: Prefix of its connection ids and variable keys (``<prefix>/...``) in Secrets Manager.
+    secrets_prefix: str
 
 
 @dataclass(frozen=True)

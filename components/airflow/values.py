@@ -46,7 +46,10 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         "jwtSecretName": inputs.secrets.jwt,
         "apiSecretKeySecretName": inputs.secrets.api,
         "airflowPodAnnotations": {"airflow-mesh/secrets-rotation": rotation_stamp},
-        "env": [*common_env(inputs), runtime.local_settings_env(inputs.domains, inputs.service_accounts)],
+        "env": [
+            *common_env(inputs),
+            runtime.local_settings_env(inputs.domains, inputs.service_accounts, _templates_dir(inputs)),
+        ],
         "config": airflow_config(inputs),
         "airflowLocalSettings": runtime.local_settings_source(),
         "dags": dags(inputs),
@@ -132,6 +135,11 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
         }
     )
     return out
+
+
+def _templates_dir(inputs: ChartInputs) -> str | None:
+    """Where the scheduler finds the domains' pod templates (the task policy points domain tasks at them)."""
+    return POD_TEMPLATES_DIR if inputs.domains and inputs.executor == "KubernetesExecutor" else None
 
 
 def scheduler(inputs: ChartInputs) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from plan import harness
 from tests import schemas
 
 DOMAINS = (
-    airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing"),
-    airflow_inputs.DomainSpec("finance", "domain-finance", "finance-tasks", "finance"),
+    airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing", "marketing"),
+    airflow_inputs.DomainSpec("finance", "domain-finance", "finance-tasks", "finance", "finance"),
 )
 
 
