@@ -18,6 +18,8 @@ Layout of ``OUT`` (one folder per variant, named ``<stack>`` or ``<stack>-<varia
     <variant>/pod_template_file.yaml     values.podTemplate (KubernetesExecutor only)
     <variant>/pod_templates/<file>       data of the ConfigMap mounted into the scheduler
     <variant>/meta.json        stack facts the checks compare against (from the stack's settings)
+    <variant>/log_grants.json  {IAM RolePolicy name: [S3 object ARN patterns it may PutObject]} on
+                               the task-log bucket, to hold against the log keys Airflow renders
     chart_config.json          the chart's own ``config`` defaults that are literals (no ``{{ }}``),
                                which Helm merges under ``values.config`` (configmaps/configmap.yaml)
 
@@ -31,6 +33,7 @@ import json
 import os
 import shutil
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,7 @@ from plan import harness
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CHART = "charts/airflow-1.19.0/values.yaml"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 #: Variants that other tests plan and that change the Airflow values (or might): name -> (stack, overrides).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -73,6 +77,27 @@ def pod_template_files(plan: harness.Plan, values: dict[str, Any]) -> dict[str, 
         meta = record["inputs"].get("metadata") or {}
         if meta.get("name") in names and meta.get("namespace", "airflow") == "airflow":
             out.update(record["inputs"].get("data") or {})
+    return out
+
+
+def log_grants(plan: harness.Plan, values: dict[str, Any]) -> dict[str, list[str]]:
+    """Object ARN patterns each recorded IAM role policy may write (s3:PutObject) in the log bucket."""
+    folder = values.get("config", {}).get("logging", {}).get("remote_base_log_folder", "")
+    bucket = folder.removeprefix("s3://").split("/", 1)[0]
+    out: dict[str, list[str]] = {}
+    for record in plan.of_type(ROLE_POLICY):
+        policy = record["inputs"].get("policy")
+        if not bucket or not isinstance(policy, str) or policy.startswith("["):
+            continue
+        for statement in json.loads(policy).get("Statement", []):
+            actions = statement.get("Action", [])
+            resources = statement.get("Resource", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            resources = [resources] if isinstance(resources, str) else resources
+            if statement.get("Effect") == "Allow" and "s3:PutObject" in actions:
+                mine = [r for r in resources if r.startswith(f"arn:aws:s3:::{bucket}/")]
+                if mine:
+                    out.setdefault(record["name"], []).extend(mine)
     return out
 
 
@@ -142,6 +167,7 @@ def write_variant(out: Path, stack: str, overrides: dict[str, Any]) -> None:
     templates.mkdir(exist_ok=True)
     for name, text in pod_template_files(plan, values).items():
         (templates / name).write_text(text)
+    (out / "log_grants.json").write_text(json.dumps(log_grants(plan, values), indent=1, sort_keys=True))
     facts = meta(stack, overrides) | {"release_namespace": release.get("namespace", "default")}
     (out / "meta.json").write_text(json.dumps(facts, indent=1, sort_keys=True))
 
@@ -165,8 +191,12 @@ def export(out: Path) -> dict[str, Any]:
     (out / "chart_config.json").write_text(json.dumps(chart_config(upstream_dir()), indent=1, sort_keys=True))
     index: dict[str, Any] = {"variants": {}}
     seen: dict[str, str] = {}
+    # One plan per process, two at a time (the machine has two cores): ~10 s instead of ~19 s.
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(write_variant, out / name, stack, overrides) for name, (stack, overrides) in todo.items()]
+        for job in jobs:
+            job.result()
     for name, (stack, overrides) in todo.items():
-        write_variant(out / name, stack, overrides)
         digest = _digest(out / name)
         index["variants"][name] = {"stack": stack, "overrides": overrides, "same_as": seen.get(digest)}
         seen.setdefault(digest, name)

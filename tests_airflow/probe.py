@@ -121,6 +121,7 @@ def main(bundle: Path, variant: Path, out: Path) -> None:
             "pods": guarded(lambda: probe_runtime.pods(meta, variant)),
             "executor": guarded(probe_runtime.executor),
             "remote_logging": guarded(lambda: probe_runtime.remote_logging(work)),
+            "log_keys": guarded(lambda: probe_runtime.log_keys(meta)),
             "secrets_backend": guarded(lambda: probe_runtime.secrets_backend(meta)),
         }
     out.write_text(json.dumps(results, indent=1, sort_keys=True, default=str))

@@ -55,6 +55,15 @@ def options_we_set(values: dict[str, Any], variant: Path) -> list[tuple[str, str
     return out
 
 
+def _kind(option: dict[str, Any]) -> str | None:
+    """The option's type; config.yml declares many booleans ``type: string`` with a ``"True"`` or
+    ``"False"`` default (e.g. ``[logging] remote_logging``), and Airflow reads those with getboolean."""
+    kind = option.get("type")
+    if kind == "string" and str(option.get("default")).lower() in {"true", "false"}:
+        return "boolean"
+    return kind
+
+
 def _typed_ok(kind: str | None, value: str | None) -> bool:
     if value is None or kind not in {"boolean", "integer", "float"}:
         return True
@@ -98,8 +107,8 @@ def check(config: dict[str, dict[str, str]], values: dict[str, Any], variant: Pa
             deprecated.append([section, key, where, *renamed[(section, key)]])
         elif option is None:
             unknown.append([section, key, where, "section unknown" if section not in described else "option unknown"])
-        elif not _typed_ok(option.get("type"), value):
-            bad_type.append([section, key, where, option.get("type"), value])
+        elif not _typed_ok(_kind(option), value):
+            bad_type.append([section, key, where, _kind(option), value])
     return {
         "set": [list(o[:3]) for o in ours],
         "unknown": unknown,

@@ -209,6 +209,25 @@ def remote_logging(work: Path) -> dict[str, Any]:
         return facts
 
 
+def log_keys(meta: dict[str, Any]) -> dict[str, str]:
+    """S3 object ARN of a first-try task log per domain (DAG ``<domain>_etl``) and for a platform DAG:
+    the scheduler renders the relative path (executors/workloads.py ``ExecuteTask.make`` ->
+    utils/helpers.py ``log_filename_template_renderer``) and S3RemoteLogIO joins it to
+    ``remote_base`` (providers/amazon/aws/log/s3_task_handler.py ``upload``)."""
+    from types import SimpleNamespace
+
+    from airflow.utils.helpers import log_filename_template_renderer
+
+    render = log_filename_template_renderer()
+    base = urlparse(conf.get("logging", "remote_base_log_folder"))
+    out = {}
+    for owner, dag_id in [("platform", "platform_report"), *((d["name"], f"{d['name']}_etl") for d in meta["domains"])]:
+        ti = SimpleNamespace(dag_id=dag_id, run_id="manual__probe", task_id="t", map_index=-1, try_number=1)
+        key = "/".join(p.strip("/") for p in (base.path, render(ti=ti)) if p.strip("/"))
+        out[owner] = f"arn:aws:s3:::{base.netloc}/{key}"
+    return out
+
+
 def secrets_backend(meta: dict[str, Any]) -> dict[str, Any]:
     """The configured secrets backend built by Airflow (configuration.py ``initialize_secrets_backends``)
     with our kwargs; a connection and a variable stored under the prefixes are read through it."""

@@ -7,6 +7,8 @@ disagreement is a real fault.
 
 from __future__ import annotations
 
+import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -75,6 +77,27 @@ def test_remote_task_logs_go_to_the_log_bucket(probes, variant):
     prefix = logs["remote_base"].split("/", 3)[3]
     assert [k for k in logs["keys"] if not k.startswith(prefix + "/")] == []
     assert ("logging", "remote_log_conn_id") in {(s, k) for s, k, _ in config["set"]}
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if meta(v)["domains"]])
+def test_each_domain_may_write_its_own_task_logs_and_no_other_domains(probes, variant):
+    """The log keys Airflow renders ([logging] log_filename_template) against the IAM role policies the
+    plan records: some policy lets a domain write its DAG's log and no other domain's (IAM's ``*``
+    matches any characters, like fnmatchcase)."""
+    keys = facts(probes, variant, "log_keys")
+    grants = json.loads(bundle_file(variant, "log_grants.json").read_text())
+    domains = [d["name"] for d in meta(variant)["domains"]]
+
+    def allowed(patterns: list[str], arn: str) -> bool:
+        return any(fnmatchcase(arn, p) for p in patterns)
+
+    for domain in domains:
+        scoped = [
+            name
+            for name, patterns in grants.items()
+            if allowed(patterns, keys[domain]) and not any(allowed(patterns, keys[o]) for o in domains if o != domain)
+        ]
+        assert scoped, f"no IAM policy lets {domain} write {keys[domain]} without other domains' logs"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
