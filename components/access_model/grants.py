@@ -49,10 +49,12 @@ def logs_read() -> tuple[Grant, ...]:
     )
 
 
-def logs_write(dag_prefix: str) -> tuple[Grant, ...]:
-    """Write and read task logs, only below ``logs/dag_id=<dag_prefix>``."""
+def logs_write(dag_prefix: str, exclude: tuple[str, ...] = ()) -> tuple[Grant, ...]:
+    """Write and read task logs, only below ``logs/dag_id=<dag_prefix>`` and never below
+    ``logs/dag_id=<p>`` for a ``p`` in ``exclude`` (an explicit Deny: the platform's prefix ``""``
+    covers every domain's, and only a domain may write or read its own task logs)."""
     objects = f"arn:aws:s3:::{{logs_bucket}}/{LOG_PREFIX}/dag_id={dag_prefix}*"
-    return (
+    grants = [
         Grant("WriteTaskLogs", ("s3:PutObject", "s3:GetObject"), (objects,)),
         Grant(
             "ListOwnTaskLogs",
@@ -61,7 +63,22 @@ def logs_write(dag_prefix: str) -> tuple[Grant, ...]:
             {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/dag_id={dag_prefix}*"]}},
         ),
         Grant("EncryptTaskLogs", ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"), ("{logs_key_arn}",)),
-    )
+    ]
+    if exclude:
+        denied = tuple(f"arn:aws:s3:::{{logs_bucket}}/{LOG_PREFIX}/dag_id={p}*" for p in exclude)
+        grants.append(
+            Grant("NeverDomainTaskLogs", ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), denied, effect="Deny")
+        )
+        grants.append(
+            Grant(
+                "NeverListDomainTaskLogs",
+                ("s3:ListBucket",),
+                ("arn:aws:s3:::{logs_bucket}",),
+                {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/dag_id={p}*" for p in exclude]}},
+                effect="Deny",
+            )
+        )
+    return tuple(grants)
 
 
 def domain_grants(stack_prefix: str, domain: DomainConfig) -> tuple[Grant, ...]:
