@@ -16,6 +16,9 @@ from components.airflow.inputs import (
     CHART_SERVICE_ACCOUNTS,
     OIDC_SECRET_ENV,
     PGBOUNCER_CA_DIR,
+    PLUGIN_FILE,
+    PLUGINS_CONFIGMAP,
+    PLUGINS_DIR,
     POD_TEMPLATES_CONFIGMAP,
     POD_TEMPLATES_DIR,
     ChartInputs,
@@ -132,6 +135,16 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
                 runtime.webserver_config_env(inputs),
             ],
             "apiServerConfig": runtime.webserver_config_source(),
+            # The execution API's domain scope (runtime/execution_scope.py), one file in the plugins folder.
+            "extraVolumes": [{"name": "airflow-mesh-plugins", "configMap": {"name": PLUGINS_CONFIGMAP}}],
+            "extraVolumeMounts": [
+                {
+                    "name": "airflow-mesh-plugins",
+                    "mountPath": f"{PLUGINS_DIR}/{PLUGIN_FILE}",
+                    "subPath": PLUGIN_FILE,
+                    "readOnly": True,
+                }
+            ],
         }
     )
     return out

@@ -3,7 +3,9 @@
 - :mod:`.airflow_local_settings`: cluster policies of every Airflow component (where a DAG may act
   for a domain, where its task pods run);
 - :mod:`.webserver_config`: the api-server's FAB config (OIDC login, group -> role mapping, domain
-  roles).
+  roles);
+- :mod:`.execution_scope`: the api-server's plugin that scopes what a task reads and writes through
+  the execution API to its own domain (it reads its data through ``airflow_local_settings``).
 
 The chart receives each file's text unchanged (:func:`local_settings_source` as
 ``airflowLocalSettings``, :func:`webserver_config_source` as ``apiServer.apiServerConfig``; the
@@ -28,6 +30,7 @@ from components.platform import AIRFLOW_NAMESPACE, DOMAIN_LABEL
 
 LOCAL_SETTINGS_FILE = Path(__file__).with_name("airflow_local_settings.py")
 WEBSERVER_CONFIG_FILE = Path(__file__).with_name("webserver_config.py")
+EXECUTION_SCOPE_FILE = Path(__file__).with_name("execution_scope.py")
 
 
 @cache
@@ -115,6 +118,11 @@ def local_settings_env(
 ) -> dict[str, str]:
     """The ``env`` entry that carries :func:`local_settings_data` (every Airflow container loads the file)."""
     return _env(LOCAL_SETTINGS_FILE, local_settings_data(domains, service_accounts, pod_templates_dir))
+
+
+def execution_scope_source() -> str:
+    """Text of the api-server plugin ``execution_scope.py`` (mounted as ``inputs.PLUGIN_FILE``)."""
+    return source(EXECUTION_SCOPE_FILE)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -239,7 +239,7 @@ def test_runtime_data_is_in_the_env_of_exactly_the_containers_that_load_the_file
 
 def test_runtime_modules_import_nothing_of_the_project():
     """Inside the Airflow image there is no ``components`` package: the files must stand alone."""
-    for path in (runtime.LOCAL_SETTINGS_FILE, runtime.WEBSERVER_CONFIG_FILE):
+    for path in (runtime.LOCAL_SETTINGS_FILE, runtime.WEBSERVER_CONFIG_FILE, runtime.EXECUTION_SCOPE_FILE):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom | ast.Import):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
