@@ -89,6 +89,32 @@ def check(meta: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
+def _global_writes(manager: Any, user: Any) -> dict[str, bool]:
+    """Writes that are checked against no DAG at all (auth manager ``is_authorized_*``). The asset ones
+    start DAG runs: ``POST /assets/{id}/materialize`` triggers the asset's producing DAG and
+    ``POST /assets/events`` the DAGs scheduled on it, both guarded by ``requires_access_asset("POST")``
+    only (api_fastapi/core_api/routes/public/assets.py)."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import (
+        AssetDetails,
+        ConnectionDetails,
+        PoolDetails,
+        VariableDetails,
+    )
+
+    return {
+        "asset_event_or_materialize": manager.is_authorized_asset(
+            method="POST", details=AssetDetails(id="1"), user=user
+        ),
+        "connection_create": manager.is_authorized_connection(
+            method="POST", details=ConnectionDetails(conn_id="probe"), user=user
+        ),
+        "pool_create": manager.is_authorized_pool(method="POST", details=PoolDetails(name="probe"), user=user),
+        "variable_create": manager.is_authorized_variable(
+            method="POST", details=VariableDetails(key="probe"), user=user
+        ),
+    }
+
+
 def dag_access(meta: dict[str, Any], dags_root: Path) -> dict[str, Any]:
     """Which sample DAGs (``probe_runtime.sample_dags``, accepted by the policy) each logged-in user may
     read, as the FAB auth manager decides it (fab_auth_manager.py ``is_authorized_dag``) once the
@@ -105,7 +131,8 @@ def dag_access(meta: dict[str, Any], dags_root: Path) -> dict[str, Any]:
     with app.app_context():
         for dag_id, dag in bag.dags.items():
             sm.sync_perm_for_dag(dag_id, dag.access_control)
-        readable = {}
+        readable: dict[str, list[str]] = {}
+        global_writes: dict[str, list[str]] = {}
         # admin_group's user was demoted by the last login case; admin_group_as_string's is still Admin.
         for case in ("admin_group_as_string", "domain_group", "unmapped_group"):
             user = sm.find_user(username=f"probe-{case}")
@@ -114,7 +141,9 @@ def dag_access(meta: dict[str, Any], dags_root: Path) -> dict[str, Any]:
             readable[case] = sorted(
                 d for d in bag.dag_ids if manager.is_authorized_dag(method="GET", details=DagDetails(id=d), user=user)
             )
+            global_writes[case] = sorted(name for name, allowed in _global_writes(manager, user).items() if allowed)
     return {
+        "global_writes": global_writes,
         "access_control": {d: dag.access_control for d, dag in bag.dags.items()},
         "readable": readable,
         "domain_role": meta["domains"][0]["airflow_role"] if meta["domains"] else None,

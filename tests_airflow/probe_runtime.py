@@ -121,6 +121,13 @@ def pods(meta: dict[str, Any], variant: Path) -> dict[str, Any]:
             spec=k8s.V1PodSpec(service_account_name="airflow-api-server", containers=[k8s.V1Container(name="base")]),
         )
         cases[f"{name}_dag_hostile_override"] = (f"{name}_etl", None, hostile)
+        # The hook leaves pods without kubernetes_executor=True alone (KubernetesPodOperator's);
+        # an executor_config pod_override can set that label too (reconcile_pods: override wins).
+        opt_out = k8s.V1Pod(
+            metadata=k8s.V1ObjectMeta(namespace="airflow", labels={"kubernetes_executor": "False"}),
+            spec=k8s.V1PodSpec(service_account_name="airflow-worker", containers=[k8s.V1Container(name="base")]),
+        )
+        cases[f"{name}_dag_opts_out_of_hook"] = (f"{name}_etl", None, opt_out)
         impostor = k8s.V1Pod(
             metadata=k8s.V1ObjectMeta(labels={label or "domain": name}),
             spec=k8s.V1PodSpec(service_account_name=f"{name}-tasks", containers=[k8s.V1Container(name="base")]),

@@ -57,6 +57,24 @@ def test_executor_pods_land_where_the_domain_templates_say(probes, variant):
     assert (pods["platform_dag"]["namespace"], pods["platform_dag"]["service_account"]) == expected_platform
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="FINDINGS.md F7: pod_mutation_hook skips pods whose kubernetes_executor label is not "
+    "'True', and a DAG's executor_config pod_override can set that label (and namespace and "
+    "ServiceAccount) itself",
+)
+@pytest.mark.parametrize("variant", KUBERNETES)
+def test_a_domain_dag_cannot_opt_out_of_the_mutation_hook(probes, variant):
+    pods = facts(probes, variant, "pods")
+    for domain in meta(variant)["domains"]:
+        own = _template(variant, f"pod_templates/{domain['name']}.yaml")
+        pod = pods[f"{domain['name']}_dag_opts_out_of_hook"]
+        assert (pod["namespace"], pod["service_account"]) == (
+            own["metadata"]["namespace"],
+            own["spec"]["serviceAccountName"],
+        )
+
+
 @pytest.mark.parametrize("variant", KUBERNETES)
 def test_executor_watches_every_namespace_its_pods_land_in(probes, variant):
     """Pods in a namespace the executor does not watch are never seen to finish (kube_config.py)."""

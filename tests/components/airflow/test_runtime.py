@@ -16,8 +16,7 @@ from components.airflow import inputs as airflow_inputs
 from components.airflow import runtime
 from components.airflow.component import chart_inputs
 from components.platform import DOMAIN_LABEL
-from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 
 DOMAINS = (
     airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing", "marketing"),
@@ -32,7 +31,7 @@ def inputs() -> airflow_inputs.ChartInputs:
     """The dev stack's chart inputs, from its real settings and access model."""
     from components import access_model
 
-    s = harness.settings_for("dev")
+    s = stacks.settings_for("dev")
     return chart_inputs(s, access_model.build(s))
 
 
@@ -102,7 +101,7 @@ def test_every_label_the_mesh_selects_pods_by_is_reserved(inputs):
     Consul policies are generated from it)."""
     from components import access_model
 
-    model = access_model.build(harness.settings_for("dev"))
+    model = access_model.build(stacks.settings_for("dev"))
     data = runtime.local_settings_data(inputs.domains, inputs.service_accounts)
     selector_keys = {k for w in model.workloads.values() for k in w.selector}
     unprefixed = {k for k in selector_keys if "/" not in k}
