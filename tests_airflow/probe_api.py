@@ -81,6 +81,7 @@ def world(root: Path) -> dict[str, Any]:
             )
             session.flush()
             ti = run.get_task_instance("t", session=session)
+            ti.state = "running"  # a running task reports its outcome (and its asset events)
             tis[dag_id] = str(ti.id)
         for conn_id in ("platform_db", "marketing_db", "finance_db"):
             session.add(Connection(conn_id=conn_id, conn_type="http", host=f"{conn_id}.example.com", password="s3cret"))
@@ -120,6 +121,22 @@ def execution_calls(tis: dict[str, str]) -> list[dict[str, Any]]:
     """(caller DAG, method, path, json body, target owner) of every call: each route of the execution
     API that takes a DAG, connection, variable or task instance, aimed at each owner."""
     calls = []
+    success = {
+        "state": "success",
+        "end_date": "2026-01-01T00:00:00Z",
+        "task_outlets": [{"name": "finance_asset", "uri": "finance_asset", "type": "Asset"}],
+        "outlet_events": [],
+    }
+    calls.append(
+        {
+            "caller": "marketing_etl",
+            "method": "PATCH",
+            "path": f"/execution/task-instances/{tis['marketing_etl']}/state",
+            "body": success,
+            "param": "task_outlets",
+            "target": "finance",
+        }
+    )
     for caller in ("marketing_etl", "platform_report"):
         for target in ("marketing_etl", "finance_etl", "platform_report"):
             ti = tis[target]
@@ -169,6 +186,22 @@ def execution_api(app: Any, tis: dict[str, str]) -> list[dict[str, Any]]:
             response = client.request(call["method"], call["path"], json=call["body"], headers=headers)
             out.append({**call, "status": response.status_code, "text": response.text[:300]})
     return out
+
+
+def finance_asset_events() -> int:
+    """Events of finance's asset (each one queues a run of every DAG scheduled on it)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        query = (
+            select(func.count())
+            .select_from(AssetEvent)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == "finance_asset")
+        )
+        return int(session.scalar(query) or 0)
 
 
 def routes() -> list[dict[str, Any]]:
@@ -350,7 +383,9 @@ def main(variant: Path, out: Path) -> None:
                 "middlewares": middlewares,
                 "routes": routes(),
                 "scoped": execution_api(scoped, facts["tis"]),
+                "finance_asset_events_after_scoped": finance_asset_events(),
                 "bare": execution_api(bare, facts["tis"]),
+                "finance_asset_events_after_bare": finance_asset_events(),
             }
             results["rest"] = rest(scoped)
         except Exception:

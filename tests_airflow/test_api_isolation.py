@@ -21,8 +21,9 @@ GLOBAL_EXECUTION_ROUTES = {
     "/execution/asset-events/by-asset",
     "/execution/asset-events/by-asset-alias",
 }
-#: Routes that check the token's own task instance id (execution_api/deps.py JWTBearerTIPathDep).
-SELF_ONLY = re.compile(r"^/execution/task-instances/\{task_instance_id\}/(run|state|skip-downstream|heartbeat|rtif)$")
+#: Routes that accept only the token's own task instance id: ``ti_id_router`` of
+#: execution_api/routes/task_instances.py depends on ``JWTBearerTIPathDep`` (``sub`` must equal the path id).
+SELF_ONLY = re.compile(r"^/execution/task-instances/\{task_instance_id\}/")
 #: What a domain user does on its own DAGs (control: these must not be refused).
 OWN_DAG_ACTIONS = {
     ("POST", "/api/v2/dags/{dag_id}/dagRuns"),
@@ -82,6 +83,16 @@ def test_without_the_plugin_airflow_hands_them_out(api_probe):
         ("marketing_etl", "POST", "/execution/dag-runs/platform_report/probe_new_run_marketing_etl"),
     ]:
         assert 200 <= bare[call] < 300, call
+
+
+def test_a_task_emits_no_event_on_another_domains_asset(api_probe):
+    """A marketing task reporting success with finance's asset as outlet would queue finance's
+    asset-scheduled DAG (the same class as example 3, through the execution API): refused."""
+    outlet = next(c for c in api_probe["scoped"] if c["param"] == "task_outlets")
+    assert outlet["status"] == 403 and "finance_asset" in outlet["text"]
+    assert api_probe["finance_asset_events_after_scoped"] == 0
+    bare = next(c for c in api_probe["bare"] if c["param"] == "task_outlets")
+    assert 200 <= bare["status"] < 300 and api_probe["finance_asset_events_after_bare"] >= 1
 
 
 def test_own_domain_calls_are_not_refused_by_the_plugin(api_probe):

@@ -20,7 +20,11 @@ compares domains (``airflow_local_settings.domain_of_dag``, the same rule the po
   (``<prefix>/...``; the platform's tasks: under no domain's prefix). Refused reads answer 404 like
   a missing connection or variable, so a hook's "no connection: use the pod's own credentials"
   fallback still works (``AwsBaseHook``);
-- a ``task_instance_id`` in the path must be the caller's own or of a DAG of its domain.
+- a ``task_instance_id`` in the path must be the caller's own or of a DAG of its domain;
+- asset events a task reports when it succeeds (``PATCH /task-instances/{id}/state``: ``task_outlets``
+  and ``outlet_events``, ``execution_api/datamodels/taskinstance.py`` ``TISuccessStatePayload``) may
+  only name assets of its domain (``<domain>_...``; the platform's: no domain's), because every DAG
+  scheduled on an asset runs when it gets an event (``assets/manager.py`` ``register_asset_change``).
 
 The middleware only ever refuses. It reads ``sub`` without verifying the signature because the
 route verifies the same header next (``execution_api/deps.py`` ``JWTBearer``): a forged token is
@@ -66,7 +70,26 @@ def _dag_of_ti(ti_id: str) -> str | None:
         return session.scalar(select(TaskInstance.dag_id).where(TaskInstance.id == ti_id))
 
 
-def decide(path: str, query: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, str] | None:
+def asset_names(body: bytes) -> list[str]:
+    """Names and URIs of the assets a success report emits events for (task_outlets, outlet_events)."""
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        return []
+    if not isinstance(payload, dict):
+        return []
+    out: list[str] = []
+    for item in payload.get("task_outlets") or []:
+        out += [str(item[k]) for k in ("name", "uri") if isinstance(item, dict) and item.get(k)]
+    for event in payload.get("outlet_events") or []:
+        for key in ("dest_asset_key", "asset_key", "key"):
+            target = event.get(key) if isinstance(event, dict) else None
+            if isinstance(target, dict):
+                out += [str(target[k]) for k in ("name", "uri") if target.get(k)]
+    return out
+
+
+def decide(path: str, query: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> tuple[int, str] | None:
     """None to let the request through, else (status, reason). ``path`` is below the root path."""
     parts = [unquote(p) for p in path[len(PREFIX) :].split("/")]
     resource, rest = parts[0], parts[1:]
@@ -83,7 +106,8 @@ def decide(path: str, query: str, headers: list[tuple[bytes, bytes]]) -> tuple[i
         and rest[0] not in ("count", "states")
     ):
         tis.append(rest[0])
-    if not (dag_ids or keys or tis):
+    assets = asset_names(body) if resource == "task-instances" and rest[-1:] == ["state"] else []
+    if not (dag_ids or keys or tis or assets):
         return None
     sub = _sub(headers)
     caller_dag = _dag_of_ti(sub) if sub else None
@@ -99,6 +123,9 @@ def decide(path: str, query: str, headers: list[tuple[bytes, bytes]]) -> tuple[i
     for ti in tis:
         if ti != sub and domains.domain_of_dag(_dag_of_ti(ti) or "") != caller:
             return 403, "task instance is not of this task's domain"
+    for name in assets:
+        if domains.domain_of_dag(name) != caller:
+            return 403, f"asset {name!r} is not of this task's domain"
     return None
 
 
@@ -118,7 +145,25 @@ class ExecutionScope:
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
-        refused = await run_in_threadpool(decide, path, scope.get("query_string", b"").decode(), scope["headers"])
+        body = b""
+        if scope.get("method") == "PATCH" and path.endswith("/state"):  # read it, then hand it on unchanged
+            more = True
+            while more:
+                message = await receive()
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            sent = False
+
+            async def replay() -> dict[str, Any]:
+                nonlocal sent
+                if sent:
+                    return await receive()
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            receive = replay
+        query = scope.get("query_string", b"").decode()
+        refused = await run_in_threadpool(decide, path, query, scope["headers"], body)
         if refused is None:
             return await self.app(scope, receive, send)
         status, message = refused
