@@ -301,8 +301,10 @@ def rest(app: Any) -> dict[str, Any]:
         # The DAGs' access_control as the dag-processor syncs it (dag_processing/collection.py _sync_dag_perms).
         from airflow.models.dagbag import DBDagBag
 
-        for dag_id in DAGS:
-            sm.sync_perm_for_dag(dag_id, DBDagBag().get_latest_version_of_dag(dag_id).access_control)
+        with create_session() as session:
+            for dag_id in DAGS:
+                dag = DBDagBag().get_latest_version_of_dag(dag_id, session=session)
+                sm.sync_perm_for_dag(dag_id, dag.access_control)
         role = sm.find_role("marketing")
         user = sm.find_user(username="probe-marketing") or sm.add_user("probe-marketing", "P", "M", "m@x.io", role)
         permissions = sorted({(p.action.name, p.resource.name) for p in role.permissions})
