@@ -83,7 +83,9 @@ def world(root: Path) -> dict[str, Any]:
             ti = run.get_task_instance("t", session=session)
             ti.state = "running"  # a running task reports its outcome (and its asset events)
             tis[dag_id] = str(ti.id)
-        for conn_id in ("platform_db", "marketing_db", "finance_db"):
+        # Connection ids of a domain are under its secrets prefix; the execution API route takes no
+        # '/' in an id (routes/connections.py "/{connection_id}"), so they are never served from it.
+        for conn_id in ("platform_db", "marketing/db", "finance/db"):
             session.add(Connection(conn_id=conn_id, conn_type="http", host=f"{conn_id}.example.com", password="s3cret"))
     restore()
     return {"tis": tis}
@@ -143,7 +145,7 @@ def execution_calls(tis: dict[str, str]) -> list[dict[str, Any]]:
             xcom = f"/execution/xcoms/{target}/{RUN_ID}/t/secret"
             owner = target.split("_")[0]
             key = {"marketing": "marketing/budget", "finance": "finance/fx", "platform": "platform_var"}[owner]
-            conn = f"{owner}_db"
+            conn = "platform_db" if owner == "platform" else f"{owner}/db"
             run = {"logical_date": None, "conf": {}, "reset_dag_run": False}
             for method, path, body, param in [
                 ("GET", xcom, None, "dag_id"),
@@ -165,6 +167,8 @@ def execution_calls(tis: dict[str, str]) -> list[dict[str, Any]]:
                 ("GET", f"/execution/task-instances/states?dag_id={target}", None, "dag_id"),
                 ("GET", f"/execution/task-reschedules/{ti}/start_date", None, "task_instance_id"),
                 ("GET", f"/execution/hitlDetails/{ti}", None, "task_instance_id"),
+                ("POST", f"/execution/hitlDetails/{ti}", {}, "task_instance_id"),
+                ("PATCH", f"/execution/hitlDetails/{ti}", {}, "task_instance_id"),
                 ("GET", f"/execution/task-instances/{ti}/previous-successful-dagrun", None, "task_instance_id"),
             ]:
                 calls.append(
