@@ -5,7 +5,8 @@
 
 - ``values.config``: an option Airflow does not know, a boolean it cannot parse, remote logging
   off and no secrets backend;
-- ``webserver_config.py``: an empty ``AUTH_ROLES_MAPPING`` (nobody gets a mapped role);
+- the api-server's ``AIRFLOW_MESH_WEBSERVER_CONFIG`` data: an empty ``roles_mapping``, so
+  ``webserver_config.py``'s ``AUTH_ROLES_MAPPING`` maps nobody to a role;
 - ``airflow_local_settings.py``: ``dag_policy``, ``task_policy`` and ``pod_mutation_hook`` redefined as no-ops
   (every forged DAG id is accepted, every pod stays where its template put it).
 """
@@ -13,11 +14,12 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
 NAME = "_broken"
+#: The api-server env var carrying webserver_config.py's data (components/airflow/runtime/webserver_config.py).
+WEBSERVER_DATA_ENV = "AIRFLOW_MESH_WEBSERVER_CONFIG"
 
 _NOOP_POLICIES = '''
 
@@ -52,12 +54,13 @@ def make(bundle: Path) -> str:
     config.setdefault("core", {})["probe_option_airflow_does_not_know"] = "x"
     config.setdefault("logging", {}).update(remote_logging="False", delete_local_logs="perhaps")
     config.setdefault("secrets", {})["backend"] = ""
+    web_env = [e for e in values.get("apiServer", {}).get("env", []) if e.get("name") == WEBSERVER_DATA_ENV]
+    if len(web_env) != 1:
+        raise ValueError(f"the api-server env has no single {WEBSERVER_DATA_ENV} entry to break")
+    data = json.loads(web_env[0]["value"])
+    data["roles_mapping"] = {}
+    web_env[0]["value"] = json.dumps(data)
     (target / "values.json").write_text(json.dumps(values, indent=1, sort_keys=True))
-    web = target / "webserver_config.py"
-    text, count = re.subn(r"(?m)^AUTH_ROLES_MAPPING(: [^=]+)? = .*$", "AUTH_ROLES_MAPPING = {}", web.read_text())
-    if count != 1:
-        raise ValueError("webserver_config.py has no single AUTH_ROLES_MAPPING line to break")
-    web.write_text(text)
     local = target / "airflow_local_settings.py"
     local.write_text(local.read_text() + _NOOP_POLICIES)
     return NAME

@@ -29,12 +29,6 @@ def test_airflow_config_lint_finds_nothing_on_an_option_we_set(probes, variant):
     assert [f for f in config["lint"]["findings"] if (f[0], f[1]) in ours] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDINGS.md F1: [core] remote_logging and the whole [kubernetes] section are set but 3.1.7 "
-    "reads neither (config.yml has no core.remote_logging; deprecated_sections is empty, so "
-    "[kubernetes] is no longer a fallback for [kubernetes_executor])",
-)
 def test_airflow_knows_every_option_we_set(probes):
     """Every option in ``values.config``, in an ``AIRFLOW__S__K`` env of the values or of a task pod
     template, is described by Airflow core's config.yml or an installed provider's config
