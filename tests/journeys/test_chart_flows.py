@@ -41,7 +41,8 @@ def test_every_chart_service_port_is_allowed_or_excluded(upstream):
 def test_flow_ports_match_the_chart_values(upstream):
     import yaml
 
-    values = yaml.safe_load((upstream / "charts" / f"airflow-{versions.AIRFLOW_CHART_VERSION}" / "values.yaml").read_text())
+    chart = upstream / "charts" / f"airflow-{versions.AIRFLOW_CHART_VERSION}"
+    values = yaml.safe_load((chart / "values.yaml").read_text())
     for flow in chart_flows.FLOWS:
         assert values["ports"][flow.port_key] == flow.port, flow
 
@@ -56,6 +57,7 @@ def test_model_allows_every_included_flow(stack, executor):
     for flow in chart_flows.flows_for(executor):
         assert bool(flow.edges) != bool(flow.excluded), f"{flow}: needs edges or a reason, not both"
         for source, destination in flow.edges:
-            assert (source, destination, flow.port) in held, f"{stack}/{executor}: {source} -> {destination}:{flow.port}"
+            flow_id = f"{stack}/{executor}: {source} -> {destination}:{flow.port}"
+            assert (source, destination, flow.port) in held, flow_id
         if flow.edges:
             assert flow.port in model.workload(flow.edges[0][1]).ports
