@@ -21,6 +21,7 @@ from components.airflow.inputs import (
     ChartInputs,
 )
 from components.airflow.pods import pod_template
+from components.airflow.secrets import ASYNC_CONNECTION_KEY
 from components.platform import AIRFLOW_RELEASE
 from components.settings.types import image_parts
 
@@ -43,6 +44,15 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         "data": {"metadataSecretName": inputs.secrets.metadata}
         if kubernetes
         else {"metadataSecretName": inputs.secrets.metadata, "brokerUrlSecretName": inputs.secrets.broker_url},
+        # The async metadata URL asyncpg can take behind PgBouncer (secrets.async_metadata_connection),
+        # as env in every Airflow container beside the chart's own AIRFLOW__DATABASE__SQL_ALCHEMY_CONN.
+        "secret": [
+            {
+                "envName": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+                "secretName": inputs.secrets.metadata,
+                "secretKey": ASYNC_CONNECTION_KEY,
+            }
+        ],
         "fernetKeySecretName": inputs.secrets.fernet,
         "jwtSecretName": inputs.secrets.jwt,
         "apiSecretKeySecretName": inputs.secrets.api,
