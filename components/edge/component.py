@@ -34,11 +34,13 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.edge.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
 from components.edge.routes import (
+    HTTPS_ROUTE,
     LISTENER_PORTS,
     TLS_SECRET,
     certificate_spec,
     gateway_spec,
     https_route_spec,
+    proxy_settings_policy_spec,
     redirect_route_spec,
 )
 from components.platform import (
@@ -180,6 +182,17 @@ class Edge(pulumi.ComponentResource):
                 spec,
                 after(*waits, *args.gateway_api),
             )
+
+        # NGINX's timeouts on the route come from the journey's one number (components/edge/timeouts.py).
+        _custom(
+            f"{name}-proxy-settings",
+            "gateway.nginx.org/v1alpha1",
+            "ProxySettingsPolicy",
+            HTTPS_ROUTE,
+            namespace,
+            proxy_settings_policy_spec(HTTPS_ROUTE),
+            after(ngf),
+        )
 
         # The data-plane pods exist once NGF has provisioned the Gateway; Pulumi's Service await
         # then waits for ready endpoints and for the NLB hostname in the status.
