@@ -81,7 +81,7 @@ def explain_main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m plan explain", description=explain.__doc__.splitlines()[0])
     parser.add_argument("--from", dest="principal", required=True, help="group:<IdP group>, task:<domain>, <workload>")
-    parser.add_argument("--to", dest="target", required=True, help="/path, dag:<id>, <workload>:<port>, '<action> <arn>'")
+    parser.add_argument("--to", dest="target", required=True, help="/path, dag:<id>, <svc>:<port>, '<action> <arn>'")
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default dev)")
     parser.add_argument("--stacks-dir", type=Path, default=None, help="folder of Pulumi.<stack>.yaml files")
     args = parser.parse_args(argv)

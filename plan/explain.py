@@ -160,7 +160,8 @@ class Explainer:
     def _nlb(self) -> Hop:
         (service,) = [r for r in self.plan.of_type("kubernetes:core/v1:Service") if r["name"].endswith("-edge-lb")]
         ranges = service["inputs"]["spec"].get("loadBalancerSourceRanges") or ["any address the scheme allows"]
-        return Hop("nlb", "client -> NLB :443", True, f"Service {service['inputs']['metadata']['name']}", ", ".join(ranges))
+        name = service["inputs"]["metadata"]["name"]
+        return Hop("nlb", "client -> NLB :443", True, f"Service {name}", ", ".join(ranges))
 
     def _oauth2_proxy_groups(self, group: str) -> Hop:
         options = journey_timeouts.oauth2_proxy_options(self.plan)
