@@ -238,8 +238,10 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             "replicas": args.replicas,
             # The NLB Service is owned by this program (see the module docstring); NGF's stays internal.
             "service": {"type": "ClusterIP"},
-            # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses.
-            "config": {"ipFamily": "ipv4", "serverTokens": "off"},
+            # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses. useClusterIP: NGINX
+            # sends to each backend's Service address, not its pod IPs, so the mesh sees a Service hop
+            # (Kuma's delegated gateways require it; nginx/nginx-gateway-fabric#5243).
+            "config": {"ipFamily": "ipv4", "serverTokens": "off", "useClusterIP": True},
         },
         # The pre-install hook that writes the control plane's TLS Secrets through the API server.
         "certGenerator": {"annotations": dict(args.job_pod_annotations)},

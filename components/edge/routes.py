@@ -125,7 +125,7 @@ def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
 
 
 def proxy_settings_policy_spec(route: str) -> dict[str, Any]:
-    """NGF ProxySettingsPolicy (gateway.nginx.org/v1alpha1, in NGF 2.6.7's CRDs) on the HTTPS route:
+    """NGF ProxySettingsPolicy (gateway.nginx.org/v1alpha1, NGF 2.6+) on the HTTPS route:
     NGINX waits as long as oauth2-proxy does plus a margin (components/edge/timeouts.py), not its 60 s
     default (nginx/nginx-gateway-fabric#2164)."""
     read = timeouts.nginx_proxy_timeout()

@@ -14,7 +14,7 @@ POLICY = "kubernetes:gateway.nginx.org/v1alpha1:ProxySettingsPolicy"
 def test_proxy_settings_policy_validates_against_the_ngf_crd(plan, upstream):
     (record,) = plan.of_type(POLICY)
     obj = {k: record["inputs"][k] for k in ("apiVersion", "kind", "metadata", "spec")}
-    crds = upstream / "nginx-gateway-fabric" / versions.NGINX_GATEWAY_FABRIC_CHART_VERSION / "crds"
+    crds = upstream / "nginx-gateway-fabric" / versions.NGINX_GATEWAY_FABRIC_OFFLINE_DATA / "crds"
     assert schemas.custom_resource_errors(obj, crds) == []
     assert obj["spec"]["targetRefs"] == [
         {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "airflow-route"}

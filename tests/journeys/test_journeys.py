@@ -107,7 +107,6 @@ def test_api_call_timeouts_outer_at_least_inner(explainer):
     assert len(hops) == 3 and _verdict(hops), render(hops)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 journey 1: NGF 2.6 sends to pod IPs; useClusterIP needs NGF 2.7")
 def test_front_door_goes_to_the_oauth2_proxy_service_address(explainer):
     """Journey 1: NGINX reaches oauth2-proxy through its Service, on every provider."""
     hops = explainer.explain(f"group:{ADMINS}", "/api/v2/dags")
