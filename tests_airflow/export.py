@@ -39,12 +39,16 @@ from typing import Any
 
 import yaml
 
+from components.airflow.secrets import async_metadata_connection, metadata_connection
 from plan import harness
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CHART = "charts/airflow-1.19.0/values.yaml"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+#: Password of the sample metadata URLs in meta.json: characters a URL must quote.
+SAMPLE_PASSWORD = "p@ss/w:rd%"
 
 #: Variants that other tests plan and that change the Airflow values (or might): name -> (stack, overrides).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -142,6 +146,12 @@ def meta(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
             {"name": d.name, "oidc_groups": list(d.oidc_groups), "airflow_role": d.airflow_role}
             for d in settings.domains
         ],
+        # The metadata Secret's two URLs, from the functions that fill it (the plan records the Secret
+        # only as "[secret]"), with a password that needs quoting.
+        "metadata_connections": {
+            "sync": metadata_connection("airflow", SAMPLE_PASSWORD),
+            "async": async_metadata_connection("airflow", SAMPLE_PASSWORD),
+        },
     }
 
 
