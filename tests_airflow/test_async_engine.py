@@ -21,19 +21,20 @@ from sqlalchemy.engine import make_url
 from tests_airflow.support import ROOT, VARIANTS, meta
 
 _SCRIPT = r"""
-import asyncio, json, os, sys
+import asyncio, json
 from airflow import settings
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 settings.configure_vars()
 settings._configure_async_session()
-url = settings.async_engine.url
-out = {"url": url.render_as_string(hide_password=False), "driver": url.drivername}
-# The engine Airflow built, its arguments unchanged, pointed at a closed local port (nothing listens on 9).
-from sqlalchemy.ext.asyncio import create_async_engine
-engine = create_async_engine(url.set(host="127.0.0.1", port=9), connect_args=settings._get_connect_args("async"))
+ours = settings.async_engine.url
+derived = make_url(settings._get_async_conn_uri_from_sync(sync_uri=settings.SQL_ALCHEMY_CONN))
 
-async def attempt():
+async def attempt(url):
+    # Airflow's engine arguments (_configure_async_session), pointed at a closed local port (9).
+    engine = create_async_engine(url.set(host="127.0.0.1", port=9), connect_args=settings._get_connect_args("async"))
     try:
         async with engine.connect() as conn:
             await conn.execute(text("select 1"))
@@ -41,39 +42,47 @@ async def attempt():
         return type(err).__name__, str(err)[:300], isinstance(err, OSError)
     return "connected", "", False
 
-out["error"] = asyncio.run(attempt())
-print(json.dumps(out))
+print(json.dumps({
+    "url": ours.render_as_string(hide_password=False),
+    "ours": asyncio.run(attempt(ours)),
+    "derived": asyncio.run(attempt(derived)),
+}))
 """
 
 
-def _engine(tmp_path, env: dict[str, str]) -> dict:
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory) -> dict:
+    """One Airflow process: the engine it builds from our two URLs, and from the URL it would derive."""
+    urls = meta(VARIANTS[0])["metadata_connections"]
+    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": urls["sync"]}
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = urls["async"]
     done = subprocess.run(
         [sys.executable, "-c", _SCRIPT],
         cwd=ROOT,
-        env={"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", **env},
+        env={"AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow-home")), "PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {"urls": urls, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
-@pytest.mark.parametrize("variant", VARIANTS[:1])
-def test_airflow_derived_async_url_fails_on_sslmode(tmp_path, variant):
-    """The failure the explicit URL fixes: Airflow's own derivation from our sync URL."""
-    urls = meta(variant)["metadata_connections"]
-    out = _engine(tmp_path, {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": urls["sync"]})
-    assert out["driver"] == "postgresql+asyncpg"
-    assert out["error"][0] == "TypeError" and "sslmode" in out["error"][1], out
+def test_every_variant_gets_the_same_metadata_urls():
+    """The URLs depend on no stack setting (PgBouncer's in-cluster address), so one process checks all."""
+    assert len({json.dumps(meta(v)["metadata_connections"]) for v in VARIANTS}) == 1
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_our_async_url_builds_an_engine_asyncpg_accepts(tmp_path, variant):
-    urls = meta(variant)["metadata_connections"]
-    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": urls["sync"]}
-    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = urls["async"]
-    out = _engine(tmp_path, env)
-    assert make_url(out["url"]) == make_url(urls["async"])  # what Airflow read is ours, field by field
-    name, message, network = out["error"]
+def test_airflow_reads_our_async_url(engines):
+    assert make_url(engines["url"]) == make_url(engines["urls"]["async"])  # field by field
+
+
+def test_asyncpg_accepts_every_argument_of_our_url(engines):
+    name, message, network = engines["ours"]
     assert network, f"asyncpg refused the arguments before any I/O: {name}: {message}"
+
+
+def test_the_url_airflow_would_derive_fails_on_sslmode(engines):
+    """The failure the explicit URL fixes (apache/airflow#67801)."""
+    name, message, _ = engines["derived"]
+    assert name == "TypeError" and "sslmode" in message, engines["derived"]
