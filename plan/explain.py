@@ -18,35 +18,18 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from components import access_model
 from components.access_model import AccessModel
 from components.platform import API_SERVER_PORT, OAUTH2_PROXY_PORT
 from plan import harness, journey_mesh, journey_timeouts
+from plan.hops import Hop
 
 #: Airflow's built-in FAB roles: each reaches every DAG (Viewer reads, the others also edit or run).
 BUILTIN_ROLES = ("Admin", "Op", "User", "Viewer")
 #: Workload names a target may also be spelled as (Kubernetes Service names of the chart releases).
 SERVICE_ALIASES = {"oauth2-proxy": "edge-oauth2-proxy", "airflow-nginx": "edge-gateway"}
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One layer's decision on one step of a journey."""
-
-    layer: str
-    step: str
-    allowed: bool
-    #: The object that decides, as ``Kind name`` (or the rule that applies when no object exists).
-    decided_by: str
-    note: str = ""
-
-    def line(self) -> str:
-        verdict = "ALLOW" if self.allowed else "DENY "
-        note = f"  ({self.note})" if self.note else ""
-        return f"{verdict} {self.layer:<13} {self.step:<58} by {self.decided_by}{note}"
 
 
 class Explainer:

@@ -15,6 +15,7 @@ from typing import Any
 from components.access_model import AccessModel, Workload
 from components.platform import OAUTH2_PROXY_RELEASE
 from plan import harness
+from plan.hops import Hop
 
 Reader = Callable[[harness.Plan, AccessModel, Workload, Workload, int], tuple[bool, str]]
 
@@ -66,10 +67,8 @@ def _istio(plan: harness.Plan, model: AccessModel, source: Workload, dest: Workl
 READERS: dict[str, Reader] = {"kuma": _kuma, "istio": _istio}
 
 
-def decide(plan: harness.Plan, model: AccessModel, provider: str, source: str, dest: str, port: int):
-    """The mesh :class:`~plan.explain.Hop` for ``source`` -> ``dest``:``port``."""
-    from plan.explain import Hop
-
+def decide(plan: harness.Plan, model: AccessModel, provider: str, source: str, dest: str, port: int) -> Hop:
+    """The mesh :class:`~plan.hops.Hop` for ``source`` -> ``dest``:``port``."""
     src, dst = model.workload(source), model.workload(dest)
     step = f"{source} -> {dest}:{port}"
     if not src.meshed or not dst.meshed:
@@ -93,13 +92,11 @@ def ngf_values(plan: harness.Plan) -> dict[str, Any]:
     return json.loads(values) if isinstance(values, str) else values
 
 
-def gateway_addressing(plan: harness.Plan, provider: str):
+def gateway_addressing(plan: harness.Plan, provider: str) -> Hop:
     """Whether NGINX sends to oauth2-proxy's Service address (the mesh sees a Service hop) or to its pod
     IPs, NGF's default (nginx/nginx-gateway-fabric#5243). Kuma's delegated gateways must send to the
     Service: with passthrough off, an exit-less gateway and MeshTLS Strict, a pod-IP connection is not
     mesh traffic and is dropped. The Service address is required on every provider (one behaviour)."""
-    from plan.explain import Hop
-
     step = "edge-gateway -> oauth2-proxy address"
     for policy in _objects(plan, "UpstreamSettingsPolicy", "edge"):
         names = [t["name"] for t in policy["spec"].get("targetRefs", []) if t.get("kind") == "Service"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from components.edge.timeouts import NLB_IDLE_SECONDS
 from plan import harness
+from plan.hops import Hop
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 #: NGINX's ``proxy_read_timeout`` default (ngx_http_proxy_module).
@@ -68,10 +69,8 @@ def layers(plan: harness.Plan) -> list[tuple[str, float, str]]:
     ]
 
 
-def person_api_call(plan: harness.Plan) -> list[Any]:
+def person_api_call(plan: harness.Plan) -> list[Hop]:
     """One timeout hop per layer: allowed when the layer waits at least as long as the one inside it."""
-    from plan.explain import Hop
-
     found = layers(plan)
     hops = []
     for (layer, secs, source), inner in zip(found, [*found[1:], None], strict=True):
