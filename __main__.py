@@ -138,7 +138,11 @@ database = Database(
 # --- namespaces and workload identities (every ServiceAccount, every IAM role) -------------------
 namespaces = Namespaces(
     f"{prefix}-ns",
-    NamespacesArgs(names=model.namespaces, labels=mesh.namespace_labels(settings.mesh_provider)),
+    NamespacesArgs(
+        names=model.namespaces,
+        labels=mesh.namespace_labels(settings.mesh_provider),
+        annotations=mesh.namespace_annotations(settings.mesh_provider),
+    ),
     opts=with_k8s,
 )
 identities = WorkloadIdentities(
