@@ -182,8 +182,10 @@ class StackConfig(_Strict):
     )
 
     # --- service mesh --------------------------------------------------------------------------
-    mesh_provider: Literal["kuma", "istio"] = Field(
-        "kuma", description="Service mesh: `kuma` (default) or `istio` (ambient mode)."
+    mesh_provider: Literal["kuma", "istio", "linkerd"] = Field(
+        "kuma",
+        description="Service mesh: `kuma` (default), `istio` (ambient mode) or `linkerd` (edge release). "
+        "Comparison: docs/mesh.md.",
     )
     mesh_tls_mode: Literal["strict", "permissive"] = Field(
         "strict", description="mTLS mode: `strict` everywhere; `permissive` is accepted in dev only."
