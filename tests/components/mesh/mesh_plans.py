@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import functools
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from components import access_model
 from components import settings as stack_settings
 from plan import harness
 
-PROVIDERS = ("kuma", "istio")
+PROVIDERS = ("kuma", "istio", "linkerd")
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
+ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 KUMA = "kubernetes:kuma.io/v1alpha1:"
 MTP = KUMA + "MeshTrafficPermission"
 PASSTHROUGH = KUMA + "MeshPassthrough"
@@ -23,6 +26,15 @@ MESH_TLS = KUMA + "MeshTLS"
 MESH = KUMA + "Mesh"
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication"
+LINKERD = "kubernetes:policy.linkerd.io/"
+SERVER = LINKERD + "v1beta3:Server"
+L5D_AUTHZ = LINKERD + "v1alpha1:AuthorizationPolicy"
+MTLS_AUTHN = LINKERD + "v1alpha1:MeshTLSAuthentication"
+NET_AUTHN = LINKERD + "v1alpha1:NetworkAuthentication"
+EGRESS_NETWORK = LINKERD + "v1alpha1:EgressNetwork"
+TLS_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:TLSRoute"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 
 @functools.cache
@@ -122,3 +134,62 @@ def istio_allowed(plan: harness.Plan, model: access_model.AccessModel) -> list[t
                 for port in ports:
                     triples.append((by_identity[(ns, sa)], destination, port))
     return triples
+
+
+def linkerd_allowed(plan: harness.Plan, model: access_model.AccessModel) -> list[tuple[str, str, int]]:
+    """(source, destination, port) of every identity-based allow: AuthorizationPolicy -> Server (pods,
+    port) and -> MeshTLSAuthentication (ServiceAccounts). Policies that require a NetworkAuthentication
+    (the entry point's) are not identity allows and are left out."""
+    by_identity, by_selector = workload_by_identity(model), workload_by_selector(model)
+
+    def index(typ: str) -> dict[tuple[str, str], dict[str, Any]]:
+        return {
+            (r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"]): r for r in mesh_of_type(plan, typ)
+        }
+
+    servers, authentications = index(SERVER), index(MTLS_AUTHN)
+    triples = []
+    for r in mesh_of_type(plan, L5D_AUTHZ):
+        spec, namespace = r["inputs"]["spec"], r["inputs"]["metadata"]["namespace"]
+        refs = spec["requiredAuthenticationRefs"]
+        if [ref["kind"] for ref in refs] == ["NetworkAuthentication"]:
+            continue
+        assert spec["targetRef"]["kind"] == "Server", r["name"]
+        server = servers[(namespace, spec["targetRef"]["name"])]["inputs"]["spec"]
+        destination = by_selector[(namespace, tuple(sorted(server["podSelector"]["matchLabels"].items())))]
+        (ref,) = refs
+        assert ref["kind"] == "MeshTLSAuthentication", r["name"]
+        for identity in authentications[(namespace, ref["name"])]["inputs"]["spec"]["identityRefs"]:
+            assert identity["kind"] == "ServiceAccount" and identity.get("name"), r["name"]  # never "every SA"
+            triples.append((by_identity[(identity["namespace"], identity["name"])], destination, server["port"]))
+    return triples
+
+
+def allowed(plan: harness.Plan, provider: str, model: access_model.AccessModel) -> list[tuple[str, str, int]]:
+    """(source, destination, port) read back from the recorded policies of ``provider``. Kuma's
+    permissions carry no port: they are reported with the edge's port of that pair."""
+    if provider == "kuma":
+        ports = {(e.source, e.destination): e.port for e in model.tcp_edges()}
+        return [(s, d, ports.get((s, d), -1)) for s, d in kuma_allowed(plan, model)]
+    if provider == "istio":
+        return istio_allowed(plan, model)
+    if provider == "linkerd":
+        return linkerd_allowed(plan, model)
+    raise ValueError(provider)
+
+
+@functools.cache
+def linkerd_route_crds(upstream: Path) -> Path:
+    """Linkerd's bundled Gateway API route CRDs (TLSRoute v1alpha2), as plain YAML in a temporary folder.
+
+    They are Helm templates upstream; the only template lines are metadata annotations and labels
+    and the ``if``/``end`` around the document, so dropping them leaves the CRD itself unchanged.
+    """
+    from components import versions
+
+    source = upstream / "charts" / f"linkerd-{versions.LINKERD_EDGE_RELEASE}" / "linkerd-crds" / "templates"
+    folder = Path(tempfile.mkdtemp(prefix="linkerd-route-crds-"))
+    for name in ("gateway.networking.k8s.io_tlsroutes.yaml",):
+        lines = [line for line in (source / name).read_text().splitlines() if "{{" not in line]
+        (folder / name).write_text("\n".join(lines) + "\n")
+    return folder
