@@ -65,9 +65,9 @@ BAD_CONFIGS = [
     ),
     (
         "dev",
-        {"workloadNodeInstanceTypes": ["x9.mega"]},
-        "airflow-mesh:workloadNodeInstanceTypes",
-        "unknown instance type",
+        {"workloadNodeInstanceTypes": ["x9.mega", "m7i.large"]},
+        "airflow-mesh:workloadNodeInstanceTypes[0]",
+        "not an EC2 instance type",
     ),
     (
         "dev",
