@@ -199,6 +199,8 @@ service_mesh = mesh.Mesh(
         vpc_cidr=settings.vpc_cidr,
         identity_mode=settings.identity_mode,
         otel_endpoint=settings.otel_endpoint,
+        secret_rotation_days=settings.secret_rotation_days,
+        protect_state=settings.is_prod,
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,

@@ -1,7 +1,7 @@
 """Mesh layer: mutual TLS and deny-by-default between workloads, exactly along the access model's edges.
 
 Owns the provider interface (:mod:`.provider`), the helpers every provider shares (:mod:`.policy`),
-the providers (:mod:`.kuma`, :mod:`.istio`, :mod:`.linkerd`) and the dispatcher (:mod:`.component`).
+the providers (:mod:`.kuma`, :mod:`.istio`, :mod:`.linkerd`, :mod:`.consul`) and the dispatcher (:mod:`.component`).
 Takes the access model and settings, the namespaces of the identity layer and the root issuer of the certificates
 layer; gives the edge and Airflow layers ``ready`` to wait for, and every layer the namespace labels and
 annotations and pod annotations of the chosen provider.
@@ -15,6 +15,7 @@ from components.mesh.component import (
     namespace_annotations,
     namespace_labels,
     provider_class,
+    workload_pod_annotations,
 )
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, entry_points, k8s_name, permissions
 from components.mesh.provider import MeshArgs, MeshProvider, Provider
@@ -36,4 +37,5 @@ __all__ = [
     "namespace_labels",
     "permissions",
     "provider_class",
+    "workload_pod_annotations",
 ]

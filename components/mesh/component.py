@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pulumi
 
+from components.access_model import AccessModel
+from components.mesh.consul.component import ConsulMesh
 from components.mesh.istio.component import IstioAmbient
 from components.mesh.kuma.component import KumaMesh
 from components.mesh.linkerd.component import LinkerdMesh
@@ -20,6 +22,7 @@ PROVIDERS: dict[str, type[MeshProvider]] = {
     KumaMesh.NAME: KumaMesh,
     IstioAmbient.NAME: IstioAmbient,
     LinkerdMesh.NAME: LinkerdMesh,
+    ConsulMesh.NAME: ConsulMesh,
 }
 
 
@@ -39,6 +42,13 @@ def namespace_labels(provider: str) -> dict[str, str]:
 def namespace_annotations(provider: str) -> dict[str, str]:
     """Annotations that enrol a namespace in the chosen mesh (Linkerd injects by annotation)."""
     return provider_class(provider).namespace_annotations()
+
+
+def workload_pod_annotations(provider: str, model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+    """Per workload, pod annotations its exits need from the layer that owns the pods (Consul: outbound
+    exclusions for RDS and the Kubernetes API); empty for providers that express every exit as policy."""
+    answer = getattr(provider_class(provider), "workload_pod_annotations", None)
+    return answer(model, vpc_cidr) if answer is not None else {}
 
 
 def job_pod_annotations(provider: str) -> dict[str, str]:

@@ -107,6 +107,25 @@ def entry_points(model: AccessModel) -> tuple[Workload, ...]:
     )
 
 
+@dataclass(frozen=True)
+class Manifest:
+    """One policy object as a provider describes it before creating it: Pulumi resource suffix,
+    apiVersion, kind, namespace, name, spec; ``entry_point`` marks the sanctioned opening for the load
+    balancer (the label lets the policy pack tell it from a mistake)."""
+
+    resource: str
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    spec: dict[str, object]
+    entry_point: bool = False
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**PART_OF, ENTRY_POINT_LABEL: "true"} if self.entry_point else dict(PART_OF)
+
+
 def k8s_name(*parts: object) -> str:
     """A DNS-1123 label from ``parts``; names over 63 characters keep a hash of the full name."""
     name = "-".join(str(p) for p in parts if p != "").lower()

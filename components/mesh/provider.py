@@ -37,7 +37,7 @@ import pulumi_kubernetes as k8s
 
 from components.access_model import AccessModel
 
-Provider = Literal["kuma", "istio", "linkerd"]
+Provider = Literal["kuma", "istio", "linkerd", "consul"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,10 @@ class MeshArgs:
     identity_mode: str
     #: OpenTelemetry collector ``host:port`` (OTLP gRPC) for mesh metrics and traces; empty: off.
     otel_endpoint: str = ""
+    #: Generated mesh secrets (Consul's gossip key) are regenerated after this many days.
+    secret_rotation_days: int = 90
+    #: Keep stateful mesh data (Consul servers' volumes) when the stack is destroyed (prod).
+    protect_state: bool = False
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
 

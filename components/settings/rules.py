@@ -170,9 +170,9 @@ def _retentions() -> str:
 
 
 def _mesh_rules(s: Settings, add) -> None:
-    if s.mesh_provider in ("kuma", "linkerd"):
-        # Kuma and Linkerd tell external destinations apart by TLS SNI or HTTP Host only: a name on any
-        # other port cannot be let out without opening that port to every host.
+    if s.mesh_provider in ("kuma", "linkerd", "consul"):
+        # Kuma, Linkerd and Consul tell external destinations apart by TLS SNI or HTTP Host only: a name
+        # on any other port cannot be let out without opening that port to every host.
         repo = s.dags_git_repository
         if repo and not repo.startswith("https://"):
             add(
@@ -187,6 +187,14 @@ def _mesh_rules(s: Settings, add) -> None:
                         f"{rule.host}:{rule.port}: with meshProvider {s.mesh_provider}, "
                         "external hosts are reachable on 443 (TLS) or 80 only",
                     )
+    declared = [f"domains[{i}].egress" for i, d in enumerate(s.domains) if d.egress]
+    if s.mesh_provider == "istio" and declared and not s.mesh_accept_unenforced_egress:
+        # Ambient without an egress waypoint passes every destination through (plan/mesh_enforcement.py).
+        add(
+            "meshProvider",
+            f"istio ambient does not enforce egress allow-lists ({', '.join(declared)}); choose kuma, linkerd or "
+            "consul, or set meshAcceptUnenforcedEgress: true to accept them as documentation only",
+        )
     if s.mesh_provider == "linkerd" and s.mesh_ca_source != "cert-manager":
         # Linkerd's Helm install has no CA that renews itself: its identity issuer must come from outside.
         add("meshCaSource", f"{s.mesh_ca_source!r}: with meshProvider linkerd, use cert-manager")

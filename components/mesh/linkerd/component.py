@@ -20,8 +20,8 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
-from components.mesh.linkerd.policies import Manifest, access_policy, entry_point_manifests, permission_manifests
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS
+from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
+from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest
 from components.mesh.provider import MeshArgs
 from components.platform import KUBERNETES_SERVICE_CIDR
 

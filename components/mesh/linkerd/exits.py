@@ -23,8 +23,8 @@ import ipaddress
 from collections.abc import Iterable, Iterator
 
 from components.access_model import AccessModel, Egress
-from components.mesh.linkerd.policies import API_VERSION, GROUP, Manifest
-from components.mesh.policy import DATABASE_HOST, egress_by_namespace, k8s_name
+from components.mesh.linkerd.policies import API_VERSION, GROUP
+from components.mesh.policy import DATABASE_HOST, Manifest, egress_by_namespace, k8s_name
 
 #: Catches every destination outside clusterNetworks in its namespace.
 DENY_NAME = "egress-deny"

@@ -20,33 +20,15 @@ the Server (upstream docs/2-edge/features/server-policy.md, "Default authorizati
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from components.access_model import AccessModel, Workload
-from components.mesh.policy import ENTRY_POINT_LABEL, PART_OF, Permission, entry_points, k8s_name, servers
+from components.mesh.policy import Manifest, Permission, entry_points, k8s_name, servers
 
 API_VERSION = "policy.linkerd.io/v1alpha1"
 SERVER_API_VERSION = "policy.linkerd.io/v1beta3"
 GROUP = "policy.linkerd.io"
 #: Every address: the load balancer's source addresses are not known to the mesh.
 ALL_NETWORKS = [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """One policy object: Pulumi resource suffix, apiVersion, kind, namespace, name, spec, labels."""
-
-    resource: str
-    api_version: str
-    kind: str
-    namespace: str
-    name: str
-    spec: dict[str, object]
-    entry_point: bool = False
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return {**PART_OF, ENTRY_POINT_LABEL: "true"} if self.entry_point else dict(PART_OF)
 
 
 def access_policy(tls_mode: str) -> str:
