@@ -61,6 +61,20 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "metrics": "scraping a proxy's admin port (4191) needs its own authorization; none is generated.",
         "limits": "a process that bypasses the proxy is not stopped; workloads sharing a namespace share its exits.",
     },
+    "consul": {
+        "l4": "mTLS between Envoy sidecars (built-in CA); ServiceIntentions admit source services (= ServiceAccount "
+        "names) to a destination service on every port it serves; ACLs default deny plus an explicit * -> * deny.",
+        "l7": "none: intentions are L4 (no permissions blocks).",
+        "egress": "enforced per workload for named exits: meshDestinationsOnly lets traffic leave only through the "
+        "terminating gateway to ServiceDefaults destinations (SNI/Host/address), each allowed by an intention. Exits "
+        "inside the VPC or the Service CIDR (RDS, the Kubernetes API) and wildcard names (*.s3 virtual-hosted "
+        "buckets) cannot be destinations and are not handled.",
+        "egressLevel": "enforced",
+        "udp": "not carried: transparent proxy redirects TCP (and DNS) only; statsd (UDP) is outside mTLS.",
+        "metrics": "Envoy and merged app metrics are not enabled; scraping would need its own exposure.",
+        "limits": "a container that bypasses the redirection (host network, NET_ADMIN) is not stopped; the Consul "
+        "server is BUSL-1.1.",
+    },
 }
 
 

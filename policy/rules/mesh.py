@@ -1,4 +1,4 @@
-"""Service mesh (Kuma, Istio ambient, Linkerd): strict mTLS outside dev, enrolled namespaces, default deny."""
+"""Service mesh (Kuma, Istio ambient, Linkerd, Consul): strict mTLS outside dev, enrolled namespaces, default deny."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ LINKERD_AUTHZ = ("kubernetes:policy.linkerd.io/v1alpha1:AuthorizationPolicy",)
 LINKERD_MTLS_AUTHN = ("kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication",)
 LINKERD_NET_AUTHN = ("kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication",)
 LINKERD_POLICIES = LINKERD_SERVER + LINKERD_AUTHZ + LINKERD_MTLS_AUTHN + LINKERD_NET_AUTHN
+CONSUL_INTENTIONS = ("kubernetes:consul.hashicorp.com/v1alpha1:ServiceIntentions",)
+CONSUL_PROXY_DEFAULTS = ("kubernetes:consul.hashicorp.com/v1alpha1:ProxyDefaults",)
 NAMESPACE = "kubernetes:core/v1:Namespace"
 #: Namespaces of the meshes themselves (policies there apply mesh-wide) and of Kubernetes.
-SYSTEM_NAMESPACES = ("kuma-system", "istio-system", "linkerd", "kube-system")
+SYSTEM_NAMESPACES = ("kuma-system", "istio-system", "linkerd", "consul", "kube-system")
 ISTIO_ROOT = "istio-system"
 #: The load balancer's targets: a Gateway's data plane, on its listener ports, marked by the program.
 #: Only these may accept plaintext and any source (the load balancer is outside the mesh).
@@ -38,6 +40,7 @@ ENROLMENT = {
     "kuma": ("labels", "kuma.io/sidecar-injection", "enabled"),
     "istio": ("labels", "istio.io/dataplane-mode", "ambient"),
     "linkerd": ("annotations", "linkerd.io/inject", "enabled"),
+    "consul": ("labels", "consul.hashicorp.com/connect-inject", "enabled"),
 }
 
 
@@ -57,6 +60,9 @@ def check_mtls(r: Resource, stack: Stack) -> Iterator[str]:
         modes += [("spec.rules[].default.mode", dig(f, "default.mode")) for f in as_list(r.get("spec.rules"))]
     elif r.type in KUMA_MESH:
         modes += [("spec.mtls.backends[].mode", b.get("mode")) for b in as_list(r.get("spec.mtls.backends"))]
+    elif r.type in CONSUL_PROXY_DEFAULTS:
+        mode = r.get("spec.mutualTLSMode")
+        modes.append(("spec.mutualTLSMode", "UNSET" if mode in (None, "") else mode))
     elif r.type in LINKERD_SERVER:
         # Linkerd always uses mTLS between proxies; what a Server lets through unauthorized is the gap:
         # "audit" is Linkerd's permissive (dev only), anything but deny/audit opens the port.
@@ -174,9 +180,25 @@ def _linkerd_allow_all(r: Resource) -> Iterator[str]:
             yield "targets a whole namespace; target the Server of one access-model edge"
 
 
+def _consul_allow_all(r: Resource) -> Iterator[str]:
+    destination = r.get("spec.destination.name")
+    for i, source in enumerate(as_list(r.get("spec.sources"))):
+        if not isinstance(source, dict):
+            continue
+        action = source.get("action") or ("allow" if not source.get("permissions") else None)
+        if action == "allow" and source.get("name") == "*":
+            yield f"spec.sources[{i}] allows every service to {destination}; name the access model's sources"
+    if destination == "*" and any(
+        isinstance(x, dict) and x.get("action") == "allow" for x in as_list(r.get("spec.sources"))
+    ):
+        yield "allows into every service (destination *); only deny may target *"
+
+
 def check_no_allow_all(r: Resource, _stack: Stack) -> Iterator[str]:
     if r.type in KUMA_PERMISSION:
         yield from _kuma_allow_all(r)
+    elif r.type in CONSUL_INTENTIONS:
+        yield from _consul_allow_all(r)
     elif r.type in LINKERD_POLICIES:
         yield from _linkerd_allow_all(r)
     else:
@@ -186,10 +208,11 @@ def check_no_allow_all(r: Resource, _stack: Stack) -> Iterator[str]:
 RULES = [
     Rule(
         name="mesh-mtls-strict-outside-dev",
-        description="Mesh mTLS (Kuma MeshTLS/Mesh, Istio PeerAuthentication, Linkerd Server) is Strict outside dev "
+        description="Mesh mTLS (Kuma MeshTLS/Mesh, Istio PeerAuthentication, Linkerd Server, Consul ProxyDefaults) is "
+        "Strict outside dev "
         "and never disabled.",
         check=check_mtls,
-        types=KUMA_MESH_TLS + KUMA_MESH + ISTIO_PEER_AUTH + LINKERD_SERVER,
+        types=KUMA_MESH_TLS + KUMA_MESH + ISTIO_PEER_AUTH + LINKERD_SERVER + CONSUL_PROXY_DEFAULTS,
         remediation="airflow-mesh:meshTlsMode=strict; permissive (Linkerd: audit) is accepted in dev only.",
     ),
     Rule(
@@ -204,6 +227,6 @@ RULES = [
         name="mesh-no-allow-all",
         description="No mesh traffic permission allows every identity: default deny, only what the access model lists.",
         check=check_no_allow_all,
-        types=KUMA_PERMISSION + ISTIO_AUTHZ + LINKERD_POLICIES,
+        types=KUMA_PERMISSION + ISTIO_AUTHZ + LINKERD_POLICIES + CONSUL_INTENTIONS,
     ),
 ]

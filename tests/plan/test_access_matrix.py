@@ -111,7 +111,7 @@ def test_matrix_mesh_rows_equal_the_recorded_mesh_permissions(plan):
 def test_matrix_mesh_rows_equal_istio_authorization_policies_with_ports():
     from tests.components.mesh import mesh_plans as mp
 
-    overrides = {"meshProvider": "istio"}
+    overrides = {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}
     matrix = matrix_for("prod", overrides)
     claimed = {
         (r["workload"], d["to"], d["port"])
@@ -164,9 +164,10 @@ def test_every_provider_says_what_it_enforces_and_the_plan_agrees():
         "kuma": ("kubernetes:kuma.io/v1alpha1:MeshPassthrough",),
         "istio": (),
         "linkerd": (mp.TLS_ROUTE, mp.HTTP_ROUTE, mp.EGRESS_NETWORK),
+        "consul": (mp.SERVICE_DEFAULTS, mp.TERMINATING_GATEWAY),
     }
     for provider in mesh.PROVIDERS:
-        matrix = matrix_for("prod", {"meshProvider": provider})
+        matrix = matrix_for("prod", {"meshProvider": provider, **mp.PROVIDER_CONFIG.get(provider, {})})
         stated = matrix["meshEnforcement"]
         assert stated == ENFORCEMENT[provider] and all(stated.values())
         assert f"## What the mesh ({provider}) enforces" in access_matrix.to_markdown(matrix)

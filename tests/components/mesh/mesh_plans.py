@@ -13,7 +13,7 @@ from components import access_model
 from components import settings as stack_settings
 from plan import harness
 
-PROVIDERS = ("kuma", "istio", "linkerd")
+PROVIDERS = ("kuma", "istio", "linkerd", "consul")
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
@@ -35,6 +35,13 @@ EGRESS_NETWORK = LINKERD + "v1alpha1:EgressNetwork"
 TLS_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:TLSRoute"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+CONSUL = "kubernetes:consul.hashicorp.com/v1alpha1:"
+INTENTIONS = CONSUL + "ServiceIntentions"
+SERVICE_DEFAULTS = CONSUL + "ServiceDefaults"
+TERMINATING_GATEWAY = CONSUL + "TerminatingGateway"
+CONSUL_MESH = CONSUL + "Mesh"
+PROXY_DEFAULTS = CONSUL + "ProxyDefaults"
+SERVICE = "kubernetes:core/v1:Service"
 
 
 @functools.cache
@@ -42,9 +49,15 @@ def _run(stack: str, overrides: tuple[tuple[str, Any], ...]) -> harness.Plan:
     return harness.run(stack, dict(overrides))
 
 
+#: Config a provider needs on the committed stacks (which declare domain egress allow-lists): Istio
+#: ambient does not enforce them, and the settings make a stack say it accepts that.
+PROVIDER_CONFIG: dict[str, dict[str, Any]] = {"istio": {"meshAcceptUnenforcedEgress": True}}
+
+
 def plan_for(stack: str, provider: str = "kuma", **overrides: Any) -> harness.Plan:
     """The recorded plan of ``stack`` with ``meshProvider`` and other config overrides (cached)."""
-    return _run(stack, tuple(sorted({"meshProvider": provider, **overrides}.items())))
+    config = {"meshProvider": provider, **PROVIDER_CONFIG.get(provider, {}), **overrides}
+    return _run(stack, tuple(sorted(config.items())))
 
 
 def settings_for(stack: str, **overrides: Any) -> stack_settings.Settings:
@@ -175,7 +188,29 @@ def allowed(plan: harness.Plan, provider: str, model: access_model.AccessModel) 
         return istio_allowed(plan, model)
     if provider == "linkerd":
         return linkerd_allowed(plan, model)
+    if provider == "consul":
+        # Intentions name services, not ports: an allowed pair may use every port of its edges.
+        ports: dict[tuple[str, str], list[int]] = {}
+        for e in model.tcp_edges():
+            ports.setdefault((e.source, e.destination), []).append(e.port)
+        return [(s, d, port) for s, d in consul_allowed(plan, model) for port in ports.get((s, d), [-1])]
     raise ValueError(provider)
+
+
+def consul_allowed(plan: harness.Plan, model: access_model.AccessModel) -> list[tuple[str, str]]:
+    """(source, destination) of every ``allow`` source in the ServiceIntentions between workloads
+    (Consul service name = ServiceAccount name); exits (``ext-*`` destinations) are left out."""
+    by_service = {w.service_account: w.name for w in model.workloads.values() if w.meshed}
+    pairs = []
+    for r in mesh_of_type(plan, INTENTIONS):
+        spec = r["inputs"]["spec"]
+        destination = spec["destination"]["name"]
+        if destination == "*" or destination.startswith("ext-"):
+            continue
+        for source in spec["sources"]:
+            assert source["action"] == "allow" and source["name"] != "*", r["name"]
+            pairs.append((by_service[source["name"]], by_service[destination]))
+    return pairs
 
 
 @functools.cache

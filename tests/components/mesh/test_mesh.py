@@ -21,6 +21,7 @@ ENROL = {
     "kuma": ("labels", "kuma.io/sidecar-injection", "enabled"),
     "istio": ("labels", "istio.io/dataplane-mode", "ambient"),
     "linkerd": ("annotations", "linkerd.io/inject", "enabled"),
+    "consul": ("labels", "consul.hashicorp.com/connect-inject", "enabled"),
 }
 
 
@@ -71,6 +72,12 @@ def test_staging_and_prod_are_strict(case):
         values = mp.releases(plan)["linkerd-control-plane"]["inputs"]["values"]
         assert values["proxy"]["defaultInboundPolicy"] == "deny"
         assert {s["inputs"]["spec"]["accessPolicy"] for s in mp.mesh_of_type(plan, mp.SERVER)} == {"deny"}
+    elif provider == "consul":
+        (defaults,) = mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
+        assert defaults["inputs"]["spec"] == {"mutualTLSMode": "strict"}
+        (consul_mesh,) = mp.mesh_of_type(plan, mp.CONSUL_MESH)
+        assert "allowEnablingPermissiveMutualTLS" not in consul_mesh["inputs"]["spec"]
+        assert mp.releases(plan)["consul"]["inputs"]["values"]["global"]["acls"]["manageSystemACLs"] is True
     else:
         (mesh_wide,) = [p for p in mp.mesh_of_type(plan, mp.PEER_AUTH) if "selector" not in p["inputs"]["spec"]]
         assert mesh_wide["inputs"]["metadata"]["namespace"] == "istio-system"
@@ -91,6 +98,9 @@ def test_dev_may_be_permissive(provider):
             mp.releases(plan)["linkerd-control-plane"]["inputs"]["values"]["proxy"]["defaultInboundPolicy"] == "audit"
         )
         assert {s["inputs"]["spec"]["accessPolicy"] for s in mp.mesh_of_type(plan, mp.SERVER)} == {"audit"}
+    elif provider == "consul":
+        (defaults,) = mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
+        assert defaults["inputs"]["spec"] == {"mutualTLSMode": "permissive"}
     else:
         modes = {p["inputs"]["spec"]["mtls"]["mode"] for p in mp.mesh_of_type(plan, mp.PEER_AUTH)}
         assert modes == {"PERMISSIVE"}
@@ -111,6 +121,9 @@ def test_control_plane_comes_first_and_permissions_before_strict_mode(case):
         for policy in allows:
             assert releases <= plan.requires(policy["name"]), policy["name"]
         return
+    elif provider == "consul":
+        enforcing = mp.mesh_of_type(plan, mp.CONSUL_MESH) + mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
+        allows = [r for r in mesh_policies(plan) if r not in enforcing]
     else:
         allows = mp.mesh_of_type(plan, mp.AUTHZ)
         enforcing = mp.mesh_of_type(plan, mp.PEER_AUTH)
@@ -197,6 +210,7 @@ def test_mesh_ready_holds_control_plane_permissions_and_tls():
             "kuma": [mp.MESH, mp.MTP, mp.PASSTHROUGH, mp.IDENTITY, mp.MESH_TLS],
             "istio": [mp.AUTHZ, mp.PEER_AUTH],
             "linkerd": [mp.SERVER, mp.L5D_AUTHZ, mp.MTLS_AUTHN, mp.EGRESS_NETWORK, mp.TLS_ROUTE, mp.CONFIG_MAP],
+            "consul": [mp.INTENTIONS, mp.SERVICE_DEFAULTS, mp.TERMINATING_GATEWAY, mp.CONSUL_MESH, mp.PROXY_DEFAULTS],
         }[provider]
         for typ in must:
             assert by_type[typ] and by_type[typ] <= ready, (provider, typ)
@@ -218,6 +232,9 @@ def test_entry_points_are_the_edge_gateway_only():
     assert mesh.entry_point_pod_annotations("kuma") == {"kuma.io/gateway": "enabled"}
     assert mesh.entry_point_pod_annotations("istio") == {}
     assert mesh.entry_point_pod_annotations("linkerd") == {}
+    assert mesh.entry_point_pod_annotations("consul") == {
+        "consul.hashicorp.com/transparent-proxy-exclude-inbound-ports": "80,443"
+    }
 
 
 def test_long_names_are_shortened_deterministically():
@@ -238,10 +255,13 @@ def test_versions_are_pinned_to_the_upstream_data(upstream):
         folder = upstream / "charts" / f"linkerd-{versions.LINKERD_EDGE_RELEASE}" / chart
         assert yaml.safe_load((folder / "Chart.yaml").read_text())["name"] == chart
     assert "20" + versions.LINKERD_EDGE_RELEASE.removeprefix("edge-") == versions.LINKERD_CHART_VERSION
+    consul = yaml.safe_load((upstream / "consul" / versions.CONSUL_CHART_VERSION / "Chart.yaml").read_text())
+    assert (consul["version"], consul["appVersion"]) == (versions.CONSUL_CHART_VERSION, versions.CONSUL_VERSION)
     pins = {
         "kuma": versions.KUMA_CHART_VERSION,
         "istio": versions.ISTIO_VERSION,
         "linkerd": versions.LINKERD_CHART_VERSION,
+        "consul": versions.CONSUL_CHART_VERSION,
     }
     for stack, provider in CASES:
         for release in mp.releases(mp.plan_for(stack, provider)).values():
@@ -252,7 +272,13 @@ def test_versions_are_pinned_to_the_upstream_data(upstream):
 # --------------------------------------------------------------------------------------------------
 
 
-POLICY_TYPES = (mp.KUMA, "kubernetes:security.istio.io/", mp.LINKERD, "kubernetes:gateway.networking.k8s.io/")
+POLICY_TYPES = (
+    mp.KUMA,
+    "kubernetes:security.istio.io/",
+    mp.LINKERD,
+    "kubernetes:gateway.networking.k8s.io/",
+    mp.CONSUL,
+)
 
 
 def mesh_policies(plan):
@@ -276,6 +302,7 @@ def _crd_folders(upstream):
         upstream / "cert-manager" / "v1.21.1" / "crds",
         upstream / "linkerd" / versions.LINKERD_EDGE_RELEASE / "rendered-crds",
         upstream / "gateway-api" / versions.GATEWAY_API_VERSION / "standard",
+        upstream / "consul" / versions.CONSUL_CHART_VERSION / "crds",
         mp.linkerd_route_crds(upstream),
     )
 
@@ -335,6 +362,9 @@ def test_only_the_mesh_component_creates_allow_rules(provider):
         "NetworkAuthentication",
         "EgressNetwork",
         "TLSRoute",
+        "ServiceIntentions",
+        "ServiceDefaults",
+        "TerminatingGateway",
     )
     everywhere = [r for r in plan.resources if r["type"].rsplit(":", 1)[-1] in kinds]
     assert everywhere and {r["name"] for r in everywhere} <= inside

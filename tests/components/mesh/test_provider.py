@@ -33,5 +33,5 @@ def test_settings_offer_exactly_the_providers_the_dispatcher_knows():
 
 
 def test_an_unknown_provider_is_named():
-    with pytest.raises(ValueError, match="'cilium' is not one of kuma, istio, linkerd"):
+    with pytest.raises(ValueError, match="'cilium' is not one of kuma, istio, linkerd, consul"):
         mesh.provider_class("cilium")
