@@ -12,6 +12,7 @@ from typing import Any
 from components import access_model
 from components import settings as stack_settings
 from plan import harness
+from tests import stacks
 
 PROVIDERS = ("kuma", "istio", "linkerd", "consul")
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -46,7 +47,7 @@ SERVICE = "kubernetes:core/v1:Service"
 
 @functools.cache
 def _run(stack: str, overrides: tuple[tuple[str, Any], ...]) -> harness.Plan:
-    return harness.run(stack, dict(overrides))
+    return stacks.run(stack, dict(overrides))
 
 
 #: Config a provider needs on the committed stacks (which declare domain egress allow-lists): Istio
@@ -61,7 +62,7 @@ def plan_for(stack: str, provider: str = "kuma", **overrides: Any) -> harness.Pl
 
 
 def settings_for(stack: str, **overrides: Any) -> stack_settings.Settings:
-    return harness.settings_for(stack, overrides)
+    return stacks.settings_for(stack, overrides)
 
 
 def model_for(stack: str) -> access_model.AccessModel:
