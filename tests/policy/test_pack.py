@@ -33,6 +33,8 @@ VARIANTS = [
     ("prod", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}),
     ("prod", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True, "identityMode": "pod-identity"}),
     ("prod", {"identityMode": "pod-identity"}),
+    ("staging", {"meshProvider": "linkerd"}),
+    ("prod", {"meshProvider": "consul"}),
     ("prod", {"oauth2ProxySessionStore": "redis"}),
     ("staging", {"otelEndpoint": "otel-collector.observability:4317"}),
     ("dev", {"meshTlsMode": "permissive", "meshCaSource": "builtin"}),
