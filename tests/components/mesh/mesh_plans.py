@@ -215,17 +215,19 @@ def consul_allowed(plan: harness.Plan, model: access_model.AccessModel) -> list[
 
 
 @functools.cache
-def linkerd_route_crds(upstream: Path) -> Path:
-    """Linkerd's bundled Gateway API route CRDs (TLSRoute v1alpha2), as plain YAML in a temporary folder.
+def linkerd_crds(upstream: Path) -> Path:
+    """Linkerd's policy CRDs and its bundled TLSRoute (v1alpha2), as plain YAML in a temporary folder.
 
-    They are Helm templates upstream; the only template lines are metadata annotations and labels
-    and the ``if``/``end`` around the document, so dropping them leaves the CRD itself unchanged.
+    They are Helm templates upstream (the files the lock pins; ``rendered-crds/`` of the shared copy is
+    not in upstream.lock). The only template lines are metadata annotations and labels and the
+    ``if``/``end`` around a document, so dropping them leaves the CRD itself unchanged (checked
+    against ``rendered-crds/`` in test_linkerd.py where that copy exists).
     """
     from components import versions
 
     source = upstream / "charts" / f"linkerd-{versions.LINKERD_EDGE_RELEASE}" / "linkerd-crds" / "templates"
-    folder = Path(tempfile.mkdtemp(prefix="linkerd-route-crds-"))
-    for name in ("gateway.networking.k8s.io_tlsroutes.yaml",):
-        lines = [line for line in (source / name).read_text().splitlines() if "{{" not in line]
-        (folder / name).write_text("\n".join(lines) + "\n")
+    folder = Path(tempfile.mkdtemp(prefix="linkerd-crds-"))
+    for template in [*sorted((source / "policy").glob("*.yaml")), source / "gateway.networking.k8s.io_tlsroutes.yaml"]:
+        lines = [line for line in template.read_text().splitlines() if "{{" not in line]
+        (folder / template.name).write_text("\n".join(lines) + "\n")
     return folder

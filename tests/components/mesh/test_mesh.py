@@ -300,10 +300,9 @@ def _crd_folders(upstream):
         upstream / "kuma" / versions.KUMA_CHART_VERSION / "crds",
         upstream / "istio" / versions.ISTIO_VERSION / "crds",
         upstream / "cert-manager" / "v1.21.1" / "crds",
-        upstream / "linkerd" / versions.LINKERD_EDGE_RELEASE / "rendered-crds",
         upstream / "gateway-api" / versions.GATEWAY_API_VERSION / "standard",
         upstream / "consul" / versions.CONSUL_CHART_VERSION / "crds",
-        mp.linkerd_route_crds(upstream),
+        mp.linkerd_crds(upstream),
     )
 
 
