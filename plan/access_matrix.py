@@ -18,6 +18,9 @@ from components.settings import Settings
 KEY_LABELS = {
     "logs_key_arn": "kms-key:task-logs",
     "secrets_key_arn": "kms-key:airflow-secrets",
+    "node_volume_key_arn": "kms-key:task-node-volumes",
+    "karpenter_node_role_arn": "iam-role:karpenter-task-nodes",
+    "karpenter_queue_arn": "sqs-queue:karpenter-interruptions",
 }
 
 

@@ -37,6 +37,8 @@ INSTANCE_TYPES: dict[str, InstanceType] = {
     "t3.xlarge": InstanceType(4, 16, 58, "x86_64"),
     "t3.2xlarge": InstanceType(8, 32, 58, "x86_64"),
     "t3a.large": InstanceType(2, 8, 35, "x86_64"),
+    "t4g.large": InstanceType(2, 8, 35, "arm64"),
+    "t4g.xlarge": InstanceType(4, 16, 58, "arm64"),
     "t3a.xlarge": InstanceType(4, 16, 58, "x86_64"),
     **_family("m5", "x86_64"),
     **_family("m6i", "x86_64"),
@@ -57,11 +59,7 @@ INSTANCE_TYPES: dict[str, InstanceType] = {
 #: pod-identity agent, ebs-csi node, mesh CNI) plus per-pod sidecars.
 MIN_NODE_MEMORY_GIB = 8
 MIN_NODE_PODS = 29
-#: What the system group must offer at its minimum size. The platform's pods (mesh control plane,
-#: cert-manager, NGINX Gateway Fabric, oauth2-proxy, CoreDNS, the Airflow api-server, scheduler,
-#: dag-processor, triggerer and PgBouncer, each with a sidecar) request about 3 vCPU / 12 GiB;
-#: doubled so a node can be drained or lost without evicting the control plane.
-MIN_SYSTEM_VCPU = 6
-MIN_SYSTEM_MEMORY_GIB = 24
+#: What the system group must offer is computed from the platform's requests (components/sizing.py,
+#: settings rule ``system_capacity_problem``), not a fixed figure.
 
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from components import versions
 from components.platform import KUBERNETES_SERVICE_CIDR
 from components.settings import instance_types
+from components.settings.capacity_rules import system_capacity_problem, task_capacity_rules
 from components.settings.model import ENVIRONMENTS, config_key
 
 if TYPE_CHECKING:
@@ -168,6 +169,8 @@ def _node_rules(s: Settings, add) -> None:
         "systemNode": (s.system_node_instance_types, s.system_node_min_size, s.system_node_max_size),
         "workloadNode": (s.workload_node_instance_types, s.workload_node_min_size, s.workload_node_max_size),
     }
+    if s.workload_node_max_size == 0 and s.workload_node_min_size == 0:
+        del groups["workloadNode"]  # no workload node group: Karpenter gives task pods their nodes
     for group, (types, min_size, max_size) in groups.items():
         key = f"{group}InstanceTypes"
         if not types:
@@ -193,25 +196,28 @@ def _node_rules(s: Settings, add) -> None:
         if min_size < 0 or max_size < 1 or min_size > max_size:
             add(f"{group}MinSize", f"min {min_size} / max {max_size}: need 0 <= min <= max and max >= 1")
         if group == "systemNode":
-            smallest_mem = min(spec.memory_gib for spec in specs) * min_size
-            smallest_cpu = min(spec.vcpu for spec in specs) * min_size
             if min_size < 2:
                 add("systemNodeMinSize", f"{min_size}: the system group needs at least 2 nodes to drain one")
-            elif smallest_mem < instance_types.MIN_SYSTEM_MEMORY_GIB or smallest_cpu < instance_types.MIN_SYSTEM_VCPU:
-                add(
-                    "systemNodeMinSize",
-                    f"{min_size} x {types} gives {smallest_cpu} vCPU / {smallest_mem} GiB; the platform needs "
-                    f"{instance_types.MIN_SYSTEM_VCPU} vCPU / {instance_types.MIN_SYSTEM_MEMORY_GIB} GiB",
-                )
+            else:
+                problem = system_capacity_problem(s, specs, min_size)
+                if problem:
+                    add("systemNodeMinSize", f"{min_size} x {types}: {problem}")
             if s.is_prod and min_size < len(s.availability_zones):
                 add("systemNodeMinSize", f"{min_size}: prod needs one system node per AZ ({len(s.availability_zones)})")
-    if s.workload_node_min_size < 1:
+    if "workloadNode" in groups and s.workload_node_min_size < 1:
         add(
             "workloadNodeMinSize",
-            f"{s.workload_node_min_size}: at least 1 (no cluster autoscaler adds nodes from zero)",
+            f"{s.workload_node_min_size}: at least 1 (nothing scales a node group up from zero; "
+            "set min and max to 0 to let Karpenter give task pods their nodes)",
         )
-    if s.workload_capacity_type == "SPOT" and len(s.workload_node_instance_types) < 2:
+    if "workloadNode" in groups and s.workload_capacity_type == "SPOT" and len(s.workload_node_instance_types) < 2:
         add("workloadNodeInstanceTypes", "SPOT needs at least two instance types to survive capacity reclaims")
+    if s.system_node_capacity_type == "SPOT":
+        if s.is_prod:
+            add("systemNodeCapacityType", "'SPOT' is not allowed in prod (allowed: ON_DEMAND)")
+        if len(s.system_node_instance_types) < 2:
+            add("systemNodeInstanceTypes", "SPOT needs at least two instance types to survive capacity reclaims")
+    task_capacity_rules(s, add)
     if not 20 <= s.node_disk_size_gib <= 1000:
         add("nodeDiskSizeGib", f"{s.node_disk_size_gib} is outside 20-1000 GiB")
 
