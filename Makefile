@@ -15,7 +15,7 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: plan plan-all test lint bench project-file delivery-doc clean
+.PHONY: plan plan-all test lint bench project-file delivery-doc prices clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -44,6 +44,9 @@ project-file: $(VENV)/.installed  ## regenerate Pulumi.yaml's config schema from
 
 delivery-doc: $(VENV)/.installed  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
 	$(PY) -m plan.delivery_doc
+
+prices: $(VENV)/.installed  ## refresh plan/prices.yaml from the AWS Price List API (needs AWS credentials)
+	$(PY) -m plan.prices_fetch
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

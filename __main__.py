@@ -220,6 +220,7 @@ service_mesh = mesh.Mesh(
         vpc_cidr=settings.vpc_cidr,
         identity_mode=settings.identity_mode,
         otel_endpoint=settings.otel_endpoint,
+        size_tier=sizing.tier(settings.environment),
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,
@@ -258,6 +259,7 @@ edge = Edge(
         certificates=certificates.ready,
         mesh=service_mesh.ready,
         protect=settings.is_prod,
+        size_tier=sizing.tier(settings.environment),
     ),
     opts=with_k8s,
 )
@@ -282,7 +284,7 @@ airflow = Airflow(
         rotation_days=settings.secret_rotation_days,
         namespaces=namespaces.by_name,
         service_accounts=identities.service_accounts,
-        depends_on=[*service_mesh.ready, database],
+        depends_on=[*service_mesh.ready, database, *cluster.compute_addons],
     ),
     opts=with_k8s,
 )
@@ -305,7 +307,7 @@ karpenter = Karpenter(
         startup_taints=MESH_STARTUP_TAINTS[settings.mesh_provider],
         disk_size_gib=settings.node_disk_size_gib,
         tags=settings.tags,
-        depends_on=[karpenter_aws.access_entry],
+        depends_on=[karpenter_aws.access_entry, *cluster.compute_addons],
     ),
     opts=with_k8s,
 )

@@ -55,7 +55,8 @@ SIZES: dict[str, dict[Tier, Size]] = {
     # edge
     "nginx-gateway-fabric": {"small": _s(25, 96), "standard": _s(50, 128)},
     "nginx-data-plane": {"small": _s(25, 64), "standard": _s(50, 128)},
-    "oauth2-proxy": {"small": _s(25, 48, 128), "standard": _s(50, 64, 256)},
+    # oauth2-proxy's own (components/edge/oauth2_proxy.py), the same in both tiers
+    "oauth2-proxy": {"small": _s(50, 64, 256), "standard": _s(50, 64, 256)},
     # airflow (3.1: the api-server runs uvicorn workers; the scheduler forks per executor event loop)
     "airflow-api-server": {"small": _s(200, 768, 1536), "standard": _s(300, 1536, 3072)},
     "airflow-scheduler": {"small": _s(200, 512, 1024), "standard": _s(300, 1024, 2048)},
@@ -82,16 +83,13 @@ MESH_DAEMONSETS: dict[str, dict[str, Size]] = {
 }
 #: Per meshed pod: Kuma's sidecar (kuma-dp + Envoy); Istio ambient has none.
 MESH_SIDECAR: dict[str, Size] = {"kuma": _s(50, 64, 512), "istio": _s(0, 0, 0)}
-#: Replicas of pods whose count no setting gives: (small, standard).
+#: Replicas of pods whose count no setting gives: (small, standard). The Airflow components below the
+#: api-server and scheduler have two replicas in prod only (components/airflow/values.py ``_ha``).
 REPLICAS: dict[str, tuple[int, int]] = {
     "karpenter": (1, 2),
     "cert-manager": (1, 2),
     "cert-manager-webhook": (1, 2),
     "cert-manager-cainjector": (1, 2),
-    "nginx-gateway-fabric": (1, 2),
-    "airflow-dag-processor": (1, 2),
-    "airflow-triggerer": (1, 2),
-    "airflow-pgbouncer": (1, 2),
     "airflow-statsd": (1, 1),
     "otel-collector": (1, 2),
     "coredns": (2, 2),
@@ -158,7 +156,13 @@ def system_demand(
     t = tier(environment)
     sidecar = MESH_SIDECAR.get(mesh_provider, _s(0, 0, 0))
     counts = {pod: replicas(pod, t) for pod in REPLICAS}
+    airflow_ha = 2 if environment == "prod" else 1
     counts |= {
+        "airflow-dag-processor": airflow_ha,
+        "airflow-triggerer": airflow_ha,
+        "airflow-pgbouncer": airflow_ha,
+        # NGF's control plane is leader-elected: a second replica whenever the data plane has one.
+        "nginx-gateway-fabric": 2 if edge_replicas > 1 else 1,
         "kuma-control-plane" if mesh_provider == "kuma" else "istiod": mesh_replicas,
         "nginx-data-plane": edge_replicas,
         "oauth2-proxy": edge_replicas,

@@ -55,7 +55,8 @@ class KarpenterArgs:
     disk_size_gib: int
     #: Tags of everything Karpenter launches (the stack's tag map).
     tags: Mapping[str, str]
-    #: What the NodePools wait for besides the release (the node access entry: nodes cannot join before it).
+    #: What everything here waits for: the node access entry (nodes cannot join before it) and CoreDNS
+    #: (on destroy, Karpenter must still resolve AWS endpoints to terminate its nodes).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     #: Helm timeout in seconds; the release is atomic.
     timeout_seconds: int = 600
@@ -90,7 +91,7 @@ class Karpenter(pulumi.ComponentResource):
             atomic=True,
             cleanup_on_fail=True,
             timeout=args.timeout_seconds,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         # The CRDs come with the release (chart crds/), so the custom resources wait for it.
         after = pulumi.ResourceOptions(parent=self, depends_on=[release, *args.depends_on])

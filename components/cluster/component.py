@@ -227,16 +227,22 @@ class Cluster(pulumi.ComponentResource):
                 lambda a: kubeconfig(a[0], a[1], a[2], args.region)
             )
         )
-        # Every Kubernetes object waits for admin access, nodes and CoreDNS; on destroy the reverse
-        # holds, so LoadBalancer Services and webhooks go while their controllers and nodes still run.
+        # Every Kubernetes object waits for admin access and nodes; on destroy the reverse holds, so
+        # LoadBalancer Services and webhooks go while their controllers and nodes still run. Not for
+        # CoreDNS and the EBS CSI driver: the first releases (cert-manager, the mesh) reach the API
+        # server by the address Kubernetes puts in every pod's environment and claim no volume, and
+        # both add-ons are ACTIVE a minute after the nodes, long before those releases are. What does
+        # need them waits for ``compute_addons`` itself (Airflow's volumes; Karpenter, whose node
+        # clean-up on destroy resolves AWS endpoints). One minute off every deploy's critical path.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[cluster, *access, *core_addons.addons, *nodes.node_groups, *compute_addons.addons],
+                parent=self, depends_on=[cluster, *access, *core_addons.addons, *nodes.node_groups]
             ),
         )
+        #: CoreDNS and the EBS CSI driver: wait for these to need cluster DNS or volumes.
+        self.compute_addons = compute_addons.addons
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint

@@ -76,6 +76,8 @@ class MeshArgs:
     otel_endpoint: str = ""
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
+    #: Sizing tier of the control plane's requests (components/sizing.py): ``small`` in dev.
+    size_tier: str = "standard"
 
 
 class MeshProvider(Protocol):
