@@ -14,13 +14,17 @@ permissions EC2 needs to encrypt the nodes' root volumes with the stack's own ke
 RunInstances/CreateFleet, so EC2 acts for the controller's role; AWS EBS user guide, "KMS key policy
 for EBS encryption"), and only through EC2 (``kms:ViaService``).
 
-Placeholders filled by the identity layer: ``{karpenter_node_role_arn}``, ``{karpenter_queue_arn}``,
-``{node_volume_key_arn}``.
+Slots the identity layer fills: ``karpenter_node_role_arn``, ``karpenter_queue_arn``,
+``node_volume_key_arn`` (:class:`~components.access_model.model.Ref`). The cluster name, region and
+account are known from the settings and written as literals, condition keys included.
 """
 
 from __future__ import annotations
 
-from components.access_model.model import Grant
+from components.access_model.model import Grant, Ref
+
+NODE_ROLE_ARN, QUEUE_ARN = Ref("karpenter_node_role_arn"), Ref("karpenter_queue_arn")
+VOLUME_KEY_ARN = Ref("node_volume_key_arn")
 
 
 def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ...]:
@@ -101,7 +105,7 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
         Grant(
             "AllowPassingInstanceRole",
             ("iam:PassRole",),
-            ("{karpenter_node_role_arn}",),
+            (NODE_ROLE_ARN,),
             {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com"]}},
         ),
         Grant(
@@ -137,7 +141,7 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
         Grant(
             "AllowInterruptionQueueActions",
             ("sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"),
-            ("{karpenter_queue_arn}",),
+            (QUEUE_ARN,),
         ),
         # --- ResourceDiscovery ------------------------------------------------------------------
         Grant(
@@ -172,13 +176,13 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
                 "kms:ReEncryptTo",
                 "kms:DescribeKey",
             ),
-            ("{node_volume_key_arn}",),
+            (VOLUME_KEY_ARN,),
             {"StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"}},
         ),
         Grant(
             "GrantNodeVolumeKeyToEC2",
             ("kms:CreateGrant",),
-            ("{node_volume_key_arn}",),
+            (VOLUME_KEY_ARN,),
             {
                 "StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"},
                 "Bool": {"kms:GrantIsForAWSResource": "true"},

@@ -190,9 +190,9 @@ def test_task_pods_select_tolerate_and_protect_their_nodes(plan):
     from components import access_model
     from components.airflow import pods
     from components.airflow.component import chart_inputs
-    from plan import harness
+    from tests import stacks
 
-    settings = harness.settings_for(plan.stack)
+    settings = stacks.settings_for(plan.stack)
     inputs = chart_inputs(settings, access_model.build(settings))
     recorded = json.loads(releases(plan)["airflow"]["inputs"]["values"]["podTemplate"])
     for template in [recorded, *(pods.pod_template(inputs, d) for d in inputs.domains)]:

@@ -8,7 +8,7 @@ import pytest
 from components import sizing, versions
 from components.settings import instance_types
 from components.settings.capacity_rules import system_capacity_problem
-from plan import harness
+from tests import stacks
 from tests.schemas import releases
 
 #: chart -> [(pod in components/sizing.py, path to its replicas, path to its resources)] in the values.
@@ -72,7 +72,7 @@ def demand(settings) -> sizing.Demand:
 
 def test_every_platform_chart_requests_what_the_sizing_table_says(plan):
     """The table the settings check the node group against is what the charts really get."""
-    settings = harness.settings_for(plan.stack)
+    settings = stacks.settings_for(plan.stack)
     expected = demand(settings).pods
     sidecar = sizing.MESH_SIDECAR[settings.mesh_provider]
     for pod, (replicas, cpu, memory) in recorded_pods(plan).items():
@@ -102,13 +102,13 @@ def smallest_group(settings, types: list[str]) -> int:
     ],
 )
 def test_smallest_system_group_is_computed_from_the_requests(stack, types, smallest):
-    assert smallest_group(harness.settings_for(stack), types) == smallest
+    assert smallest_group(stacks.settings_for(stack), types) == smallest
 
 
 def test_each_stack_runs_its_computed_smallest_group_with_headroom(plans):
     rows = []
     for stack in plans:
-        settings = harness.settings_for(stack)
+        settings = stacks.settings_for(stack)
         types = settings.system_node_instance_types
         need = smallest_group(settings, types)
         floor = max(need, len(settings.availability_zones) if settings.is_prod else 2)
