@@ -175,7 +175,9 @@ class SleepSchedule(pulumi.ComponentResource):
         )
         first = minus_minutes(end, DRAIN_MINUTES)
         last = minus_minutes(end, 1)
-        minutes = f"{first[1]}-{last[1]}" if first[0] == last[0] else f"{first[1]}-59"
+        # One cron hour; the settings keep the end of the day off :01-:09 so the window never splits.
+        assert first[0] == last[0], f"drain window {first}-{last} crosses an hour"
+        minutes = f"{first[1]}-{last[1]}"
         k8s.batch.v1.CronJob(
             f"{name}-drain",
             metadata={"name": "drain-task-nodes", "namespace": KARPENTER_NAMESPACE, "labels": labels},

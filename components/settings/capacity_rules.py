@@ -59,6 +59,10 @@ def task_capacity_rules(s: Settings, add) -> None:
             add("workingHours", f"{s.working_hours!r} is not like 'MON-FRI 07:00-19:00'")
         elif s.working_hours[-11:-6] >= s.working_hours[-5:]:
             add("workingHours", f"{s.working_hours!r}: the day must start before it ends")
+        elif 0 < int(s.working_hours[-2:]) < 10:
+            # The task-node drain runs in the ten minutes before the end as one cron hour
+            # (components/capacity/sleep.py), which :01-:09 would split across two.
+            add("workingHours", f"{s.working_hours!r}: end on the hour or at :10 or later")
     try:
         zoneinfo.ZoneInfo(s.working_hours_timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

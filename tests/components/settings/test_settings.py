@@ -94,6 +94,7 @@ BAD_CONFIGS = [
     ("prod", {"workingHours": "MON-FRI 07:00-19:00"}, "airflow-mesh:workingHours", "around the clock"),
     ("dev", {"workingHours": "weekdays 9-5"}, "airflow-mesh:workingHours", "is not like"),
     ("dev", {"workingHours": "MON-FRI 19:00-07:00"}, "airflow-mesh:workingHours", "start before it ends"),
+    ("dev", {"workingHours": "MON-FRI 07:00-19:05"}, "airflow-mesh:workingHours", "end on the hour"),
     ("dev", {"workingHoursTimezone": "Mars/Olympus"}, "airflow-mesh:workingHoursTimezone", "not an IANA time zone"),
     ("dev", {"taskNodeCpuLimit": 1}, "airflow-mesh:taskNodeCpuLimit", "outside 2-10000"),
     ("dev", {"taskNodeCapacityTypes": ["spot", "spot"]}, "airflow-mesh:taskNodeCapacityTypes", "each once"),
