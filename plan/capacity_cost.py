@@ -43,7 +43,8 @@ def vcpu_hour_price(pool: Mapping[str, Any], p: Mapping[str, Any], spot_discount
     cpus = {int(c) for c in _req(pool, "karpenter.k8s.aws/instance-cpu")}
     spot = _req(pool, "karpenter.sh/capacity-type") == ["spot"]
     best: tuple[str, float] | None = None
-    for name, price in p["ec2_instance_hour"].items():
+    # .get: a region without prices (cost._NoPrices) leaves task capacity unpriced, not an error.
+    for name, price in (p.get("ec2_instance_hour") or {}).items():
         spec = INSTANCE_TYPES.get(name)
         family = name.split(".")[0]
         gen = int(re.sub(r"\D", "", family) or 0)
@@ -72,7 +73,12 @@ def karpenter_lines(
         capacity = _req(pool, "karpenter.sh/capacity-type")[0]
         found = vcpu_hour_price(pool, p, a["spot_discount"])
         if found is None:
-            add(pool, "compute", f"Karpenter {capacity} task nodes (limit {limit} vCPU): no priced type fits", None)
+            add(
+                pool,
+                "compute",
+                f"Karpenter {capacity} task nodes (limit {limit} vCPU): no price for a type it fits",
+                None,
+            )
             continue
         name, per_vcpu = found
         node_vcpus = INSTANCE_TYPES[name].vcpu

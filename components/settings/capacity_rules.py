@@ -3,6 +3,7 @@ the sleep schedule well formed. Called from :mod:`components.settings.rules`."""
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from typing import TYPE_CHECKING
@@ -63,10 +64,14 @@ def task_capacity_rules(s: Settings, add) -> None:
             # The task-node drain runs in the ten minutes before the end as one cron hour
             # (components/capacity/sleep.py), which :01-:09 would split across two.
             add("workingHours", f"{s.working_hours!r}: end on the hour or at :10 or later")
-    try:
-        zoneinfo.ZoneInfo(s.working_hours_timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    if s.working_hours_timezone not in _time_zones():
         add("workingHoursTimezone", f"{s.working_hours_timezone!r} is not an IANA time zone")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """IANA names from the tz database (a lookup, never a file path built from user input)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 #: ``DAYS HH:MM-HH:MM`` with EventBridge Scheduler's cron day names (a range or a list).

@@ -162,49 +162,27 @@ class StackConfig(_Strict):
         default_factory=lambda: ["m7i.xlarge"],
         description="Instance types of the workload node group (Airflow task pods). Spot needs at least two.",
     )
-    workload_node_min_size: int = Field(
-        0, description="Minimum (and initial) size of the workload node group; 0 with max 0: no such group."
-    )
-    workload_node_max_size: int = Field(
-        0,
-        description="Maximum size of the workload node group; 0 (the default): no workload node group, task pods "
-        "get Karpenter capacity (taskNode* keys).",
-    )
+    workload_node_min_size: int = Field(0, description="Minimum (and initial) size of the workload node group.")
+    workload_node_max_size: int = Field(0, description="Maximum size of the workload node group; 0: none (Karpenter).")
     workload_capacity_type: CapacityType = Field(
         "ON_DEMAND", description="Capacity type of the workload node group: ON_DEMAND or SPOT."
     )
     system_node_capacity_type: CapacityType = Field(
-        "ON_DEMAND",
-        description="Capacity type of the system node group: ON_DEMAND (required in prod) or SPOT (dev: the "
-        "platform restarts on a reclaimed node, which a disposable stack accepts for a third of the price).",
+        "ON_DEMAND", description="Capacity type of the system node group: ON_DEMAND (prod) or SPOT (dev, 2+ types)."
     )
     node_disk_size_gib: int = Field(50, description="Encrypted gp3 root volume size of every node, in GiB (20-1000).")
 
     # --- task capacity (Karpenter) and sleep -------------------------------------------------
     task_node_capacity_types: list[Literal["spot", "on-demand"]] = Field(
-        default_factory=lambda: ["on-demand"],
-        description="Karpenter NodePools for task pods, one per capacity type: `spot` (preferred when listed) "
-        "and/or `on-demand` (the fallback when Spot has no capacity).",
+        default_factory=lambda: ["on-demand"], description="Task NodePools: spot (preferred) and/or on-demand."
     )
     task_node_architectures: list[Literal["amd64", "arm64"]] = Field(
-        default_factory=lambda: ["amd64"],
-        description="CPU architectures task nodes may have. List arm64 only when the Airflow image (and every "
-        "image a task runs) is multi-arch; the official apache/airflow images are.",
+        default_factory=lambda: ["amd64"], description="Task node CPU architectures; arm64 only with multi-arch images."
     )
-    task_node_cpu_limit: int = Field(
-        32,
-        description="Most vCPUs all task nodes together may have (Karpenter NodePool `limits.cpu`): the ceiling "
-        "on task capacity and on its cost.",
-    )
-    expected_task_vcpu_hours: int = Field(
-        0,
-        description="Expected task load, vCPU-hours of task pod requests a month; prices the Karpenter capacity "
-        "in the cost report (the NodePool limit gives the maximum).",
-    )
+    task_node_cpu_limit: int = Field(32, description="Most vCPUs all task nodes together may have (NodePool limits).")
+    expected_task_vcpu_hours: int = Field(0, description="Expected task load, vCPU-hours a month (the cost report).")
     working_hours: str = Field(
-        "",
-        description="When the stack runs, e.g. `MON-FRI 07:00-19:00`; outside it node groups and NodePools go to "
-        "zero and RDS stops. Empty: always on. Not allowed in prod.",
+        "", description="`MON-FRI 07:00-19:00`: nodes to zero and RDS stopped outside it; empty: always on (prod)."
     )
     working_hours_timezone: str = Field("UTC", description="IANA time zone of workingHours, e.g. `Europe/Berlin`.")
 

@@ -20,8 +20,8 @@ def node_rules(s: Settings, add: Add) -> None:
         "systemNode": (s.system_node_instance_types, s.system_node_min_size, s.system_node_max_size),
         "workloadNode": (s.workload_node_instance_types, s.workload_node_min_size, s.workload_node_max_size),
     }
-    if s.workload_node_max_size == 0 and s.workload_node_min_size == 0:
-        del groups["workloadNode"]  # no workload node group: Karpenter gives task pods their nodes
+    # 0/0: no workload node group, Karpenter gives task pods their nodes; its types are still checked.
+    no_workload_group = s.workload_node_max_size == 0 and s.workload_node_min_size == 0
     for group, (types, min_size, max_size) in groups.items():
         key = f"{group}InstanceTypes"
         if not types:
@@ -48,17 +48,19 @@ def node_rules(s: Settings, add: Add) -> None:
                     f"{t} ({spec.memory_gib:g} GiB, {spec.max_pods} pods) cannot hold the platform; "
                     f"need at least {it.MIN_NODE_MEMORY_GIB} GiB and {it.MIN_NODE_PODS} pods per node",
                 )
+        if group == "workloadNode" and no_workload_group:
+            continue
         if min_size < 0 or max_size < 1 or min_size > max_size:
             add(f"{group}MinSize", f"min {min_size} / max {max_size}: need 0 <= min <= max and max >= 1")
         if group == "systemNode":
             _system_capacity(s, types, specs, min_size, add)
-    if "workloadNode" in groups and s.workload_node_min_size < 1:
+    if not no_workload_group and s.workload_node_min_size < 1:
         add(
             "workloadNodeMinSize",
             f"{s.workload_node_min_size}: at least 1 (nothing scales a node group up from zero; "
             "set min and max to 0 to let Karpenter give task pods their nodes)",
         )
-    if "workloadNode" in groups and s.workload_capacity_type == "SPOT" and len(s.workload_node_instance_types) < 2:
+    if not no_workload_group and s.workload_capacity_type == "SPOT" and len(s.workload_node_instance_types) < 2:
         add("workloadNodeInstanceTypes", "SPOT needs at least two instance types to survive capacity reclaims")
     if s.system_node_capacity_type == "SPOT":
         if s.is_prod:
