@@ -64,3 +64,12 @@ POSTGRES_MAJOR_VERSION = "17"
 RDS_CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
 #: AWS's public RDS trust bundle for a region, fetched once at deploy time into the stack state.
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+
+#: Observability (issue 17): the OpenTelemetry Collector chart 0.170.0 (values and closed schema in
+#: upstream/) ships no default image; its appVersion is collector 0.158.0. The contrib distribution is
+#: the one with the AWS exporters (the Kubernetes distribution has none).
+OTEL_COLLECTOR_CHART = "opentelemetry-collector"
+OTEL_COLLECTOR_CHART_VERSION = "0.170.0"
+OTEL_COLLECTOR_CHART_REPO = "https://open-telemetry.github.io/opentelemetry-helm-charts"
+OTEL_COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib"
+OTEL_COLLECTOR_VERSION = "0.158.0"

@@ -32,6 +32,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.edge.access_log import NGINX_LOG_FORMAT
 from components.edge.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
 from components.edge.routes import (
     LISTENER_PORTS,
@@ -225,8 +226,13 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             "replicas": args.replicas,
             # The NLB Service is owned by this program (see the module docstring); NGF's stays internal.
             "service": {"type": "ClusterIP"},
-            # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses.
-            "config": {"ipFamily": "ipv4", "serverTokens": "off"},
+            # NginxProxy settings: IPv4 like the VPC, no NGINX version in responses, and an access log
+            # line per request with the authenticated user and groups (components/edge/access_log.py).
+            "config": {
+                "ipFamily": "ipv4",
+                "serverTokens": "off",
+                "logging": {"accessLog": {"format": NGINX_LOG_FORMAT, "escape": "json"}},
+            },
         },
         # The pre-install hook that writes the control plane's TLS Secrets through the API server.
         "certGenerator": {"annotations": dict(args.job_pod_annotations)},

@@ -14,19 +14,30 @@ from components.mesh.component import (
     job_pod_annotations,
     namespace_labels,
     provider_class,
+    telemetry_hooks,
 )
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, entry_points, k8s_name, permissions
-from components.mesh.provider import MeshArgs, MeshProvider, Provider
+from components.mesh.provider import (
+    ACCESS_LOG_FIELDS,
+    MeshArgs,
+    MeshProvider,
+    MeshTelemetry,
+    Provider,
+    TelemetryHooks,
+)
 
 __all__ = [
+    "ACCESS_LOG_FIELDS",
     "PART_OF",
     "POD_SECURITY_LABELS",
     "PROVIDERS",
     "Mesh",
     "MeshArgs",
     "MeshProvider",
+    "MeshTelemetry",
     "Permission",
     "Provider",
+    "TelemetryHooks",
     "entry_point_pod_annotations",
     "entry_points",
     "job_pod_annotations",
@@ -34,4 +45,5 @@ __all__ = [
     "namespace_labels",
     "permissions",
     "provider_class",
+    "telemetry_hooks",
 ]

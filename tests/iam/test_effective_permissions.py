@@ -32,6 +32,7 @@ ACCOUNT = "111122223333"  # the dev stack's awsAccountId
 LOGS = f"airflow-mesh-dev-{ACCOUNT}-task-logs"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
 ZONE = "Z0DEV00000000EXAMPLE"
+LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ S3_PROBES = [
     s3("domain-finance", "PutObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", ALLOW),
     s3("domain-finance", "PutObject", LOGS, "logs/dag_id=marketing_daily/run_id=1/t.log", DENY),
     s3("domain-finance", "DeleteBucket", "example-finance-dev", None, DENY),
-    # cert-manager has no business in S3
+    # cert-manager and the collector have no business in S3
     s3("cert-manager", "GetObject", LOGS, LOG, DENY),
+    s3("otel-collector", "GetObject", LOGS, LOG, DENY),
 ]
 
 CONNECTION = SECRET + "airflow/dev/connections/warehouse-AbCdEf"
@@ -157,6 +159,34 @@ POLICY_PROBES = [
     PolicyProbe("airflow-worker", "kms:Decrypt", "{cluster_key_arn}", DENY),
     PolicyProbe("airflow-api-server", "kms:Decrypt", "{logs_key_arn}", ALLOW),
     PolicyProbe("airflow-api-server", "kms:Encrypt", "{logs_key_arn}", DENY),
+    # the collector: its own streams of the stack's two log groups, X-Ray, nothing else
+    *[
+        PolicyProbe("otel-collector", action, f"{LOG_GROUP}/airflow-mesh/dev/{group}{stream}", allowed)
+        for group in ("access-trail", "metrics")
+        for action, stream, allowed in (
+            ("logs:PutLogEvents", ":log-stream:collector-ip-10-0-1-7.ec2.internal", ALLOW),
+            ("logs:CreateLogStream", ":log-stream:collector-ip-10-0-1-7.ec2.internal", ALLOW),
+            ("logs:CreateLogStream", "", ALLOW),
+            ("logs:PutLogEvents", ":log-stream:someone-else", DENY),
+            ("logs:DeleteLogGroup", "", DENY),
+            ("logs:PutRetentionPolicy", "", DENY),
+        )
+    ],
+    PolicyProbe("otel-collector", "logs:PutLogEvents", f"{LOG_GROUP}/aws/eks/x/cluster:log-stream:collector-a", DENY),
+    PolicyProbe(
+        "otel-collector",
+        "logs:PutLogEvents",
+        f"{LOG_GROUP}/airflow-mesh/prod/access-trail:log-stream:collector-a",
+        DENY,
+    ),
+    PolicyProbe("otel-collector", "logs:CreateLogGroup", f"{LOG_GROUP}/airflow-mesh/dev/other", DENY),
+    PolicyProbe("otel-collector", "xray:PutTraceSegments", "*", ALLOW),
+    PolicyProbe("otel-collector", "xray:PutTelemetryRecords", "*", ALLOW),
+    PolicyProbe("otel-collector", "xray:BatchGetTraces", "*", DENY),
+    # metrics travel as EMF log events: no PutMetricData at all, in any namespace
+    PolicyProbe("otel-collector", "cloudwatch:PutMetricData", "*", DENY),
+    PolicyProbe("otel-collector", "secretsmanager:GetSecretValue", CONNECTION, DENY),
+    PolicyProbe("otel-collector", "kms:Decrypt", "{logs_key_arn}", DENY),
 ]
 
 

@@ -34,7 +34,7 @@ VARIANTS = [
     ("prod", {"meshProvider": "istio", "identityMode": "pod-identity"}),
     ("prod", {"identityMode": "pod-identity"}),
     ("prod", {"oauth2ProxySessionStore": "redis"}),
-    ("staging", {"otelEndpoint": "otel-collector.observability:4317"}),
+    ("staging", {"otelEndpoint": "otlp.example.com:443"}),
     ("dev", {"meshTlsMode": "permissive", "meshCaSource": "builtin"}),
 ]
 

@@ -37,7 +37,9 @@ def test_every_airflow_edge_and_domain_namespace_is_enrolled(case):
     for namespace in model.namespaces:
         labels = labelled[namespace]
         assert labels.get(key) == value, namespace
-        assert labels.get("pod-security.kubernetes.io/enforce") == "baseline", namespace
+        # hostPath for the node's pod logs: the collector's namespace alone is privileged (observability).
+        level = "privileged" if namespace == "observability" else "baseline"
+        assert labels.get("pod-security.kubernetes.io/enforce") == level, namespace
         other = ENROL["istio" if provider == "kuma" else "kuma"][0]
         assert other not in labels, namespace
     assert "cert-manager" not in model.namespaces  # not meshed: nothing to enrol
@@ -55,9 +57,8 @@ def test_allowed_pairs_are_exactly_the_models_tcp_edges(case):
         assert sorted(triples) == sorted((e.source, e.destination, e.port) for e in model.tcp_edges())
         allowed = sorted((s, d) for s, d, _ in triples)
     assert allowed == expected
-    # UDP (statsd) cannot be carried by either mesh: never an allow for it.
-    udp = {(e.source, e.destination) for e in model.edges if e.protocol == "udp"}
-    assert udp and not udp & set(allowed)
+    # statsd is gone (Airflow exports OTLP through the mesh): no UDP edge, so nothing outside mTLS.
+    assert [e for e in model.edges if e.protocol == "udp"] == []
 
 
 def test_staging_and_prod_are_strict(case):
@@ -131,7 +132,7 @@ def test_custom_resources_validate_against_upstream_crds(case, upstream):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"otelEndpoint": "otel-collector.observability:4317"},
+        {"otelEndpoint": "otlp.example.com:443"},
         {"meshCaName": "ca-2", "meshPreviousCaName": "ca-1"},
         {"meshCaSource": "builtin"},
         {"meshTlsMode": "permissive"},
@@ -250,7 +251,7 @@ def _register_mesh(provider: str):
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    s = mp.settings_for("staging", otelEndpoint="collector.observability:4317")
+    s = mp.settings_for("staging")
     model = mp.model_for("staging")
     monitor = harness.RecordingMonitor(RealisticMocks(s.region))
     runtime_settings.ROOT.set(None)
@@ -274,7 +275,7 @@ def _register_mesh(provider: str):
                 trust_domain="t.mesh.local",
                 vpc_cidr="10.0.0.0/16",
                 identity_mode="irsa",
-                otel_endpoint=s.otel_endpoint,
+                telemetry=mesh.MeshTelemetry(f"collector.{s.stack}.svc", 4317, 4318),
             ),
         )
 
