@@ -1,10 +1,16 @@
 # Quick start: `make plan` (offline preview of the dev stack) and `make test`.
-# Both install .venv from the requirements files on first use.
+# Both prepare .venv on first use (scripts/venv.sh): Python >= 3.11 is checked first, `make plan`
+# installs only the plan's requirements (requirements-plan.txt), `make test` the dev tools too, and a
+# .venv made by another interpreter is rebuilt.
+PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
-# Upstream chart schemas and CRDs for the offline checks (never copied into this repository).
-export AIRFLOW_MESH_UPSTREAM_DIR ?= $(abspath ../shared/upstream)
+export PYTHON VENV
+# Upstream chart schemas and CRDs for the schema tests (never copied into this repository): a local
+# copy if there is one, else what `make upstream` fetched and verified against upstream.lock.
+UPSTREAM_CACHE := $(abspath .cache/upstream)
+export AIRFLOW_MESH_UPSTREAM_DIR ?= $(if $(wildcard ../shared/upstream),$(abspath ../shared/upstream),$(UPSTREAM_CACHE))
 
 # `make plan prod` works like `make plan STACK=prod`.
 ifeq (plan,$(firstword $(MAKECMDGOALS)))
@@ -15,35 +21,51 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: plan plan-all test lint bench project-file delivery-doc clean
+.PHONY: help plan plan-all diff test lint upstream bench project-file delivery-doc venv-plan venv-dev \
+	$(VENV)/.installed clean distclean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $@
+help:  ## this list
+	@grep -E '^[a-z$$(). /-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
-plan: $(VENV)/.installed  ## offline plan of STACK (default dev) -> build/plan/STACK/
+venv-plan:  ## .venv with what `make plan` needs
+	@scripts/venv.sh plan
+
+venv-dev:  ## .venv with the test and lint tools too
+	@scripts/venv.sh dev
+
+$(VENV)/.installed: venv-dev  # the name the GitHub workflows use
+
+plan: venv-plan  ## offline plan of STACK (default dev) -> build/plan/STACK/, with the policy pack's verdict
 	$(PY) -m plan $(STACK)
 
-plan-all: $(VENV)/.installed  ## offline plan of every stack in stacks/
+plan-all: venv-plan  ## offline plan of every stack in stacks/
 	$(PY) -m plan --all
 
-lint: $(VENV)/.installed
+diff: venv-plan  ## what this branch changes in STACK against BASE (default origin/main), as Markdown
+	$(PY) -m plan --diff $(or $(BASE),origin/main) $(STACK)
+
+upstream:  ## fetch the upstream files in upstream.lock into .cache/upstream and verify them
+	$(PYTHON) scripts/fetch_upstream.py
+
+lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 test: lint  ## ruff + the whole test suite
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed  ## whole-process time of `make plan` per stack vs the Pulumi floor (not a test)
+bench: venv-dev  ## whole-process time of `make plan` per stack vs the Pulumi floor (not a test)
 	$(PY) -m plan.bench
 
-project-file: $(VENV)/.installed  ## regenerate Pulumi.yaml's config schema from components/settings/model.py
+project-file: venv-plan  ## regenerate Pulumi.yaml's config schema from components/settings/model.py
 	$(PY) -m plan --project-file
 
-delivery-doc: $(VENV)/.installed  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
+delivery-doc: venv-plan  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
 	$(PY) -m plan.delivery_doc
 
-clean:
+clean:  ## remove what plan and test wrote (build/, tool caches); keeps .venv and the upstream cache
 	rm -rf build .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean  ## back to a fresh clone: also .venv and the fetched upstream files
+	rm -rf $(VENV) .cache

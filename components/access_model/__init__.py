@@ -11,11 +11,35 @@ so every layer that enforces it is generated from it and cannot disagree with th
 
 Nothing is allowed that the model does not list.
 
-Grant resources are templates: ``{name}`` placeholders stand for values only known once resources
-exist (``{logs_bucket}``, ``{secrets_key_arn}``...); :func:`render_policy` fills them.
+Grant resources are templates: :class:`Ref` slots stand for values only known once resources exist
+(``logs_bucket``, ``secrets_key_arn``...); :func:`render_policy` fills them. Everything else in a
+template is literal text, never parsed (user strings such as S3 prefixes cannot act as placeholders).
 """
 
 from components.access_model.build import build
-from components.access_model.model import AccessModel, Edge, Egress, Grant, Kind, Workload, render_policy
+from components.access_model.model import (
+    AccessModel,
+    Edge,
+    Egress,
+    Grant,
+    Kind,
+    Ref,
+    Text,
+    Workload,
+    fill,
+    render_policy,
+)
 
-__all__ = ["AccessModel", "Edge", "Egress", "Grant", "Kind", "Workload", "build", "render_policy"]
+__all__ = [
+    "AccessModel",
+    "Edge",
+    "Egress",
+    "Grant",
+    "Kind",
+    "Ref",
+    "Text",
+    "Workload",
+    "build",
+    "fill",
+    "render_policy",
+]

@@ -15,7 +15,7 @@ from components.access_model.grants import (
     logs_write,
     secrets_read_grants,
 )
-from components.access_model.model import AccessModel, Edge, Egress, Grant, Workload
+from components.access_model.model import AccessModel, Edge, Egress, Grant, Ref, Workload
 from components.platform import (
     AIRFLOW_NAMESPACE,
     AIRFLOW_RELEASE,
@@ -202,7 +202,7 @@ def build(settings: Settings) -> AccessModel:
                 Grant(
                     "ChangeChallengeRecords",
                     ("route53:ChangeResourceRecordSets",),
-                    ("arn:aws:route53:::hostedzone/{hosted_zone_id}",),
+                    (("arn:aws:route53:::hostedzone/", Ref("hosted_zone_id")),),
                     {
                         "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
                         "ForAllValues:StringLike": {
@@ -213,7 +213,7 @@ def build(settings: Settings) -> AccessModel:
                 Grant(
                     "ListZoneRecords",
                     ("route53:ListResourceRecordSets",),
-                    ("arn:aws:route53:::hostedzone/{hosted_zone_id}",),
+                    (("arn:aws:route53:::hostedzone/", Ref("hosted_zone_id")),),
                 ),
                 Grant("ReadChanges", ("route53:GetChange",), ("arn:aws:route53:::change/*",)),
                 Grant("FindZone", ("route53:ListHostedZonesByName",), ("*",)),

@@ -1,22 +1,26 @@
 """IAM grant templates the access model hands its workloads: Airflow secrets, task logs, a domain's data.
 
-Each returns :class:`~components.access_model.model.Grant` templates whose ``{placeholders}``
-(``{region}``, ``{account}``, ``{logs_bucket}``, ``{logs_key_arn}``, ``{secrets_key_arn}``) the identity
-layer fills once the resources exist (:func:`~components.access_model.model.render_policy`).
+Each returns :class:`~components.access_model.model.Grant` templates whose :class:`Ref` slots
+(``region``, ``account``, ``logs_bucket``, ``logs_key_arn``, ``secrets_key_arn``) the identity layer
+fills once the resources exist (:func:`~components.access_model.model.render_policy`). User strings
+(bucket names, prefixes, secret prefixes) are literal parts, never templates.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.access_model.model import Grant
+from components.access_model.model import Grant, Ref
 from components.platform import LOG_PREFIX
 
 if TYPE_CHECKING:
     from components.settings.model import DomainConfig
 
-_SECRET_ARN = "arn:aws:secretsmanager:{region}:{account}:secret:"
-_KMS_VIA_SECRETS = {"StringEquals": {"kms:ViaService": "secretsmanager.{region}.amazonaws.com"}}
+REGION, ACCOUNT = Ref("region"), Ref("account")
+LOGS_BUCKET, LOGS_KEY_ARN, SECRETS_KEY_ARN = Ref("logs_bucket"), Ref("logs_key_arn"), Ref("secrets_key_arn")
+_SECRET_ARN = ("arn:aws:secretsmanager:", REGION, ":", ACCOUNT, ":secret:")
+_KMS_VIA_SECRETS = {"StringEquals": {"kms:ViaService": ("secretsmanager.", REGION, ".amazonaws.com")}}
+_LOGS_BUCKET_ARN = ("arn:aws:s3:::", LOGS_BUCKET)
 
 
 def secrets_read_grants(stack_prefix: str, sub: str, exclude: tuple[str, ...] = ()) -> tuple[Grant, ...]:
@@ -26,41 +30,41 @@ def secrets_read_grants(stack_prefix: str, sub: str, exclude: tuple[str, ...] = 
 
     def under(prefix: str) -> tuple[str, ...]:
         prefix = f"{prefix.strip('/')}/" if prefix else ""
-        return tuple(f"{_SECRET_ARN}{stack_prefix}/{kind}/{prefix}*" for kind in ("connections", "variables"))
+        return tuple((*_SECRET_ARN, f"{stack_prefix}/{kind}/{prefix}*") for kind in ("connections", "variables"))
 
     grants = [Grant("ReadAirflowSecrets", read, under(sub))]
     if exclude:
         denied = tuple(arn for prefix in exclude for arn in under(prefix))
         grants.append(Grant("NeverDomainSecrets", read, denied, effect="Deny"))
-    grants.append(Grant("DecryptAirflowSecrets", ("kms:Decrypt",), ("{secrets_key_arn}",), _KMS_VIA_SECRETS))
+    grants.append(Grant("DecryptAirflowSecrets", ("kms:Decrypt",), (SECRETS_KEY_ARN,), _KMS_VIA_SECRETS))
     return tuple(grants)
 
 
 def logs_read() -> tuple[Grant, ...]:
     return (
-        Grant("ReadTaskLogs", ("s3:GetObject",), (f"arn:aws:s3:::{{logs_bucket}}/{LOG_PREFIX}/*",)),
+        Grant("ReadTaskLogs", ("s3:GetObject",), ((*_LOGS_BUCKET_ARN, f"/{LOG_PREFIX}/*"),)),
         Grant(
             "ListTaskLogs",
             ("s3:ListBucket",),
-            ("arn:aws:s3:::{logs_bucket}",),
+            (_LOGS_BUCKET_ARN,),
             {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/*"]}},
         ),
-        Grant("DecryptTaskLogs", ("kms:Decrypt",), ("{logs_key_arn}",)),
+        Grant("DecryptTaskLogs", ("kms:Decrypt",), (LOGS_KEY_ARN,)),
     )
 
 
 def logs_write(dag_prefix: str) -> tuple[Grant, ...]:
     """Write and read task logs, only below ``logs/dag_id=<dag_prefix>``."""
-    objects = f"arn:aws:s3:::{{logs_bucket}}/{LOG_PREFIX}/dag_id={dag_prefix}*"
+    objects = (*_LOGS_BUCKET_ARN, f"/{LOG_PREFIX}/dag_id={dag_prefix}*")
     return (
         Grant("WriteTaskLogs", ("s3:PutObject", "s3:GetObject"), (objects,)),
         Grant(
             "ListOwnTaskLogs",
             ("s3:ListBucket",),
-            ("arn:aws:s3:::{logs_bucket}",),
+            (_LOGS_BUCKET_ARN,),
             {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/dag_id={dag_prefix}*"]}},
         ),
-        Grant("EncryptTaskLogs", ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"), ("{logs_key_arn}",)),
+        Grant("EncryptTaskLogs", ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"), (LOGS_KEY_ARN,)),
     )
 
 
@@ -92,8 +96,8 @@ def collector_grants(log_groups: tuple[str, ...], stream_prefix: str) -> tuple[G
     - ``awsxray``: ``PutTraceSegments`` and ``PutTelemetryRecords`` support no resource-level
       permissions (Service Authorization Reference, AWS X-Ray), hence ``*``.
     """
-    group_arns = tuple(f"arn:aws:logs:{{region}}:{{account}}:log-group:{group}" for group in log_groups)
-    streams = tuple(f"{arn}:log-stream:{stream_prefix}*" for arn in group_arns)
+    group_arns = tuple(("arn:aws:logs:", REGION, ":", ACCOUNT, f":log-group:{group}") for group in log_groups)
+    streams = tuple((*arn, f":log-stream:{stream_prefix}*") for arn in group_arns)
     return (
         # CreateLogStream is authorized against the group (Service Authorization Reference) or the stream.
         Grant("CreateOwnLogStreams", ("logs:CreateLogStream",), (*group_arns, *streams)),

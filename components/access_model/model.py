@@ -2,6 +2,11 @@
 
 Plain frozen dataclasses with no project imports, so every layer (and the audit tooling in ``plan/``)
 can read a model without pulling in how it is built (``build.py``).
+
+A grant's resources and condition values are :data:`Text`: literal strings joined with :class:`Ref`
+slots. Substitution is structural: a literal is copied as it is, never parsed, so a user's S3 prefix
+such as ``${aws:PrincipalTag/team}/`` or ``{region}`` can never be read as a placeholder (it used to
+go through ``str.format``, which crashed on the first and silently filled the second).
 """
 
 from __future__ import annotations
@@ -14,12 +19,36 @@ Kind = Literal["airflow", "edge", "domain", "platform"]
 
 
 @dataclass(frozen=True)
+class Ref:
+    """A slot for a value only known once resources exist (``region``, ``logs_bucket``...)."""
+
+    name: str
+
+
+#: A literal string, one slot, or literals and slots joined in order.
+Text = str | Ref | tuple[str | Ref, ...]
+
+
+def fill(text: Text, values: Mapping[str, str]) -> str:
+    """``text`` with every :class:`Ref` replaced by ``values[ref.name]``; literals are copied verbatim.
+
+    Raises ``KeyError`` naming the slot if ``values`` lacks it (a program bug, never user input).
+    """
+    parts = (text,) if isinstance(text, (str, Ref)) else text
+    return "".join(part if isinstance(part, str) else values[part.name] for part in parts)
+
+
+@dataclass(frozen=True)
 class Grant:
-    """One IAM statement as a template: actions on resources, optionally under a condition."""
+    """One IAM statement as a template: actions on resources, optionally under a condition.
+
+    ``resources`` and the condition's values (a :data:`Text` or a list of them) may hold :class:`Ref`
+    slots; :meth:`statement` fills them.
+    """
 
     sid: str
     actions: tuple[str, ...]
-    resources: tuple[str, ...]
+    resources: tuple[Text, ...]
     condition: Mapping[str, Mapping[str, object]] | None = None
     effect: Literal["Allow", "Deny"] = "Allow"
 
@@ -28,7 +57,7 @@ class Grant:
             "Sid": self.sid,
             "Effect": self.effect,
             "Action": list(self.actions),
-            "Resource": [r.format(**values) for r in self.resources],
+            "Resource": [fill(r, values) for r in self.resources],
         }
         if self.condition:
             out["Condition"] = {
@@ -125,8 +154,8 @@ def render_policy(grants: tuple[Grant, ...], values: Mapping[str, str]) -> dict[
 
 
 def _fill(value: object, values: Mapping[str, str]) -> object:
-    if isinstance(value, str):
-        return value.format(**values)
+    if isinstance(value, (str, Ref, tuple)):
+        return fill(value, values)  # type: ignore[arg-type]
     if isinstance(value, list):
         return [_fill(v, values) for v in value]
     return value

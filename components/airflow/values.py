@@ -22,6 +22,7 @@ from components.airflow.inputs import (
 )
 from components.airflow.pods import pod_template
 from components.platform import AIRFLOW_RELEASE
+from components.settings.types import image_parts
 
 
 def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any]:
@@ -65,8 +66,9 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         "createUserJob": {"enabled": False, "useHelmHooks": False, "serviceAccount": {"create": False}},
     }
     if inputs.image:
-        repository, tag = inputs.image.rsplit(":", 1)
-        values["images"] = {"airflow": {"repository": repository, "tag": tag}}
+        # A digest pin takes precedence over the tag in the chart (values.yaml `images.airflow.digest`).
+        repository, tag, digest = image_parts(inputs.image)
+        values["images"] = {"airflow": {"repository": repository, "tag": tag, "digest": digest}}
     if kubernetes:
         values["podTemplate"] = json.dumps(pod_template(inputs, None), indent=2)
     return values

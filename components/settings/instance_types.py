@@ -1,13 +1,24 @@
-"""What the node groups may be made of, and what the platform needs from them.
+"""EC2 instance types (and the RDS classes built on them): what a node or database can hold.
 
-The table is deliberately small and explicit: an instance type earns a row once someone has
-checked that it can hold the platform (memory for the mesh sidecars, and enough pod slots under
-the VPC CNI's ENI limits, which are the real ceiling on small nodes). Add a row to use another type.
+The data is EC2's own ``DescribeInstanceTypes`` answer for every instance type, as shipped by moto
+(``moto/ec2/resources/instance_types.json.gz``, regenerated from the EC2 API by moto's
+``scripts/get_instance_info.py``; moto is pinned in requirements.txt). It is read from the package's
+files without importing moto. A type AWS adds reaches us with the next moto pin, not by hand.
+
+Max pods is the VPC CNI's ceiling without prefix delegation: ENIs x (IPv4 addresses per ENI - 1) + 2
+(amazon-eks-ami ``templates/shared/runtime/eni-max-pods.txt`` is generated with the same formula).
 """
 
 from __future__ import annotations
 
+import difflib
+import gzip
+import importlib.util
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -15,43 +26,111 @@ class InstanceType:
     """Capacity of one EC2 instance type as seen by Kubernetes."""
 
     vcpu: int
-    memory_gib: int
+    memory_gib: float
     #: pods per node with the VPC CNI without prefix delegation (ENIs x (IPs per ENI - 1) + 2).
     max_pods: int
-    arch: str  # "x86_64" | "arm64"
+    #: "x86_64" | "arm64" | what EC2 reports for types EKS has no AMI for (e.g. "x86_64_mac").
+    arch: str
+    current_generation: bool
 
 
-def _family(prefix: str, arch: str) -> dict[str, InstanceType]:
-    """General-purpose family sizes share the same shape across generations (m5, m6i, m7i...)."""
-    return {
-        f"{prefix}.large": InstanceType(2, 8, 29, arch),
-        f"{prefix}.xlarge": InstanceType(4, 16, 58, arch),
-        f"{prefix}.2xlarge": InstanceType(8, 32, 58, arch),
-        f"{prefix}.4xlarge": InstanceType(16, 64, 234, arch),
-    }
+def _data_file() -> Path:
+    spec = importlib.util.find_spec("moto")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("moto (the EC2 instance-type data) is not installed: pip install -r requirements.txt")
+    return Path(next(iter(spec.submodule_search_locations))) / "ec2" / "resources" / "instance_types.json.gz"
 
 
-INSTANCE_TYPES: dict[str, InstanceType] = {
-    "t3.medium": InstanceType(2, 4, 17, "x86_64"),
-    "t3.large": InstanceType(2, 8, 35, "x86_64"),
-    "t3.xlarge": InstanceType(4, 16, 58, "x86_64"),
-    "t3.2xlarge": InstanceType(8, 32, 58, "x86_64"),
-    "t3a.large": InstanceType(2, 8, 35, "x86_64"),
-    "t3a.xlarge": InstanceType(4, 16, 58, "x86_64"),
-    **_family("m5", "x86_64"),
-    **_family("m6i", "x86_64"),
-    **_family("m6a", "x86_64"),
-    **_family("m7i", "x86_64"),
-    **_family("m7a", "x86_64"),
-    **_family("m6g", "arm64"),
-    **_family("m7g", "arm64"),
-    "c6i.large": InstanceType(2, 4, 29, "x86_64"),
-    "c6i.xlarge": InstanceType(4, 8, 58, "x86_64"),
-    "c6i.2xlarge": InstanceType(8, 16, 58, "x86_64"),
-    "r6i.large": InstanceType(2, 16, 29, "x86_64"),
-    "r6i.xlarge": InstanceType(4, 32, 58, "x86_64"),
-    "r6i.2xlarge": InstanceType(8, 64, 58, "x86_64"),
-}
+def _arch(archs: list[str]) -> str:
+    for arch in ("arm64", "x86_64"):
+        if arch in archs:
+            return arch
+    return archs[0] if archs else "unknown"
+
+
+@cache
+def _table() -> dict[str, InstanceType]:
+    with gzip.open(_data_file(), "rt") as f:
+        raw = json.load(f)
+    table = {}
+    for name, info in raw.items():
+        net = info["NetworkInfo"]
+        table[name] = InstanceType(
+            vcpu=int(info["VCpuInfo"]["DefaultVCpus"]),
+            memory_gib=info["MemoryInfo"]["SizeInMiB"] / 1024,
+            max_pods=int(net["MaximumNetworkInterfaces"]) * (int(net["Ipv4AddressesPerInterface"]) - 1) + 2,
+            arch=_arch(info["ProcessorInfo"]["SupportedArchitectures"]),
+            current_generation=bool(info.get("CurrentGeneration")),
+        )
+    return table
+
+
+class _Table(Mapping[str, InstanceType]):
+    """Read-only, loaded on first use (about 1,400 types)."""
+
+    def __getitem__(self, name: str) -> InstanceType:
+        return _table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_table())
+
+    def __len__(self) -> int:
+        return len(_table())
+
+
+INSTANCE_TYPES: Mapping[str, InstanceType] = _Table()
+
+
+def suggest(name: str, known: Mapping[str, object] | None = None, prefix: str = "") -> str:
+    """`` (did you mean X?)`` for the closest known name, or ``""``."""
+    names = [prefix + n for n in (known if known is not None else INSTANCE_TYPES)]
+    hint = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return f" (did you mean {hint[0]}?)" if hint else ""
+
+
+#: RDS for PostgreSQL instance class families: the RDS User Guide, "Supported DB engines for DB
+#: instance classes" (general purpose m, memory optimized r/x/z, burstable t). An RDS class is
+#: ``db.<EC2 type>`` of one of these families.
+RDS_POSTGRES_FAMILIES = (
+    "m5",
+    "m5d",
+    "m6g",
+    "m6gd",
+    "m6i",
+    "m6id",
+    "m6idn",
+    "m6in",
+    "m7g",
+    "m7i",
+    "m8g",
+    "r5",
+    "r5b",
+    "r5d",
+    "r6g",
+    "r6gd",
+    "r6i",
+    "r6id",
+    "r6idn",
+    "r6in",
+    "r7g",
+    "r7i",
+    "r8g",
+    "t3",
+    "t4g",
+    "x2g",
+    "x2iedn",
+    "z1d",
+)
+
+
+def rds_instance_class_problem(name: str) -> str | None:
+    """Why ``name`` is not an RDS for PostgreSQL instance class, or None if it is one."""
+    family, _, size = name.removeprefix("db.").partition(".")
+    known = {f"{t}": None for t in INSTANCE_TYPES if t.split(".", 1)[0] in RDS_POSTGRES_FAMILIES}
+    if name.startswith("db.") and family in RDS_POSTGRES_FAMILIES and f"{family}.{size}" in INSTANCE_TYPES:
+        return None
+    return "not an RDS for PostgreSQL instance class" + suggest(name, known, prefix="db.")
+
 
 #: Smallest node that can run a meshed Airflow pod next to the DaemonSets (aws-node, kube-proxy,
 #: pod-identity agent, ebs-csi node, mesh CNI) plus per-pod sidecars.

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 from components import versions
+from components.settings.types import Email, GitUrl, Hostname, HttpsUrl, Image, Ipv4Cidr, S3Prefix
 
 PROJECT = "airflow-mesh"
 STACK_CONFIG_DIR = "stacks"
@@ -45,15 +46,18 @@ class S3Grant(_Strict):
     """One bucket a domain's tasks may use."""
 
     bucket: str = Field(description="S3 bucket name.")
-    prefixes: list[str] = Field(default_factory=lambda: [""], description="Key prefixes; empty string: whole bucket.")
+    prefixes: list[S3Prefix] = Field(
+        default_factory=lambda: [""],
+        description="Literal key prefixes (no `*`, `?` or `${...}`: IAM would read them); empty string: whole bucket.",
+    )
     access: Literal["read", "readwrite"] = Field("read", description="`read` or `readwrite`.")
 
 
 class EgressRule(_Strict):
     """One external service a domain's tasks may reach."""
 
-    host: str = Field(description="DNS name of the external service.")
-    port: int = Field(443, description="TCP port.")
+    host: Hostname = Field(description="DNS name of the external service.")
+    port: int = Field(443, ge=1, le=65535, description="TCP port.")
 
 
 class DomainConfig(_Strict):
@@ -85,13 +89,13 @@ class StackConfig(_Strict):
     availability_zones: list[str] = Field(
         description="Availability zones of the VPC, in the stack's region (at least 2; 3 in prod).",
     )
-    vpc_cidr: str = Field("10.0.0.0/16", description="IPv4 CIDR of the VPC, /16 to /20.")
-    private_subnet_cidrs: list[str] = Field(
+    vpc_cidr: Ipv4Cidr = Field("10.0.0.0/16", description="IPv4 CIDR of the VPC, /16 to /20.")
+    private_subnet_cidrs: list[Ipv4Cidr] = Field(
         default_factory=list,
         description="One private (node and pod) subnet CIDR per AZ, inside the VPC. Empty: carved from the VPC "
         "as /19s (for a /16) so the VPC CNI has room for pod IPs.",
     )
-    public_subnet_cidrs: list[str] = Field(
+    public_subnet_cidrs: list[Ipv4Cidr] = Field(
         default_factory=list,
         description="One public (load balancer and NAT) subnet CIDR per AZ, inside the VPC. "
         "Empty: carved from the top of the VPC.",
@@ -117,7 +121,7 @@ class StackConfig(_Strict):
         "private",
         description="EKS API endpoint: `private` (VPC only; required in prod), `public` or `public-and-private`.",
     )
-    public_access_cidrs: list[str] = Field(
+    public_access_cidrs: list[Ipv4Cidr] = Field(
         default_factory=list,
         description="CIDRs allowed to reach a public EKS endpoint; required when the endpoint is public.",
     )
@@ -163,7 +167,7 @@ class StackConfig(_Strict):
     )
 
     # --- identity provider (people) ------------------------------------------------------------
-    oidc_issuer_url: str = Field(
+    oidc_issuer_url: HttpsUrl = Field(
         description="HTTPS issuer URL of the team's OIDC provider (Okta, Entra ID, Keycloak...)."
     )
     oidc_client_id: str = Field(description="OIDC client id registered for Airflow at the identity provider.")
@@ -224,18 +228,20 @@ class StackConfig(_Strict):
     )
 
     # --- edge ----------------------------------------------------------------------------------
-    airflow_hostname: str = Field(description="Public DNS name of Airflow, inside hostedZoneName.")
+    airflow_hostname: Hostname = Field(
+        description="Public DNS name of Airflow: inside hostedZoneName, or the zone's apex itself."
+    )
     hosted_zone_name: str = Field(description="Route 53 hosted zone that holds airflowHostname.")
     hosted_zone_id: str = Field(description="Route 53 hosted zone id (Z...) of hostedZoneName.")
     edge_scheme: Literal["internal", "internet-facing"] = Field(
         "internal", description="Edge load balancer: `internal` (VPC/VPN only) or `internet-facing`."
     )
-    edge_source_ranges: list[str] = Field(
+    edge_source_ranges: list[Ipv4Cidr] = Field(
         default_factory=list,
         description="CIDRs allowed to reach the edge load balancer; required when internet-facing.",
     )
     edge_replicas: int = Field(2, description="NGINX data-plane and oauth2-proxy replicas (2 or more outside dev).")
-    acme_email: str = Field(description="Contact email of the ACME (Let's Encrypt) account.")
+    acme_email: Email = Field(description="Contact email of the ACME (Let's Encrypt) account.")
     acme_environment: Literal["production", "staging"] = Field(
         "production", description="Let's Encrypt `production` or `staging` (untrusted certs, high rate limits)."
     )
@@ -258,8 +264,10 @@ class StackConfig(_Strict):
     secret_rotation_days: int = Field(
         90, description="Generated keys and passwords (Fernet, JWT, API, DB) rotate after this many days."
     )
-    dags_git_repository: str = Field(
-        "", description="Git repository of the DAGs (git-sync); empty: DAGs are baked into airflowImage."
+    dags_git_repository: GitUrl = Field(
+        "",
+        description="Git repository of the DAGs (git-sync): https://, ssh:// or git@, never with credentials in it "
+        "(an SSH repository's key goes in dagsGitSshKey); empty: DAGs are baked into airflowImage.",
     )
     dags_git_branch: str = Field("main", description="Branch git-sync follows.")
     dags_git_ssh_key: SecretStr = Field(
@@ -271,10 +279,14 @@ class StackConfig(_Strict):
         "",
         description="known_hosts lines of the SSH DAG repository's host; empty: git-sync does not verify the host key.",
     )
-    airflow_image: str = Field(
-        "", description="Airflow image (`repository:tag`) with DAGs baked in; empty: the chart's default image."
+    airflow_image: Image = Field(
+        "",
+        description="Airflow image with DAGs baked in, pinned by tag and/or digest (`repository:tag`, "
+        "`repository@sha256:...`); empty: the chart's default image.",
     )
-    database_instance_class: str = Field("db.m7g.large", description="RDS PostgreSQL instance class.")
+    database_instance_class: str = Field(
+        "db.m7g.large", description="RDS PostgreSQL instance class (`db.` + an EC2 type of an RDS family)."
+    )
     database_multi_az: bool = Field(True, description="RDS Multi-AZ (required in prod).")
     database_storage_gib: int = Field(50, description="RDS allocated storage in GiB (autoscaling up to 4x).")
     database_backup_retention_days: int = Field(14, description="RDS automated backup retention, 1-35 days.")

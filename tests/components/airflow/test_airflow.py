@@ -11,7 +11,7 @@ from components import platform, versions
 from components.airflow import inputs as airflow_inputs
 from components.settings import SettingsError
 from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 
 SECRET = "kubernetes:core/v1:Secret"
 CHART_DIR = "airflow/1.19.0"
@@ -35,7 +35,7 @@ def values(plan):
 @pytest.fixture(scope="module")
 def ssh_plan():
     """dev with an SSH DAG repository, both secrets given as `pulumi config set --secret` would."""
-    return harness.run(
+    return stacks.run(
         "dev",
         {
             "dagsGitRepository": "git@github.com:example-org/airflow-dags.git",
@@ -50,7 +50,7 @@ def ssh_plan():
 
 @pytest.fixture(scope="module")
 def celery_plan():
-    return harness.run("staging", {"airflowExecutor": "CeleryExecutor", "domains": None})
+    return stacks.run("staging", {"airflowExecutor": "CeleryExecutor", "domains": None})
 
 
 def check_against_chart(vals, upstream):
@@ -303,6 +303,6 @@ def test_fernet_key_keeps_the_previous_key(plan):
 )
 def test_bad_airflow_settings_are_rejected_by_name_before_any_resource(overrides, key, words):
     with pytest.raises(SettingsError) as err:
-        harness.run("prod", overrides)
+        stacks.run("prod", overrides)
     assert any(k == key and words in message for k, message in err.value.problems), err.value.problems
     assert err.value.registered_resources == 0

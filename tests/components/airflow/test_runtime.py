@@ -16,8 +16,7 @@ from components.airflow import inputs as airflow_inputs
 from components.airflow import runtime
 from components.airflow.component import chart_inputs
 from components.platform import DOMAIN_LABEL
-from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 
 DOMAINS = (
     airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing"),
@@ -32,7 +31,7 @@ def inputs() -> airflow_inputs.ChartInputs:
     """The dev stack's chart inputs, from its real settings and access model."""
     from components import access_model
 
-    s = harness.settings_for("dev")
+    s = stacks.settings_for("dev")
     return chart_inputs(s, access_model.build(s))
 
 

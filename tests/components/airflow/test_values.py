@@ -15,8 +15,7 @@ from components.airflow import pods as airflow_pods
 from components.airflow import secrets as airflow_secrets
 from components.airflow.component import chart_inputs
 from components.platform import DOMAIN_LABEL
-from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 
 DOMAINS = (
     airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing"),
@@ -29,7 +28,7 @@ def inputs() -> airflow_inputs.ChartInputs:
     """The dev stack's chart inputs, from its real settings and access model."""
     from components import access_model
 
-    s = harness.settings_for("dev")
+    s = stacks.settings_for("dev")
     return chart_inputs(s, access_model.build(s))
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from components import platform, versions
-from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 
 CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
@@ -79,7 +78,7 @@ def test_controller_service_account_carries_its_irsa_role(plan):
 
 
 def test_pod_identity_mode_leaves_the_service_account_unannotated():
-    plan = harness.run("dev", {"identityMode": "pod-identity"})
+    plan = stacks.run("dev", {"identityMode": "pod-identity"})
     sa = release(plan)["inputs"]["values"]["serviceAccount"]
     assert sa["name"] == "cert-manager" and "annotations" not in sa
     associations = plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from plan import harness
+from tests import stacks
 
 ROLE = "aws:iam/role:Role"
 
@@ -37,7 +37,7 @@ def test_every_federated_trust_pins_sub_and_aud_to_one_service_account(plan):
 
 
 def test_pod_identity_mode_trusts_the_eks_pods_service_and_associates_one_account():
-    plan = harness.run("dev", {"identityMode": "pod-identity"})
+    plan = stacks.run("dev", {"identityMode": "pod-identity"})
     associations = plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     bound = [(a["inputs"]["namespace"], a["inputs"]["serviceAccount"]) for a in associations]
     assert ("kube-system", "ebs-csi-controller-sa") in bound
@@ -59,7 +59,7 @@ def test_pod_identity_mode_trusts_the_eks_pods_service_and_associates_one_accoun
 
 def test_permissions_boundary_and_session_duration_reach_every_workload_role():
     boundary = "arn:aws:iam::111122223333:policy/workload-boundary"
-    plan = harness.run("dev", {"permissionsBoundaryArn": boundary, "maxSessionDurationSeconds": 7200})
+    plan = stacks.run("dev", {"permissionsBoundaryArn": boundary, "maxSessionDurationSeconds": 7200})
     roles = [role for role, _ in web_identity_roles(plan)]
     assert roles
     for role in roles:

@@ -15,7 +15,7 @@ from components import access_model, platform, versions
 from components.edge import component as edge
 from components.edge import oauth2_proxy
 from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
@@ -219,7 +219,7 @@ def test_the_only_backend_is_oauth2_proxy(plans):
 
 
 def test_in_the_mesh_the_gateway_reaches_only_oauth2_proxy_and_its_controller():
-    for stack in harness.stack_names():
+    for stack in stacks.NAMES:
         model = access_model.build(_settings(stack))
         from_gateway = {(e.destination, e.port) for e in model.edges if e.source == "edge-gateway"}
         assert from_gateway == {("edge-oauth2-proxy", 4180), ("edge-controller", platform.GATEWAY_AGENT_PORT)}
@@ -309,7 +309,7 @@ def test_oauth2_proxy_values_use_only_chart_keys(plans, upstream):
     commented = {"config.existingSecret": "existingSecret"}
     for key in commented.values():
         assert re.search(rf"^\s*#\s*{key}:", values_yaml.read_text(), re.M), key
-    variants = [*plans.values(), harness.run("dev", {"oauth2ProxySessionStore": "redis"})]
+    variants = [*plans.values(), stacks.run("dev", {"oauth2ProxySessionStore": "redis"})]
     for plan in variants:
         values = oauth2_values(plan)
         # free-form maps (annotations, resources) and the `redis-ha` subchart (its own values.yaml)
@@ -356,7 +356,7 @@ def test_allowed_groups_and_email_domains_come_from_the_settings(plans):
     ]
     assert prod["email_domains"] == ["*"]
     assert "allowed_groups" not in proxy_config(plans["dev"])
-    restricted = proxy_config(harness.run("dev", {"oidcAllowedEmailDomains": ["example.com"]}))
+    restricted = proxy_config(stacks.run("dev", {"oidcAllowedEmailDomains": ["example.com"]}))
     assert restricted["email_domains"] == ["example.com"]
 
 
@@ -388,7 +388,7 @@ def test_cookie_secret_decodes_to_a_32_byte_key_the_way_oauth2_proxy_reads_it(se
 
 
 def test_oidc_client_secret_never_appears_in_plain_text():
-    plan = harness.run("dev", {"oidcClientSecret": harness.Secure("sentinel-value")})
+    plan = stacks.run("dev", {"oidcClientSecret": harness.Secure("sentinel-value")})
     text = plan.to_json()
     assert "sentinel-value" not in text
     (secret,) = [
@@ -404,7 +404,7 @@ def test_oidc_client_secret_never_appears_in_plain_text():
 
 
 def test_redis_session_store_when_configured():
-    plan = harness.run("prod", {"oauth2ProxySessionStore": "redis"})
+    plan = stacks.run("prod", {"oauth2ProxySessionStore": "redis"})
     values = oauth2_values(plan)
     storage = values["sessionStorage"]
     assert storage["type"] == "redis"
@@ -417,7 +417,7 @@ def test_redis_session_store_when_configured():
     ]
     assert redis_secret["inputs"]["stringData"] == "[secret]"
     assert redis_secret["name"] in plan.requires(schemas.releases(plan)["oauth2-proxy"]["name"])
-    assert "sessionStorage" not in oauth2_values(harness.run("prod"))
+    assert "sessionStorage" not in oauth2_values(stacks.run("prod"))
 
 
 def test_edge_resource_names_are_derived_from_the_component(plan):
@@ -439,7 +439,7 @@ def _in_schema(path: str, schema: dict) -> bool:
 
 
 def _settings(stack: str):
-    return harness.settings_for(stack)
+    return stacks.settings_for(stack)
 
 
 def _merge(defaults, override):
@@ -472,7 +472,7 @@ def test_ngf_cert_generator_hook_runs_outside_kuma_so_it_can_reach_the_api_serve
     the pre-install hook would hang and the atomic release roll back."""
     ngf = schemas.releases(plans["dev"])["oci://ghcr.io/nginx/charts/nginx-gateway-fabric"]["inputs"]["values"]
     assert ngf["certGenerator"]["annotations"] == {"kuma.io/sidecar-injection": "disabled"}
-    istio = schemas.releases(harness.run("dev", {"meshProvider": "istio"}))[
+    istio = schemas.releases(stacks.run("dev", {"meshProvider": "istio"}))[
         "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
     ]["inputs"]["values"]
     assert istio["certGenerator"]["annotations"] == {}

@@ -7,7 +7,7 @@ import pytest
 from parliament.statement import get_privilege_info
 
 from components import access_model
-from plan import harness
+from tests import stacks
 from tests.iam.roles import role_by_arn, workload_roles
 
 WRITE_LEVELS = {"Write", "Permissions management", "Tagging"}
@@ -17,7 +17,7 @@ ADDONS = {"vpc-cni", "aws-ebs-csi-driver"}
 def model_for(plan):
     from components import settings as st
 
-    config, secret_keys, _ = harness.stack_config(plan.stack)
+    config, secret_keys, _ = stacks.stack_config(plan.stack)
     raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("airflow-mesh:")}
     return access_model.build(
         st.validate(plan.stack, config["aws:region"], raw, {k.split(":", 1)[1] for k in secret_keys})
@@ -26,7 +26,7 @@ def model_for(plan):
 
 @pytest.fixture(scope="module")
 def pod_identity_plans():
-    return {stack: harness.run(stack, {"identityMode": "pod-identity"}) for stack in ("dev", "prod")}
+    return {stack: stacks.run(stack, {"identityMode": "pod-identity"}) for stack in ("dev", "prod")}
 
 
 def test_one_role_per_workload_that_calls_aws_and_per_addon(plan):
@@ -47,7 +47,7 @@ def test_one_role_per_workload_that_calls_aws_and_per_addon(plan):
 def test_pod_identity_mode_has_the_same_roles_and_one_association_each(pod_identity_plans):
     for stack, plan in pod_identity_plans.items():
         roles = workload_roles(plan)
-        assert set(roles) == set(workload_roles(harness.run(stack)))
+        assert set(roles) == set(workload_roles(stacks.run(stack)))
         associations = {
             (a["inputs"]["namespace"], a["inputs"]["serviceAccount"])
             for a in plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
@@ -168,7 +168,7 @@ def test_every_role_name_fits_iam_even_for_long_stack_and_domain_names():
     """IAM role names stop at 64 characters and Pulumi's auto-name adds 8: long logical names get a
     stable shortened name with a hash instead of failing at `pulumi preview`."""
     long_domain = {"name": "customer-analytics-emea", "oidcGroups": ["g"], "airflowRole": "cae", "secretsPrefix": "cae"}
-    plan = harness.run("staging", {"domains": [long_domain]})
+    plan = stacks.run("staging", {"domains": [long_domain]})
     names = []
     for role in plan.of_type("aws:iam/role:Role"):
         explicit = role["inputs"].get("name")

@@ -10,6 +10,7 @@ from typing import Any
 from components import access_model
 from components import settings as stack_settings
 from plan import harness
+from tests import stacks
 
 PROVIDERS = ("kuma", "istio")
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -27,7 +28,7 @@ PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication"
 
 @functools.cache
 def _run(stack: str, overrides: tuple[tuple[str, Any], ...]) -> harness.Plan:
-    return harness.run(stack, dict(overrides))
+    return stacks.run(stack, dict(overrides))
 
 
 def plan_for(stack: str, provider: str = "kuma", **overrides: Any) -> harness.Plan:
@@ -36,7 +37,7 @@ def plan_for(stack: str, provider: str = "kuma", **overrides: Any) -> harness.Pl
 
 
 def settings_for(stack: str, **overrides: Any) -> stack_settings.Settings:
-    return harness.settings_for(stack, overrides)
+    return stacks.settings_for(stack, overrides)
 
 
 def model_for(stack: str) -> access_model.AccessModel:

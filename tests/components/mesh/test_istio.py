@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from components import versions
-from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 from tests.components.mesh import mesh_plans as mp
 
-STACKS = harness.stack_names()
+STACKS = stacks.NAMES
 CHARTS = ("base", "istiod", "cni", "ztunnel")
 REPLICAS = {"dev": 1, "staging": 2, "prod": 3}
 

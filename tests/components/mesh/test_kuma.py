@@ -10,11 +10,10 @@ from components.access_model import Egress
 from components.mesh.kuma.component import CA_MOUNT_DIR, NAMESPACE_LABEL
 from components.mesh.kuma.exits import DATABASE_HOST, exit_matches
 from components.platform import KUBERNETES_API
-from plan import harness
-from tests import schemas
+from tests import schemas, stacks
 from tests.components.mesh import mesh_plans as mp
 
-STACKS = harness.stack_names()
+STACKS = stacks.NAMES
 REPLICAS = {"dev": 1, "staging": 2, "prod": 3}
 TTL = {"dev": "24h", "staging": "24h", "prod": "12h"}
 

@@ -10,10 +10,10 @@ from components import mesh, versions
 from components.access_model import Edge
 from plan import harness
 from plan.mocks import RealisticMocks
-from tests import schemas
+from tests import schemas, stacks
 from tests.components.mesh import mesh_plans as mp
 
-STACKS = harness.stack_names()
+STACKS = stacks.NAMES
 CASES = [(stack, provider) for provider in mp.PROVIDERS for stack in STACKS]
 ENROL = {"kuma": ("kuma.io/sidecar-injection", "enabled"), "istio": ("istio.io/dataplane-mode", "ambient")}
 

@@ -11,6 +11,7 @@ import yaml
 from components import settings
 from plan import harness
 from plan.project_file import render
+from tests import stacks
 
 # (stack, overrides, key the message must name, words the message must contain)
 BAD_CONFIGS = [
@@ -65,9 +66,9 @@ BAD_CONFIGS = [
     ),
     (
         "dev",
-        {"workloadNodeInstanceTypes": ["x9.mega"]},
-        "airflow-mesh:workloadNodeInstanceTypes",
-        "unknown instance type",
+        {"workloadNodeInstanceTypes": ["x9.mega", "m7i.large"]},
+        "airflow-mesh:workloadNodeInstanceTypes[0]",
+        "not an EC2 instance type",
     ),
     (
         "dev",
@@ -152,7 +153,7 @@ BAD_CONFIGS = [
 )
 def test_bad_config_is_rejected_by_name_before_any_resource(stack, overrides, key, words):
     with pytest.raises((settings.SettingsError, harness.StackConfigError)) as caught:
-        harness.run(stack, overrides)
+        stacks.run(stack, overrides)
     message = str(caught.value)
     assert key in message, message
     assert words in message, message
@@ -164,7 +165,7 @@ def test_bad_config_is_rejected_by_name_before_any_resource(stack, overrides, ke
         assert f"Stack '{stack}'" in message
 
 
-DEV_DOMAINS = harness.stack_config("dev")[0]["airflow-mesh:domains"]
+DEV_DOMAINS = stacks.stack_config("dev")[0]["airflow-mesh:domains"]
 
 
 def with_domains(*changes):
@@ -214,7 +215,7 @@ BAD_DOMAINS = [
 @pytest.mark.parametrize(("overrides", "key", "words"), BAD_DOMAINS, ids=[c[1] + ":" + c[2] for c in BAD_DOMAINS])
 def test_bad_domains_are_rejected_by_name(overrides, key, words):
     with pytest.raises(settings.SettingsError) as caught:
-        harness.run("dev", overrides)
+        stacks.run("dev", overrides)
     assert f"stacks/Pulumi.dev.yaml: {key}" in str(caught.value)
     assert words in str(caught.value)
     assert caught.value.registered_resources == 0
@@ -227,7 +228,7 @@ def test_the_corpus_is_large_and_names_distinct_keys():
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(settings.SettingsError) as caught:
-        harness.run("prod", {"natGateways": "single", "endpointAccess": "public", "publicAccessCidrs": ["1.2.3.0/24"]})
+        stacks.run("prod", {"natGateways": "single", "endpointAccess": "public", "publicAccessCidrs": ["1.2.3.0/24"]})
     keys = [key for key, _ in caught.value.problems]
     assert "airflow-mesh:natGateways" in keys and "airflow-mesh:endpointAccess" in keys
 
@@ -297,9 +298,9 @@ def test_derived_subnets_fit_the_vpc_and_do_not_overlap():
 
 def test_secrets_never_leave_settings_in_plain_text():
     with pytest.raises(settings.SettingsError) as caught:
-        harness.run("dev", {"oidcClientSecret": "hunter2-plain"})
+        stacks.run("dev", {"oidcClientSecret": "hunter2-plain"})
     assert "hunter2-plain" not in str(caught.value)
-    plan = harness.run("dev", {"oidcClientSecret": harness.Secure("hunter2-secret")})
+    plan = stacks.run("dev", {"oidcClientSecret": harness.Secure("hunter2-secret")})
     assert "hunter2-secret" not in plan.to_json()
 
 
