@@ -21,7 +21,7 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: help plan plan-all diff test lint upstream bench project-file delivery-doc venv-plan venv-dev \
+.PHONY: help plan plan-all diff test lint upstream bench project-file delivery-doc dashboard-picture venv-plan venv-dev \
 	$(VENV)/.installed clean distclean
 
 help:  ## this list
@@ -62,6 +62,9 @@ project-file: venv-plan  ## regenerate Pulumi.yaml's config schema from componen
 
 delivery-doc: venv-plan  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
 	$(PY) -m plan.delivery_doc
+
+dashboard-picture: venv-plan  ## redraw docs/observability-dashboard.svg from the dashboard's definition
+	$(PY) -m plan.dashboard_picture
 
 clean:  ## remove what plan and test wrote (build/, tool caches); keeps .venv and the upstream cache
 	rm -rf build .pytest_cache .ruff_cache

@@ -139,7 +139,7 @@ def dashboard_body(signals: Signals) -> dict[str, Any]:
                     {
                         "expression": f"{_cert_search(s)} / 86400",
                         "id": "days",
-                        "label": "",
+                        "label": "days left, per certificate",
                     }
                 ]
             ],
