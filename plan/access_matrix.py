@@ -47,6 +47,7 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
                 "namespace": w.namespace,
                 "serviceAccount": w.service_account,
                 "meshed": w.meshed,
+                "plaintextPorts": list(w.plaintext_ports),
                 "iamRole": _role_name(settings, w),
                 "permissions": _permissions(w, values),
                 "meshDestinations": [
@@ -144,6 +145,9 @@ def _workload_markdown(row: dict[str, Any]) -> list[str]:
     callers = [f"`{s['from']}`" for s in row["meshSources"] if s["protocol"] == "tcp"]
     if callers:
         lines.append(f"- may be called by: {', '.join(sorted(set(callers)))}")
+    if row.get("plaintextPorts"):
+        ports = ", ".join(str(p) for p in row["plaintextPorts"])
+        lines.append(f"- takes traffic outside mTLS on: {ports} (the mesh data planes' own telemetry)")
     exits = sorted({f"`{e['host']}:{e['port']}`" for e in row["egress"]})
     lines.append(f"- leaves the mesh to: {', '.join(exits) if exits else 'nothing'}")
     return [*lines, ""]

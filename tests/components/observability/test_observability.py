@@ -109,6 +109,8 @@ def test_access_matrix_shows_the_collector_and_no_udp():
     text = access_matrix.to_markdown(matrix)
     assert "statsd" not in text and "(udp)" not in text
     assert "`otel-collector:4318`" in text
+    assert collector["plaintextPorts"] == [platform.OTLP_GRPC_PORT]
+    assert "takes traffic outside mTLS on: 4317" in text
 
 
 def test_mesh_access_logs_carry_the_fields_the_queries_and_filters_use():
