@@ -3,10 +3,10 @@
 In ambient mode without waypoints the only data plane is ztunnel, which neither reads the Telemetry
 API nor pushes OTLP: it writes one ``access`` line per connection to stdout, with both identities
 (``src.identity="spiffe://..."``, ``dst.identity="spiffe://..."``) and, when an AuthorizationPolicy
-refused the connection, an ``error="... policy rejection ..."`` field (ztunnel src/proxy/inbound.rs,
-src/state.rs ``assert_rbac``). :func:`telemetry_hooks` names those log files and turns the lines into
-the access trail's fields (components/mesh/provider.py ``ACCESS_LOG_FIELDS``); the collector reads
-them from the node.
+refused the connection, an ``error="connection closed due to policy rejection: ..."`` field (example
+lines in istio/ztunnel#1273; plain text, as ztunnel's chart default ``logAsJson: false`` leaves it).
+:func:`telemetry_hooks` names those log files and turns the lines into the access trail's fields
+(components/mesh/provider.py ``ACCESS_LOG_FIELDS``); the collector reads them from the node.
 
 Waypoints (Envoy), once a namespace gets one, do read the Telemetry API: the mesh-wide
 :func:`telemetry_spec` sends their traces and access logs to the collector through the two extension
