@@ -5,6 +5,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# Airflow 3.1.7 and its providers, for tests_airflow/ only: never imported by the program or .venv.
+AF_VENV ?= .venv-airflow
+AF_PY   := $(AF_VENV)/bin/python
+# What the program generates for Airflow, exported from the plan by .venv, checked by .venv-airflow.
+AF_BUNDLE ?= build/airflow-bundle
 STACK  ?= dev
 export PYTHON VENV
 # Upstream chart schemas and CRDs for the schema tests (never copied into this repository): a local
@@ -21,7 +26,7 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: help plan plan-all diff test lint upstream bench project-file delivery-doc dashboard-picture venv-plan venv-dev \
+.PHONY: help plan plan-all diff test test-airflow lint upstream bench project-file delivery-doc dashboard-picture venv-plan venv-dev \
 	$(VENV)/.installed clean distclean
 
 help:  ## this list
@@ -34,6 +39,13 @@ venv-dev:  ## .venv with the test and lint tools too
 	@scripts/venv.sh dev
 
 $(VENV)/.installed: venv-dev  # the name the GitHub workflows use
+
+$(AF_VENV)/.installed: requirements-airflow.txt requirements-airflow.lock
+	@echo "==> building $(AF_VENV): Airflow 3.1.7 and its providers for tests_airflow/ (about 2 minutes the first time)"
+	test -x $(AF_PY) || $(PYTHON) -m venv $(AF_VENV)
+	$(AF_PY) -m pip install --progress-bar off --upgrade pip
+	$(AF_PY) -m pip install --progress-bar off -r requirements-airflow.txt -c requirements-airflow.lock
+	touch $@
 
 plan: venv-plan  ## offline plan of STACK (default dev) -> build/plan/STACK/, with the policy pack's verdict
 	$(PY) -m plan $(STACK)
@@ -51,8 +63,13 @@ lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint  ## ruff + the whole test suite
+test: lint $(AF_VENV)/.installed  ## ruff + the whole test suite + Airflow's own code on the generated config
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-airflow
+
+test-airflow: venv-dev $(AF_VENV)/.installed  ## tests_airflow/: real Airflow 3.1.7 on every stack's bundle
+	$(PY) -m tests_airflow.export $(AF_BUNDLE)
+	AIRFLOW_MESH_BUNDLE=$(abspath $(AF_BUNDLE)) $(AF_PY) -m pytest tests_airflow
 
 bench: venv-dev  ## whole-process time of `make plan` per stack vs the Pulumi floor (not a test)
 	$(PY) -m plan.bench
@@ -71,4 +88,4 @@ clean:  ## remove what plan and test wrote (build/, tool caches); keeps .venv an
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean  ## back to a fresh clone: also .venv and the fetched upstream files
-	rm -rf $(VENV) .cache
+	rm -rf $(VENV) $(AF_VENV) .cache

@@ -38,7 +38,6 @@ def airflow_config(inputs: ChartInputs) -> dict[str, dict[str, str]]:
         "core": {
             "load_examples": "False",
             "execution_api_server_url": execution_api_url(),
-            "remote_logging": "True",
         },
         "api": {"base_url": f"https://{inputs.hostname}"},
         "logging": {
@@ -62,8 +61,9 @@ def airflow_config(inputs: ChartInputs) -> dict[str, dict[str, str]]:
             "multi_namespace_mode_namespace_list": namespaces,
             "delete_worker_pods": "True",
         }
+        # Only [kubernetes_executor]: 3.x reads no [kubernetes] fallback (configuration.py
+        # deprecated_sections is empty; cncf-kubernetes kube_config.py reads kubernetes_executor).
         config["kubernetes_executor"] = executor
-        config["kubernetes"] = dict(executor)  # the deprecated section the chart still renders
     return config
 
 

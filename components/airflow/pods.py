@@ -73,7 +73,9 @@ def pod_template(inputs: ChartInputs, domain: DomainSpec | None) -> dict[str, An
 def _task_settings(inputs: ChartInputs) -> list[tuple[str, str, str]]:
     """The airflow.cfg settings a task needs, as (section, key, value); sent as AIRFLOW__* env."""
     config = airflow_config(inputs)
-    out = [("core", "dags_folder", dags_folder(inputs))]
+    # load_examples too: a task pod mounts no airflow.cfg, and config.yml's default is True, so any
+    # DagBag built in the pod (not the task runner's BundleDagBag) would load the examples.
+    out = [("core", "dags_folder", dags_folder(inputs)), ("core", "load_examples", "False")]
     out += [("logging", k, v) for k, v in config["logging"].items()]
     out += [("secrets", k, v) for k, v in config["secrets"].items()]
     # Task pods export their own metrics (ti_successes, ti_failures) and spans to the collector.
