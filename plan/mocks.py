@@ -54,8 +54,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str, first_preview: bool = False):
         """``region``: any region the AWS SDK knows (botocore's partitions data); its partition gives
-        the ARN prefix (``arn:aws-cn:``...) and DNS suffix (``amazonaws.com.cn``...). Raises ``KeyError``
-        for an unknown region (settings reject those first)."""
+        the ARN prefix (``arn:aws-cn:``...) and DNS suffix (``amazonaws.com.cn``...). An unknown region
+        is answered as botocore would (settings reject it before anything is registered)."""
         self.region = region
         part = partition_of(region)
         self.partition, self.dns_suffix = part.id, part.dns_suffix
