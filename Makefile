@@ -26,8 +26,8 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: help plan plan-all diff test test-airflow lint upstream bench project-file delivery-doc prices venv-plan \
-	venv-dev \
+.PHONY: help plan plan-all diff test test-airflow lint upstream bench project-file delivery-doc prices \
+	dashboard-picture venv-plan venv-dev \
 	$(VENV)/.installed clean distclean
 
 help:  ## this list
@@ -83,6 +83,9 @@ delivery-doc: venv-plan  ## regenerate each stack's cost and deploy-time numbers
 
 prices: venv-dev  ## refresh plan/prices.yaml from the AWS Price List API (needs AWS credentials)
 	$(PY) -m plan.prices_fetch
+
+dashboard-picture: venv-plan  ## redraw docs/observability-dashboard.svg from the dashboard's definition
+	$(PY) -m plan.dashboard_picture
 
 clean:  ## remove what plan and test wrote (build/, tool caches); keeps .venv and the upstream cache
 	rm -rf build .pytest_cache .ruff_cache

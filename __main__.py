@@ -10,7 +10,7 @@ account but the stack's own; every Kubernetes object goes through the cluster's 
 import pulumi
 import pulumi_aws as aws
 
-from components import access_model, mesh, platform, sizing
+from components import access_model, mesh, observability, platform, sizing
 from components import settings as stack_settings
 from components.airflow.component import Airflow, AirflowArgs
 from components.airflow.component import chart_inputs as airflow_chart_inputs
@@ -28,6 +28,7 @@ from components.data.secrets_store import SecretsStore, SecretsStoreArgs
 from components.edge.component import Edge, EdgeArgs
 from components.edge.gateway_api import GatewayApiCrds
 from components.edge.oauth2_proxy import OidcClient
+from components.edge.routes import TLS_SECRET
 from components.identity.namespaces import Namespaces, NamespacesArgs
 from components.identity.workloads import WorkloadIdentities, WorkloadIdentitiesArgs
 from components.network.component import Network, NetworkArgs
@@ -170,6 +171,7 @@ namespaces = Namespaces(
         names=model.namespaces,
         labels=mesh.namespace_labels(settings.mesh_provider),
         annotations=mesh.namespace_annotations(settings.mesh_provider),
+        overrides={platform.OBSERVABILITY_NAMESPACE: observability.collector.NAMESPACE_LABELS},
     ),
     opts=with_k8s,
 )
@@ -229,11 +231,53 @@ service_mesh = mesh.Mesh(
         trust_domain=f"{settings.cluster_name}.mesh.local",
         vpc_cidr=settings.vpc_cidr,
         identity_mode=settings.identity_mode,
-        otel_endpoint=settings.otel_endpoint,
         secret_rotation_days=settings.secret_rotation_days,
         protect_state=settings.is_prod,
         size_tier=sizing.tier(settings.environment),
+        telemetry=mesh.MeshTelemetry(platform.COLLECTOR_HOST, platform.OTLP_GRPC_PORT, platform.OTLP_HTTP_PORT),
         depends_on=[*certificates.ready, *gateway_api.ready],
+    ),
+    opts=with_k8s,
+)
+
+# --- observability: the collector in the mesh, the access trail, dashboard and alarms ------------
+collector_workload = model.workload("otel-collector")
+mesh_hooks = mesh.telemetry_hooks(settings.mesh_provider, collector_workload.plaintext_ports)
+telemetry = observability.Observability(
+    f"{prefix}-observability",
+    observability.ObservabilityArgs(
+        collector=observability.CollectorInputs(
+            stack=settings.stack,
+            region=settings.region,
+            access_trail_log_group=settings.access_trail_log_group,
+            metrics_log_group=settings.metrics_log_group,
+            metrics_namespace=settings.metrics_namespace,
+            domains=tuple(d.name for d in settings.domains),
+            task_identities={
+                w.namespace: w.principal
+                for w in model.workloads.values()
+                if w.kind == "domain" or w.name == "airflow-worker"
+            },
+            otel_endpoint=settings.otel_endpoint,
+            mesh_log_paths=mesh_hooks.log_paths,
+            mesh_log_operators=mesh_hooks.log_operators,
+            collector_pod_annotations=mesh_hooks.collector_pod_annotations,
+        ),
+        signals=observability.Signals(
+            stack=settings.stack,
+            region=settings.region,
+            namespace=settings.metrics_namespace,
+            access_trail_log_group=settings.access_trail_log_group,
+            domains=tuple(d.name for d in settings.domains),
+            certificates=((platform.EDGE_NAMESPACE, TLS_SECRET),),
+        ),
+        retention_days=settings.access_trail_retention_days,
+        cluster_name=settings.cluster_name,
+        alarm_topic_arn=settings.alarm_topic_arn,
+        namespace=namespaces.by_name[platform.OBSERVABILITY_NAMESPACE],
+        service_account=identities.service_accounts["otel-collector"],
+        mesh=service_mesh.ready,
+        protect=settings.is_prod,
     ),
     opts=with_k8s,
 )
@@ -348,3 +392,5 @@ pulumi.export("clusterName", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
+pulumi.export("accessTrailLogGroup", telemetry.access_trail_log_group)
+pulumi.export("dashboardName", telemetry.dashboard_name)

@@ -8,12 +8,13 @@ each layer names its objects with them, so a port or a namespace is spelled in o
 AIRFLOW_NAMESPACE = "airflow"
 EDGE_NAMESPACE = "edge"
 CERT_MANAGER_NAMESPACE = "cert-manager"
+#: The OpenTelemetry Collector (components/observability) runs here, in the mesh.
+OBSERVABILITY_NAMESPACE = "observability"
 #: Helm release name of Airflow; the chart prefixes its Services with it.
 AIRFLOW_RELEASE = "airflow"
 API_SERVER_PORT = 8080
 PGBOUNCER_PORT = 6543
 OAUTH2_PROXY_PORT = 4180
-STATSD_PORT = 9125
 DATABASE_PORT = 5432
 REDIS_PORT = 6379
 #: Airflow's log servers (chart ``ports.workerLogs`` / ``ports.triggererLogs``): the api-server reads a
@@ -64,3 +65,17 @@ TASK_NODE_ROLE = "tasks"
 TASK_TAINT = {"key": "airflow-mesh/tasks", "value": "true", "effect": "NoSchedule"}
 #: Tag that Karpenter's EC2NodeClass selects the private subnets and the node security group by.
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+
+#: The OpenTelemetry Collector's Helm release; ``fullnameOverride`` makes its Service, DaemonSet and
+#: ConfigMap carry exactly this name. Its ServiceAccount is made by the identity layer (IRSA role).
+COLLECTOR_NAME = "otel-collector"
+COLLECTOR_SELECTOR = {"app.kubernetes.io/name": COLLECTOR_NAME, "app.kubernetes.io/instance": COLLECTOR_NAME}
+#: Each collector writes its own log streams, ``<prefix><node name>``; its IAM role can write no others.
+COLLECTOR_LOG_STREAM_PREFIX = "collector-"
+COLLECTOR_HOST = f"{COLLECTOR_NAME}.{OBSERVABILITY_NAMESPACE}.svc.cluster.local"
+#: OTLP over gRPC: the mesh data planes' own telemetry (Kuma's kuma-dp and Envoy push it themselves).
+OTLP_GRPC_PORT = 4317
+#: OTLP over HTTP: Airflow's exporters (``opentelemetry.exporter.otlp.proto.http``) send here, through the mesh.
+OTLP_HTTP_PORT = 4318
+#: cert-manager's controller serves Prometheus metrics (certificate expiry) on this port.
+CERT_MANAGER_METRICS_PORT = 9402

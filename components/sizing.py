@@ -63,7 +63,6 @@ SIZES: dict[str, dict[Tier, Size]] = {
     "airflow-dag-processor": {"small": _s(100, 512, 1024), "standard": _s(200, 1024, 2048)},
     "airflow-triggerer": {"small": _s(50, 384, 768), "standard": _s(100, 768, 1536)},
     "airflow-pgbouncer": {"small": _s(25, 32, 128), "standard": _s(25, 64, 256)},
-    "airflow-statsd": {"small": _s(10, 32, 64), "standard": _s(25, 64, 128)},
     # observability
     "otel-collector": {"small": _s(50, 192, 512), "standard": _s(100, 512, 1024)},
     # EKS add-ons (their own manifests; not set by this program)
@@ -90,7 +89,6 @@ REPLICAS: dict[str, tuple[int, int]] = {
     "cert-manager": (1, 2),
     "cert-manager-webhook": (1, 2),
     "cert-manager-cainjector": (1, 2),
-    "airflow-statsd": (1, 1),
     "otel-collector": (1, 2),
     "coredns": (2, 2),
     "ebs-csi-controller": (2, 2),
@@ -103,7 +101,6 @@ MESHED = {
     "airflow-dag-processor",
     "airflow-triggerer",
     "airflow-pgbouncer",
-    "airflow-statsd",
 }
 #: A task pod's default requests (the pod template's ``base`` container); the cost report prices task
 #: load in vCPU-hours of these.

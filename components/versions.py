@@ -92,3 +92,11 @@ KARPENTER_VERSION = "1.14.1"
 #: reviewed change. The release name is not checked offline: confirm it with
 #: ``aws ssm get-parameters-by-path --path /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/``.
 KARPENTER_AMI_ALIAS = "al2023@v20260828"
+#: Observability (issue 17): the OpenTelemetry Collector chart 0.170.0 (values and closed schema in
+#: upstream/) ships no default image; its appVersion is collector 0.158.0. The contrib distribution is
+#: the one with the AWS exporters (the Kubernetes distribution has none).
+OTEL_COLLECTOR_CHART = "opentelemetry-collector"
+OTEL_COLLECTOR_CHART_VERSION = "0.170.0"
+OTEL_COLLECTOR_CHART_REPO = "https://open-telemetry.github.io/opentelemetry-helm-charts"
+OTEL_COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib"
+OTEL_COLLECTOR_VERSION = "0.158.0"

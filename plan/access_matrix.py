@@ -53,6 +53,7 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
                 "namespace": w.namespace,
                 "serviceAccount": w.service_account,
                 "meshed": w.meshed,
+                "plaintextPorts": list(w.plaintext_ports),
                 "iamRole": _role_name(settings, w),
                 "permissions": _permissions(w, values),
                 "executionApi": _execution_api(w, settings),
@@ -207,6 +208,9 @@ def _workload_markdown(row: dict[str, Any]) -> list[str]:
     callers = [f"`{s['from']}`" for s in row["meshSources"] if s["protocol"] == "tcp"]
     if callers:
         lines += _wrapped("- may be called by:", sorted(set(callers)))
+    if row.get("plaintextPorts"):
+        ports = ", ".join(str(p) for p in row["plaintextPorts"])
+        lines.append(f"- takes traffic outside mTLS on: {ports} (the mesh data planes' own telemetry)")
     exits = sorted({f"`{e['host']}:{e['port']}`" for e in row["egress"]})
     lines += _wrapped("- leaves the mesh to:", exits or ["nothing"])
     return [*lines, ""]

@@ -22,6 +22,7 @@ STACK = (
     ("components.identity",),
     ("components.certificates",),
     ("components.mesh",),
+    ("components.observability",),
     ("components.edge",),
     ("components.airflow",),
     ("components.capacity",),

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.access_model.grants import domain_grants, logs_read, logs_write, secrets_read_grants
+from components.access_model.grants import (
+    collector_grants,
+    domain_grants,
+    logs_read,
+    logs_write,
+    secrets_read_grants,
+)
 from components.access_model.karpenter import karpenter_grants
 from components.access_model.model import AccessModel, Edge, Egress, Grant, Ref, Workload
 from components.platform import (
     AIRFLOW_NAMESPACE,
     AIRFLOW_RELEASE,
     API_SERVER_PORT,
+    CERT_MANAGER_METRICS_PORT,
     CERT_MANAGER_NAMESPACE,
+    COLLECTOR_LOG_STREAM_PREFIX,
+    COLLECTOR_NAME,
+    COLLECTOR_SELECTOR,
     DATABASE_PORT,
     DOMAIN_LABEL,
     EDGE_NAMESPACE,
@@ -28,12 +38,15 @@ from components.platform import (
     KARPENTER_SERVICE_ACCOUNT,
     KUBERNETES_API,
     KUBERNETES_API_CLIENTS,
+    KUBERNETES_SERVICE_CIDR,
     OAUTH2_PROXY_PORT,
     OAUTH2_PROXY_RELEASE,
+    OBSERVABILITY_NAMESPACE,
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
     PGBOUNCER_PORT,
     REDIS_PORT,
     REDIS_PORTS,
-    STATSD_PORT,
     TRIGGERER_LOG_PORT,
     WORKER_LOG_PORT,
 )
@@ -98,13 +111,12 @@ def build(settings: Settings) -> AccessModel:
         ports=(WORKER_LOG_PORT,) if celery else (),
     )
     airflow("pgbouncer", "pools connections to the metadata database", ports=(PGBOUNCER_PORT,))
-    airflow("statsd", "receives Airflow metrics (statsd over UDP) for Prometheus", ports=(STATSD_PORT,))
     airflow("migrate-database-job", "migrates the metadata database schema on upgrades")
 
     if settings.airflow_executor == "CeleryExecutor":
         airflow("redis", "Celery broker (queued task messages)", ports=(REDIS_PORT,))
 
-    api, pgbouncer, statsd = "airflow-api-server", "airflow-pgbouncer", "airflow-statsd"
+    api, pgbouncer = "airflow-api-server", "airflow-pgbouncer"
     for source in ("airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", "airflow-worker"):
         edges.append(Edge(source, api, API_SERVER_PORT, "task execution API"))
     for source in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
@@ -120,8 +132,6 @@ def build(settings: Settings) -> AccessModel:
         edges.append(Edge("airflow-scheduler", "airflow-redis", REDIS_PORT, "queues tasks on the Celery broker"))
         edges.append(Edge("airflow-worker", "airflow-redis", REDIS_PORT, "takes tasks from the Celery broker"))
         edges.append(Edge("airflow-worker", pgbouncer, PGBOUNCER_PORT, "Celery result backend"))
-    for source in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
-        edges.append(Edge(source, statsd, STATSD_PORT, "metrics (UDP: outside mTLS, counters only)", "udp"))
 
     egress.append(Egress(pgbouncer, "{database_address}", DATABASE_PORT, "RDS PostgreSQL (TLS, verify-full)"))
     egress.append(Egress(api, _host(settings.oidc_issuer_url), 443, "OIDC issuer (login, token keys)"))
@@ -272,6 +282,8 @@ def build(settings: Settings) -> AccessModel:
         for rule in domain.egress:
             egress.append(Egress(name, rule.host, rule.port, f"declared egress of {domain.name}"))
 
+    _observability(settings, workloads, edges, egress, aws_region=settings.region)
+
     return AccessModel(
         stack=settings.stack,
         workloads=workloads,
@@ -280,6 +292,55 @@ def build(settings: Settings) -> AccessModel:
         role_mappings=tuple(settings.role_mappings),
         domain_namespaces=tuple(f"domain-{d.name}" for d in settings.domains),
     )
+
+
+#: Workloads that run Airflow code and so export OpenTelemetry metrics and traces (``[metrics]`` and
+#: ``[traces] otel_on``, components/airflow/config.py): every Airflow component, the default task pods
+#: and the migration Job (it runs ``airflow db migrate`` with the same configuration).
+OTEL_CLIENTS = (
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+    "airflow-migrate-database-job",
+)
+
+
+def _observability(
+    settings: Settings, workloads: dict[str, Workload], edges: list[Edge], egress: list[Egress], aws_region: str
+) -> None:
+    """The OpenTelemetry Collector: who sends to it (through the mesh) and where it sends (AWS, the
+    optional OTLP endpoint, cert-manager's metrics)."""
+    collector = "otel-collector"
+    workloads[collector] = Workload(
+        name=collector,
+        kind="platform",
+        namespace=OBSERVABILITY_NAMESPACE,
+        service_account=COLLECTOR_NAME,
+        description="OpenTelemetry Collector (one per node): metrics, traces and the access trail to CloudWatch/X-Ray",
+        selector=COLLECTOR_SELECTOR,
+        ports=(OTLP_HTTP_PORT,),
+        plaintext_ports=(OTLP_GRPC_PORT,),
+        grants=collector_grants(
+            (settings.access_trail_log_group, settings.metrics_log_group), COLLECTOR_LOG_STREAM_PREFIX
+        ),
+    )
+    clients = [w for w in OTEL_CLIENTS if w in workloads] + [f"domain-{d.name}" for d in settings.domains]
+    for source in clients:
+        edges.append(Edge(source, collector, OTLP_HTTP_PORT, "OpenTelemetry metrics and traces (OTLP/HTTP)"))
+    hosts = (f"logs.{aws_region}.amazonaws.com", f"xray.{aws_region}.amazonaws.com", f"sts.{aws_region}.amazonaws.com")
+    for host in hosts:
+        egress.append(Egress(collector, host, 443, "CloudWatch Logs (access trail, EMF metrics), X-Ray, STS"))
+    # cert-manager stays outside the mesh; its metrics Service is reached by its cluster address.
+    egress.append(
+        Egress(
+            collector, KUBERNETES_SERVICE_CIDR, CERT_MANAGER_METRICS_PORT, "cert-manager metrics (certificate expiry)"
+        )
+    )
+    if settings.otel_endpoint:
+        host, port = settings.otel_endpoint.rsplit(":", 1)
+        egress.append(Egress(collector, host, int(port), "the stack's own OTLP endpoint (otelEndpoint, TLS)"))
 
 
 def _aws_api_hosts(region: str) -> tuple[str, ...]:

@@ -66,7 +66,8 @@ FLOWS: tuple[ChartFlow, ...] = (
         "statsdIngest",
         9125,
         _BOTH,
-        edges=tuple((c, "airflow-statsd") for c in _DB_CLIENTS),
+        excluded="statsd is off (statsd.enabled: false): Airflow exports OpenTelemetry to the stack's "
+        "collector over TCP (components/airflow/config.py), so no UDP edge and no statsd Service remain.",
     ),
     ChartFlow(
         "statsd/statsd-service.yaml",

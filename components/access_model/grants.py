@@ -101,6 +101,28 @@ def domain_grants(stack_prefix: str, domain: DomainConfig) -> tuple[Grant, ...]:
     return tuple(grants)
 
 
+def collector_grants(log_groups: tuple[str, ...], stream_prefix: str) -> tuple[Grant, ...]:
+    """What the OpenTelemetry Collector may do: write its own streams of the stack's log groups, send traces.
+
+    - ``awscloudwatchlogs`` (access trail) and ``awsemf`` (metrics as embedded metric format) both write
+      with ``PutLogEvents`` and create a missing stream with ``CreateLogStream``; every collector names
+      its streams ``<stream_prefix><node>``, so only those streams are writable. The groups are created
+      by the program: ``CreateLogGroup`` and ``PutRetentionPolicy`` are not granted. Metrics travel as EMF
+      log events, so ``cloudwatch:PutMetricData`` is not needed at all: CloudWatch extracts them from the
+      metrics group under the namespace the collector sets.
+    - ``awsxray``: ``PutTraceSegments`` and ``PutTelemetryRecords`` support no resource-level
+      permissions (Service Authorization Reference, AWS X-Ray), hence ``*``.
+    """
+    group_arns = tuple(("arn:aws:logs:", REGION, ":", ACCOUNT, f":log-group:{group}") for group in log_groups)
+    streams = tuple((*arn, f":log-stream:{stream_prefix}*") for arn in group_arns)
+    return (
+        # CreateLogStream is authorized against the group (Service Authorization Reference) or the stream.
+        Grant("CreateOwnLogStreams", ("logs:CreateLogStream",), (*group_arns, *streams)),
+        Grant("WriteOwnLogStreams", ("logs:PutLogEvents",), streams),
+        Grant("SendTraces", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",)),
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------------

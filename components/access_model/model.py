@@ -79,6 +79,10 @@ class Workload:
     selector: Mapping[str, str] = field(default_factory=dict)
     #: TCP ports it serves inside the mesh.
     ports: tuple[int, ...] = ()
+    #: Ports that take traffic from outside mTLS on purpose, because their clients are the mesh data
+    #: planes themselves: the collector's OTLP gRPC port, where Kuma's kuma-dp and Envoy push their own
+    #: metrics, traces and access logs (that traffic is not redirected through any proxy).
+    plaintext_ports: tuple[int, ...] = ()
     #: False for platform add-ons that stay outside the mesh (cert-manager talks to the API server and AWS only).
     meshed: bool = True
     #: AWS permissions; empty: the workload gets no IAM role at all.

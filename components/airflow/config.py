@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from components.airflow.inputs import API_SERVER_SERVICE, AWS_CONN_ID, DAGS_MOUNT, ChartInputs
-from components.platform import AIRFLOW_NAMESPACE, API_SERVER_PORT, LOG_PREFIX
+from components.platform import AIRFLOW_NAMESPACE, API_SERVER_PORT, COLLECTOR_HOST, LOG_PREFIX, OTLP_HTTP_PORT
 
 
 def execution_api_url() -> str:
@@ -51,6 +51,7 @@ def airflow_config(inputs: ChartInputs) -> dict[str, dict[str, str]]:
             "backend_kwargs": secrets_backend_kwargs(inputs),
         },
         "fab": {"enable_proxy_fix": "True"},
+        **telemetry_config(),
     }
     if inputs.executor == "KubernetesExecutor":
         namespaces = ",".join([AIRFLOW_NAMESPACE, *(d.namespace for d in inputs.domains)])
@@ -64,6 +65,32 @@ def airflow_config(inputs: ChartInputs) -> dict[str, dict[str, str]]:
         # deprecated_sections is empty; cncf-kubernetes kube_config.py reads kubernetes_executor).
         config["kubernetes_executor"] = executor
     return config
+
+
+def telemetry_config() -> dict[str, dict[str, str]]:
+    """``[metrics]`` and ``[traces]``: OpenTelemetry to the stack's collector, statsd off.
+
+    Airflow 3.1.7 exports both over OTLP/HTTP to ``http(s)://<otel_host>:<otel_port>/v1/metrics`` and
+    ``/v1/traces`` (airflow/metrics/otel_logger.py, airflow/traces/otel_tracer.py; the exporter is a
+    core dependency of apache-airflow-core 3.1.7). TLS is the mesh's job (mTLS between the pod's proxy
+    and the collector's), so ``otel_ssl_active`` stays off. With statsd off no UDP leaves any Airflow pod.
+    """
+    otel = {
+        "otel_on": "True",
+        "otel_host": COLLECTOR_HOST,
+        "otel_port": str(OTLP_HTTP_PORT),
+        "otel_ssl_active": "False",
+    }
+    return {
+        "metrics": {
+            "statsd_on": "False",
+            **otel,
+            "otel_prefix": "airflow",
+            # CloudWatch stores 1-minute points; a 30 s push keeps a lost heartbeat visible within a minute.
+            "otel_interval_milliseconds": "30000",
+        },
+        "traces": dict(otel),
+    }
 
 
 def secrets_backend_kwargs(inputs: ChartInputs) -> str:

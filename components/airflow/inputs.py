@@ -45,7 +45,6 @@ CHART_SERVICE_ACCOUNTS: dict[str, str] = {
     "triggerer": "airflow-triggerer",
     "workers": "airflow-worker",
     "pgbouncer": "airflow-pgbouncer",
-    "statsd": "airflow-statsd",
     "migrateDatabaseJob": "airflow-migrate-database-job",
     "redis": "airflow-redis",
 }

@@ -90,8 +90,8 @@ def _task_settings(inputs: ChartInputs) -> list[tuple[str, str, str]]:
     out = [("core", "dags_folder", dags_folder(inputs)), ("core", "load_examples", "False")]
     out += [("logging", k, v) for k, v in config["logging"].items()]
     out += [("secrets", k, v) for k, v in config["secrets"].items()]
-    # Task pods of domains are not allowed to reach statsd (mesh): metrics come from the scheduler.
-    out.append(("metrics", "statsd_on", "False"))
+    # Task pods export their own metrics (ti_successes, ti_failures) and spans to the collector.
+    out += [(section, k, v) for section in ("metrics", "traces") for k, v in config[section].items()]
     return out
 
 

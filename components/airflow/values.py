@@ -73,10 +73,8 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         "dagProcessor": _component(inputs, "dagProcessor", _ha(inputs)),
         "triggerer": _component(inputs, "triggerer", _ha(inputs)),
         "workers": {"serviceAccount": _service_account(inputs, "workers")},
-        "statsd": {
-            "serviceAccount": _service_account(inputs, "statsd"),
-            "resources": sizing.helm_resources("airflow-statsd", inputs.size_tier),  # type: ignore[arg-type]
-        },
+        # Metrics go to the OpenTelemetry Collector ([metrics] otel_on in config.py): no statsd exporter.
+        "statsd": {"enabled": False},
         "pgbouncer": pgbouncer(inputs, rotation_stamp),
         # A regular Job, not a Helm hook: Pulumi's Release waits for it (and hooks would run before
         # the mesh sidecar's permissions exist on first install).

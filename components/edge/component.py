@@ -32,6 +32,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import sizing, versions
+from components.edge.access_log import NGINX_LOG_FORMAT
 from components.edge.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
 from components.edge.routes import (
     HTTPS_ROUTE,
@@ -242,10 +243,16 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             # The NLB Service is owned by this program (see the module docstring); NGF's stays internal.
             "service": {"type": "ClusterIP"},
             "container": {"resources": sizing.helm_resources("nginx-data-plane", args.size_tier)},  # type: ignore[arg-type]
-            # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses. useClusterIP: NGINX
-            # sends to each backend's Service address, not its pod IPs, so the mesh sees a Service hop
-            # (Kuma's delegated gateways require it; nginx/nginx-gateway-fabric#5243).
-            "config": {"ipFamily": "ipv4", "serverTokens": "off", "useClusterIP": True},
+            # NginxProxy settings: IPv4 like the VPC, no NGINX version in responses, an access log line
+            # per request with the authenticated user and groups (components/edge/access_log.py), and
+            # useClusterIP: NGINX sends to each backend's Service address, not its pod IPs, so the mesh
+            # sees a Service hop (Kuma's delegated gateways require it; nginx/nginx-gateway-fabric#5243).
+            "config": {
+                "ipFamily": "ipv4",
+                "serverTokens": "off",
+                "useClusterIP": True,
+                "logging": {"accessLog": {"format": NGINX_LOG_FORMAT, "escape": "json"}},
+            },
         },
         # The pre-install hook that writes the control plane's TLS Secrets through the API server.
         "certGenerator": {"annotations": dict(args.job_pod_annotations)},

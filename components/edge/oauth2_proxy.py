@@ -32,6 +32,7 @@ import pulumiverse_time as time
 
 from components import versions
 from components.edge import timeouts
+from components.edge.access_log import AUTH_LOG_FORMAT, REQUEST_LOG_FORMAT
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
 
 #: The Service the HTTPRoute sends every request to (the chart's fullname is the release name).
@@ -195,7 +196,11 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
         "pass_user_headers": True,
         "pass_access_token": False,
         "pass_authorization_header": False,
-        "set_xauthrequest": False,
+        # X-Auth-Request-User/-Email/-Groups on responses (oauthproxy.go buildHeadersChain injects them
+        # on proxied responses too): NGINX logs them (components/edge/access_log.py), the route removes them.
+        "set_xauthrequest": True,
+        "request_logging_format": REQUEST_LOG_FORMAT,
+        "auth_logging_format": AUTH_LOG_FORMAT,
         "silence_ping_logging": True,
     }
     if oidc.allowed_groups:

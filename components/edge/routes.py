@@ -36,6 +36,8 @@ IDENTITY_HEADERS = (
     "Remote-User",
     "X-Remote-User",
 )
+#: Response headers oauth2-proxy adds for the gateway's access log (set_xauthrequest); never sent on.
+IDENTITY_RESPONSE_HEADERS = IDENTITY_HEADERS[:4]
 HSTS = "max-age=31536000; includeSubDomains"
 TLS_SECRET = f"{GATEWAY_NAME}-tls"
 #: The HTTPS route's name (the ProxySettingsPolicy targets it).
@@ -115,7 +117,11 @@ def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
                     strip_identity_headers(),
                     {
                         "type": "ResponseHeaderModifier",
-                        "responseHeaderModifier": {"set": [{"name": "Strict-Transport-Security", "value": HSTS}]},
+                        "responseHeaderModifier": {
+                            "set": [{"name": "Strict-Transport-Security", "value": HSTS}],
+                            # oauth2-proxy's identity response headers are for the access log only.
+                            "remove": list(IDENTITY_RESPONSE_HEADERS),
+                        },
                     },
                 ],
                 "backendRefs": [{"group": "", "kind": "Service", "name": service, "port": port}],

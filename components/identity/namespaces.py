@@ -19,6 +19,8 @@ class NamespacesArgs:
     labels: Mapping[str, str]
     #: Annotations that enrol a namespace (Linkerd injects by annotation), from the mesh module.
     annotations: Mapping[str, str] = field(default_factory=dict)
+    #: Labels merged last for one namespace (the collector's needs Pod Security ``privileged``).
+    overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class Namespaces(pulumi.ComponentResource):
@@ -34,7 +36,11 @@ class Namespaces(pulumi.ComponentResource):
                 f"{name}-{ns}",
                 metadata={
                     "name": ns,
-                    "labels": {"app.kubernetes.io/part-of": "airflow-mesh", **args.labels},
+                    "labels": {
+                        "app.kubernetes.io/part-of": "airflow-mesh",
+                        **args.labels,
+                        **args.overrides.get(ns, {}),
+                    },
                     **({"annotations": dict(args.annotations)} if args.annotations else {}),
                 },
                 opts=pulumi.ResourceOptions(parent=self),

@@ -15,20 +15,31 @@ from components.mesh.component import (
     namespace_annotations,
     namespace_labels,
     provider_class,
+    telemetry_hooks,
     workload_pod_annotations,
 )
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, entry_points, k8s_name, permissions
-from components.mesh.provider import MeshArgs, MeshProvider, Provider
+from components.mesh.provider import (
+    ACCESS_LOG_FIELDS,
+    MeshArgs,
+    MeshProvider,
+    MeshTelemetry,
+    Provider,
+    TelemetryHooks,
+)
 
 __all__ = [
+    "ACCESS_LOG_FIELDS",
     "PART_OF",
     "POD_SECURITY_LABELS",
     "PROVIDERS",
     "Mesh",
     "MeshArgs",
     "MeshProvider",
+    "MeshTelemetry",
     "Permission",
     "Provider",
+    "TelemetryHooks",
     "entry_point_pod_annotations",
     "entry_points",
     "job_pod_annotations",
@@ -37,5 +48,6 @@ __all__ = [
     "namespace_labels",
     "permissions",
     "provider_class",
+    "telemetry_hooks",
     "workload_pod_annotations",
 ]

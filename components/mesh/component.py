@@ -15,7 +15,7 @@ from components.mesh.consul.component import ConsulMesh
 from components.mesh.istio.component import IstioAmbient
 from components.mesh.kuma.component import KumaMesh
 from components.mesh.linkerd.component import LinkerdMesh
-from components.mesh.provider import MeshArgs, MeshProvider
+from components.mesh.provider import MeshArgs, MeshProvider, TelemetryHooks
 
 #: Every implementation, by the ``meshProvider`` setting that selects it.
 PROVIDERS: dict[str, type[MeshProvider]] = {
@@ -60,6 +60,15 @@ def job_pod_annotations(provider: str) -> dict[str, str]:
 def entry_point_pod_annotations(provider: str) -> dict[str, str]:
     """Annotations the pods of an entry point (the NGINX data plane) need."""
     return provider_class(provider).entry_point_pod_annotations()
+
+
+def telemetry_hooks(provider: str, plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+    """What the collector needs for the chosen mesh (pod annotations, node log files and parsers).
+
+    A provider that does not implement the hook yet gets none: its mesh then sends no access logs
+    to the trail, and docs/observability.md says which providers do."""
+    hooks = getattr(provider_class(provider), "telemetry_hooks", None)
+    return hooks(plaintext_ports) if hooks is not None else TelemetryHooks()
 
 
 class Mesh(pulumi.ComponentResource):

@@ -1,7 +1,7 @@
 """What every mesh provider builds its policies from, so no two providers can disagree.
 
-- :func:`permissions`: one allow per TCP edge of the access model (UDP edges such as statsd cannot be
-  carried by either mesh: Kuma and ztunnel only capture TCP), everything else denied;
+- :func:`permissions`: one allow per TCP edge of the access model (a UDP edge could not be carried by
+  either mesh: Kuma and ztunnel only capture TCP; the model has none), everything else denied;
 - :func:`entry_points`: edge workloads that serve ports but are nobody's destination inside the
   mesh, i.e. the gateway that receives plaintext from the load balancer;
 - :func:`ca_certificate`: the mesh CA as a cert-manager Certificate below the platform's root issuer;

@@ -14,12 +14,20 @@ as its own children:
 4. **one allow per edge** of :func:`~components.mesh.policy.permissions` (source identity, destination
    selector, port) and an admission for each :func:`~components.mesh.policy.entry_points` workload;
 5. **exits**: each of the model's egress entries, where the mesh restricts egress;
-6. mTLS ``strict`` (or ``permissive`` on dev) once every allow and exit exists.
+6. mTLS ``strict`` (or ``permissive`` on dev) once every allow and exit exists;
+7. **telemetry** (when ``telemetry`` is set): the mesh's metrics, traces and access logs to the stack's
+   OpenTelemetry Collector. Every access-log record, allowed or denied, carries the attributes of
+   :data:`ACCESS_LOG_FIELDS` (both sides' SPIFFE identities; ``denied_by`` names the policy decision
+   when the mesh refused the connection or request), so the documented queries of docs/observability.md
+   work for every provider. A provider whose proxies cannot push OTLP logs (Istio's ztunnel writes them
+   to stdout) names its log files and parsers in :meth:`MeshProvider.telemetry_hooks` instead, and the
+   collector reads them from the node.
 
 And it must expose ``ready`` (every resource a meshed workload has to wait for, so pods start after
 the mesh can carry them and are deleted before it) and ``system_namespace``. Outside the component,
 the other layers ask the provider class, before anything exists, for the **namespace labels and
-annotations** that enrol a namespace and the **pod annotations** of entry points and API-only hook Jobs.
+annotations** that enrol a namespace, the **pod annotations** of entry points and API-only hook Jobs,
+and the **telemetry hooks** (:class:`TelemetryHooks`) the observability layer puts on the collector.
 
 :mod:`components.mesh.kuma`, :mod:`components.mesh.istio`, :mod:`components.mesh.linkerd` and
 :mod:`components.mesh.consul` implement it; the dispatcher
@@ -29,8 +37,8 @@ annotations** that enrol a namespace and the **pod annotations** of entry points
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -38,6 +46,41 @@ import pulumi_kubernetes as k8s
 from components.access_model import AccessModel
 
 Provider = Literal["kuma", "istio", "linkerd", "consul"]
+
+#: Attributes of every mesh access-log record in the access trail (what docs/observability.md queries).
+ACCESS_LOG_FIELDS = {
+    "log_source": "always ``mesh``",
+    "mesh_provider": "the provider's NAME",
+    "source_identity": "SPIFFE id of the client (``spiffe://<trust domain>/ns/<ns>/sa/<sa>``)",
+    "destination_identity": "SPIFFE id of the server",
+    "denied_by": "non-empty when the mesh refused the connection or request (the policy decision's text)",
+}
+
+
+@dataclass(frozen=True)
+class MeshTelemetry:
+    """Where the mesh sends its telemetry: the stack's OpenTelemetry Collector (components/observability)."""
+
+    #: Collector Service, fully qualified (``otel-collector.observability.svc.cluster.local``).
+    host: str
+    #: OTLP over gRPC: where the data planes push their own metrics, traces and access logs.
+    otlp_grpc_port: int
+    #: OTLP over HTTP.
+    otlp_http_port: int
+
+
+@dataclass(frozen=True)
+class TelemetryHooks:
+    """What a provider needs from the collector, asked before anything exists."""
+
+    #: Annotations on the collector's pods (Kuma: its OTLP gRPC port takes the data planes' own,
+    #: non-mTLS telemetry, so the sidecar must not intercept it).
+    collector_pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    #: Pod-log globs below ``/var/log/pods`` the node collector reads as mesh access logs.
+    log_paths: tuple[str, ...] = ()
+    #: filelog (stanza) operators that turn those lines into :data:`ACCESS_LOG_FIELDS`; each guards
+    #: itself with an ``if`` so it touches only its provider's lines.
+    log_operators: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,12 +115,12 @@ class MeshArgs:
     vpc_cidr: str
     #: ``irsa`` or ``pod-identity``: with Pod Identity, AWS SDKs also reach the node-local agent.
     identity_mode: str
-    #: OpenTelemetry collector ``host:port`` (OTLP gRPC) for mesh metrics and traces; empty: off.
-    otel_endpoint: str = ""
     #: Generated mesh secrets (Consul's gossip key) are regenerated after this many days.
     secret_rotation_days: int = 90
     #: Keep stateful mesh data (Consul servers' volumes) when the stack is destroyed (prod).
     protect_state: bool = False
+    #: The stack's collector; None: the mesh sends no telemetry.
+    telemetry: MeshTelemetry | None = None
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
     #: Sizing tier of the control plane's requests (components/sizing.py): ``small`` in dev.
@@ -115,4 +158,10 @@ class MeshProvider(Protocol):
     @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """Annotations for a chart's one-shot Jobs that talk only to the Kubernetes API."""
+        ...
+
+    @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """What the collector needs for this mesh; ``plaintext_ports`` are the collector ports the data
+        planes push to outside mTLS (the access model's ``Workload.plaintext_ports``)."""
         ...

@@ -247,7 +247,23 @@ class StackConfig(_Strict):
         2, description="Mesh control-plane replicas (2 or more outside dev, with a PodDisruptionBudget)."
     )
     otel_endpoint: str = Field(
-        "", description="OpenTelemetry collector (host:port, OTLP gRPC) for mesh metrics and traces; empty: off."
+        "",
+        description="Extra OTLP gRPC endpoint (`host:443`, TLS) the stack's collector also exports every signal to; "
+        "empty: CloudWatch and X-Ray only.",
+    )
+
+    # --- observability -------------------------------------------------------------------------
+    access_trail_retention_days: int = Field(
+        90,
+        description="Retention of the access-trail log group (mesh, edge and task logs), in days; one of "
+        "CloudWatch's values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, "
+        "2557, 2922, 3288, 3653). Prod keeps it longer.",
+    )
+    alarm_topic_arn: str = Field(
+        "",
+        pattern=r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256})?$",
+        description="SNS topic the alarms notify (scheduler heartbeat, edge 5xx, certificate expiry); "
+        "empty: the stack creates its own `<cluster>-alarms` topic to subscribe to.",
     )
     mesh_accept_unenforced_egress: bool = Field(
         False,
@@ -400,6 +416,21 @@ class Settings(StackConfig):
     def logs_bucket_name(self) -> str:
         """Fixed name of the task-log bucket: IAM policies and the access matrix name it before it exists."""
         return f"{self.cluster_name}-{self.aws_account_id}-task-logs"
+
+    @property
+    def access_trail_log_group(self) -> str:
+        """Fixed name of the access-trail log group (mesh, edge and task logs): IAM names it before it exists."""
+        return f"/{PROJECT}/{self.stack}/access-trail"
+
+    @property
+    def metrics_log_group(self) -> str:
+        """Fixed name of the log group that carries the collector's metrics as embedded metric format."""
+        return f"/{PROJECT}/{self.stack}/metrics"
+
+    @property
+    def metrics_namespace(self) -> str:
+        """CloudWatch metrics namespace of the stack (dashboard and alarms read it)."""
+        return f"AirflowMesh/{self.stack}"
 
     @property
     def secrets_prefix(self) -> str:

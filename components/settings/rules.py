@@ -210,8 +210,10 @@ def _mesh_rules(s: Settings, add) -> None:
     minimum = 1 if s.environment == "dev" else 2
     if s.mesh_control_plane_replicas < minimum:
         add("meshControlPlaneReplicas", f"{s.mesh_control_plane_replicas}: {s.environment} needs at least {minimum}")
-    if s.otel_endpoint and not re.match(r"^[a-z0-9.-]+:\d{2,5}$", s.otel_endpoint):
-        add("otelEndpoint", f"{s.otel_endpoint!r} must be host:port")
+    if s.otel_endpoint and not re.match(r"^[a-z0-9.-]+:443$", s.otel_endpoint):
+        add("otelEndpoint", f"{s.otel_endpoint!r} must be host:443 (OTLP over TLS: Kuma matches exits by SNI)")
+    if (days := s.access_trail_retention_days) not in LOG_RETENTION_DAYS or (s.is_prod and days < 365):
+        add("accessTrailRetentionDays", f"{days}: not a CloudWatch retention ({_retentions()}) or < 365 in prod")
 
 
 def _edge_rules(s: Settings, add) -> None:

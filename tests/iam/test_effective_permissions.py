@@ -32,6 +32,7 @@ ACCOUNT = "111122223333"  # the dev stack's awsAccountId
 LOGS = f"airflow-mesh-dev-{ACCOUNT}-task-logs"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
 ZONE = "Z0DEV00000000EXAMPLE"
+LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,9 @@ S3_PROBES = [
     s3("airflow-api-server", "GetObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", ALLOW),
     s3("domain-marketing", "GetObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", DENY),
     s3("domain-finance", "GetObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", ALLOW),
-    # cert-manager has no business in S3
+    # cert-manager and the collector have no business in S3
     s3("cert-manager", "GetObject", LOGS, LOG, DENY),
+    s3("otel-collector", "GetObject", LOGS, LOG, DENY),
 ]
 
 CONNECTION = SECRET + "airflow/dev/connections/warehouse-AbCdEf"
@@ -189,6 +191,34 @@ POLICY_PROBES = [
     PolicyProbe("karpenter", "kms:ScheduleKeyDeletion", "{node_volume_key_arn}", DENY),
     PolicyProbe("karpenter", "secretsmanager:GetSecretValue", CONNECTION, DENY),
     PolicyProbe("karpenter", "ec2:DeleteVpc", f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0abc", DENY),
+    # the collector: its own streams of the stack's two log groups, X-Ray, nothing else
+    *[
+        PolicyProbe("otel-collector", action, f"{LOG_GROUP}/airflow-mesh/dev/{group}{stream}", allowed)
+        for group in ("access-trail", "metrics")
+        for action, stream, allowed in (
+            ("logs:PutLogEvents", ":log-stream:collector-ip-10-0-1-7.ec2.internal", ALLOW),
+            ("logs:CreateLogStream", ":log-stream:collector-ip-10-0-1-7.ec2.internal", ALLOW),
+            ("logs:CreateLogStream", "", ALLOW),
+            ("logs:PutLogEvents", ":log-stream:someone-else", DENY),
+            ("logs:DeleteLogGroup", "", DENY),
+            ("logs:PutRetentionPolicy", "", DENY),
+        )
+    ],
+    PolicyProbe("otel-collector", "logs:PutLogEvents", f"{LOG_GROUP}/aws/eks/x/cluster:log-stream:collector-a", DENY),
+    PolicyProbe(
+        "otel-collector",
+        "logs:PutLogEvents",
+        f"{LOG_GROUP}/airflow-mesh/prod/access-trail:log-stream:collector-a",
+        DENY,
+    ),
+    PolicyProbe("otel-collector", "logs:CreateLogGroup", f"{LOG_GROUP}/airflow-mesh/dev/other", DENY),
+    PolicyProbe("otel-collector", "xray:PutTraceSegments", "*", ALLOW),
+    PolicyProbe("otel-collector", "xray:PutTelemetryRecords", "*", ALLOW),
+    PolicyProbe("otel-collector", "xray:BatchGetTraces", "*", DENY),
+    # metrics travel as EMF log events: no PutMetricData at all, in any namespace
+    PolicyProbe("otel-collector", "cloudwatch:PutMetricData", "*", DENY),
+    PolicyProbe("otel-collector", "secretsmanager:GetSecretValue", CONNECTION, DENY),
+    PolicyProbe("otel-collector", "kms:Decrypt", "{logs_key_arn}", DENY),
 ]
 #: parliament findings reviewed and accepted, per (workload, issue), with the reason.
 REVIEWED_FINDINGS = {

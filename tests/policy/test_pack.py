@@ -36,7 +36,7 @@ VARIANTS = [
     ("staging", {"meshProvider": "linkerd"}),
     ("prod", {"meshProvider": "consul"}),
     ("prod", {"oauth2ProxySessionStore": "redis"}),
-    ("staging", {"otelEndpoint": "otel-collector.observability:4317"}),
+    ("staging", {"otelEndpoint": "otlp.example.com:443"}),
     ("dev", {"meshTlsMode": "permissive", "meshCaSource": "builtin"}),
 ]
 

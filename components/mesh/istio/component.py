@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.access_model import Workload
+from components.mesh.istio import observability
 from components.mesh.policy import (
     ENTRY_POINT_LABEL,
     PART_OF,
@@ -26,7 +27,7 @@ from components.mesh.policy import (
     k8s_name,
     permissions,
 )
-from components.mesh.provider import MeshArgs
+from components.mesh.provider import MeshArgs, TelemetryHooks
 
 SYSTEM_NAMESPACE = "istio-system"
 API_VERSION = "security.istio.io/v1"
@@ -50,6 +51,7 @@ def istiod_values(args: MeshArgs) -> dict[str, object]:
         "global": {"defaultPodDisruptionBudget": {"enabled": args.control_plane_replicas >= 2}},
         # Workload (ztunnel-held) certificates live at most this long; ztunnel renews them.
         "env": {"DEFAULT_WORKLOAD_CERT_TTL": ttl, "MAX_WORKLOAD_CERT_TTL": ttl},
+        **({"meshConfig": observability.mesh_config(args.telemetry)} if args.telemetry else {}),
     }
 
 
@@ -96,6 +98,12 @@ class IstioAmbient(pulumi.ComponentResource):
         """Nothing on the pod: the mesh admits the entry point's ports with a port-level PERMISSIVE
         PeerAuthentication and an ALLOW policy (see :meth:`_ingress_allow`)."""
         return {}
+
+    @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """ztunnel logs to stdout: the collector reads its lines from the node (istio/observability.py).
+        Nothing in ambient pushes to the collector outside mTLS, so ``plaintext_ports`` needs nothing."""
+        return observability.telemetry_hooks(SYSTEM_NAMESPACE)
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:IstioAmbient", name, None, opts)
@@ -179,10 +187,14 @@ class IstioAmbient(pulumi.ComponentResource):
             {"mtls": {"mode": mode}},
             child(*allowed, *ingress_mtls, deny_by_default),
         )
+        telemetry = (
+            [observability.telemetry_resource(name, SYSTEM_NAMESPACE, child(*data_plane))] if args.telemetry else []
+        )
         self.ready: list[pulumi.Resource] = [
             namespace,
             *certificates,
             *data_plane,
+            *telemetry,
             *allowed,
             *ingress_mtls,
             deny_by_default,

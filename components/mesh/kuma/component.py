@@ -15,9 +15,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import sizing, versions
+from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
-from components.mesh.provider import MeshArgs
+from components.mesh.provider import MeshArgs, TelemetryHooks
 
 SYSTEM_NAMESPACE = "kuma-system"
 #: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
@@ -29,8 +30,6 @@ CA_MOUNT_DIR = "/var/run/secrets/airflow-mesh/ca"
 EKS_CNI = {"netDir": "/etc/cni/net.d", "binDir": "/opt/cni/bin", "confName": "10-aws.conflist"}
 #: Label Kuma puts on every Dataplane with the pod's namespace.
 NAMESPACE_LABEL = "k8s.kuma.io/namespace"
-#: Selects the MeshOpenTelemetryBackend from MeshMetric and MeshTrace.
-OTEL_BACKEND_LABELS = {"airflow-mesh/otel-backend": "collector"}
 
 
 def control_plane_values(args: MeshArgs) -> dict[str, object]:
@@ -118,6 +117,11 @@ class KumaMesh(pulumi.ComponentResource):
         permissions allow) but does not intercept inbound traffic, which arrives in plaintext from
         the load balancer."""
         return {"kuma.io/gateway": "enabled"}
+
+    @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """The data planes push OTLP themselves, outside mTLS (components/mesh/kuma/observability.py)."""
+        return observability.telemetry_hooks(plaintext_ports)
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:Kuma", name, None, opts)
@@ -233,7 +237,11 @@ class KumaMesh(pulumi.ComponentResource):
             },
             child(mesh, *allowed, *identities),
         )
-        observability = self._observability(name, args, child(mesh)) if args.otel_endpoint else []
+        telemetry = (
+            observability.telemetry_policies(name, args.telemetry, SYSTEM_NAMESPACE, MESH_NAME, child(mesh))
+            if args.telemetry
+            else []
+        )
 
         self.ready: list[pulumi.Resource] = [
             namespace,
@@ -243,7 +251,7 @@ class KumaMesh(pulumi.ComponentResource):
             *allowed,
             *identities,
             tls,
-            *observability,
+            *telemetry,
         ]
         self.register_outputs({})
 
@@ -266,45 +274,6 @@ class KumaMesh(pulumi.ComponentResource):
     def _namespace(args: MeshArgs, namespace: str) -> list[pulumi.Resource]:
         found = args.namespaces.get(namespace)
         return [found] if found is not None else []
-
-    def _observability(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
-        host, port = args.otel_endpoint.rsplit(":", 1)
-        backend = self._resource(
-            f"{name}-otel-backend",
-            "MeshOpenTelemetryBackend",
-            {
-                "name": "otel-collector",
-                "namespace": SYSTEM_NAMESPACE,
-                "labels": {"kuma.io/mesh": MESH_NAME, **PART_OF, **OTEL_BACKEND_LABELS},
-            },
-            {"endpoint": {"address": host, "port": int(port)}, "protocol": "grpc"},
-            opts,
-        )
-        ref = {"kind": "MeshOpenTelemetryBackend", "labels": OTEL_BACKEND_LABELS}
-        after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[backend]))
-        metric = self._policy(
-            f"{name}-otel-metrics",
-            "MeshMetric",
-            "otel-metrics",
-            SYSTEM_NAMESPACE,
-            {
-                "targetRef": {"kind": "Mesh"},
-                "default": {"backends": [{"type": "OpenTelemetry", "openTelemetry": {"backendRef": ref}}]},
-            },
-            after,
-        )
-        trace = self._policy(
-            f"{name}-otel-traces",
-            "MeshTrace",
-            "otel-traces",
-            SYSTEM_NAMESPACE,
-            {
-                "targetRef": {"kind": "Mesh"},
-                "default": {"backends": [{"type": "OpenTelemetry", "openTelemetry": {"backendRef": ref}}]},
-            },
-            after,
-        )
-        return [backend, metric, trace]
 
 
 def identity_spec(args: MeshArgs, ca: str, *, current: bool) -> dict[str, object]:

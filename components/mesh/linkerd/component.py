@@ -67,12 +67,11 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
             }
         )
         values["proxy"]["resources"] = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
-    if args.otel_endpoint:
-        values["proxy"]["tracing"] = {"enabled": True, "collector": {"endpoint": args.otel_endpoint}}
-        values["controller"] = {
-            **values.get("controller", {}),
-            "tracing": {"enabled": True, "collector": {"endpoint": args.otel_endpoint}},
-        }
+    if args.telemetry:
+        # Traces of the proxies and the controllers go to the stack's collector (OTLP gRPC).
+        collector = {"endpoint": f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"}
+        values["proxy"]["tracing"] = {"enabled": True, "collector": collector}
+        values["controller"] = {**values.get("controller", {}), "tracing": {"enabled": True, "collector": collector}}
     return values
 
 

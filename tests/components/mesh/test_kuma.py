@@ -144,6 +144,9 @@ def test_rds_aws_apis_and_the_idp_leave_the_mesh_deliberately(stack):
             if host == DATABASE_HOST:
                 if (m["type"], m["value"], m["port"], m["protocol"]) == ("CIDR", settings.vpc_cidr, port, "tcp"):
                     return True
+            elif "/" in host:  # a CIDR (the Service range, for cert-manager's metrics)
+                if (m["type"], m["value"], m["port"], m["protocol"]) == ("CIDR", host, port, "tcp"):
+                    return True
             elif host == KUBERNETES_API:
                 if (m["type"], m["value"], m["port"], m["protocol"]) == ("IP", host, port, "tcp"):
                     return True
@@ -201,16 +204,21 @@ def test_exit_rules():
         exit_matches(egress("{unknown}", 443), "10.0.0.0/16", "irsa")
 
 
-def test_observability_only_with_an_otel_endpoint():
-    kinds = [mp.KUMA + k for k in ("MeshMetric", "MeshTrace", "MeshOpenTelemetryBackend")]
-    assert not [r for r in mp.mesh_resources(mp.plan_for("prod")) if r["type"] in kinds]
-    plan = mp.plan_for("prod", otelEndpoint="otel-collector.observability:4317")
-    (backend,) = mp.mesh_of_type(plan, kinds[2])
-    assert backend["inputs"]["spec"]["endpoint"] == {"address": "otel-collector.observability", "port": 4317}
+def test_telemetry_goes_to_the_stacks_collector():
+    """Metrics, traces and access logs of every proxy go to the in-cluster collector's OTLP gRPC port."""
+    kinds = [mp.KUMA + k for k in ("MeshMetric", "MeshTrace", "MeshAccessLog", "MeshOpenTelemetryBackend")]
+    plan = mp.plan_for("prod")
+    (backend,) = mp.mesh_of_type(plan, kinds[3])
+    assert backend["inputs"]["spec"]["endpoint"] == {
+        "address": "otel-collector.observability.svc.cluster.local",
+        "port": 4317,
+    }
     labels = backend["inputs"]["metadata"]["labels"]
-    for kind in kinds[:2]:
+    for kind in kinds[:3]:
         (policy,) = mp.mesh_of_type(plan, kind)
-        (b,) = policy["inputs"]["spec"]["default"]["backends"]
+        spec = policy["inputs"]["spec"]
+        rules = spec.get("rules") or [spec]
+        (b,) = rules[0]["default"]["backends"]
         ref = b["openTelemetry"]["backendRef"]
         assert ref["kind"] == "MeshOpenTelemetryBackend" and ref["labels"].items() <= labels.items()
         assert backend["name"] in plan.requires(policy["name"])
