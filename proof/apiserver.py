@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,41 +75,57 @@ def validate(objects: ObjectSet) -> Report:
 
 
 def validate_one(obj: KubeObject, crds: dict[tuple[str, str], dict[str, Any]], version: str, report: Report) -> None:
+    """Validate one object into ``report`` (results are memoised: stacks share most objects)."""
     report.checked += 1
-    body = without_hidden(obj.body)
     schema = crds.get((obj.api_version, obj.kind))
+    body = without_hidden(obj.body)
+    key = json.dumps([version, schema and schema["digest"], body], sort_keys=True, default=str)
+    if key not in _memo:
+        _memo[key] = _check(obj, body, schema, crds, version)
+    errors, evaluated, skipped, unevaluable = _memo[key]
+    report.errors.extend(f"{obj.ref()} ({obj.origin}): {e}" for e in errors)
+    report.cel_evaluated += evaluated
+    report.cel_transition_skipped += skipped
+    report.unevaluable.update(unevaluable)
+
+
+_memo: dict[str, tuple[list[str], int, int, set[Unevaluable]]] = {}
+
+
+def _check(
+    obj: KubeObject, body: dict[str, Any], schema: dict[str, Any] | None, crds: dict[tuple[str, str], Any], version: str
+) -> tuple[list[str], int, int, set[Unevaluable]]:
+    """(errors, CEL rules evaluated, transition rules skipped, unevaluable rules) for one object."""
     group = obj.api_version.rsplit("/", 1)[0] if "/" in obj.api_version else ""
-    if schema is None and any(g == group and k == obj.kind for (av, k) in crds for g in [av.rsplit("/", 1)[0]]):
-        report.errors.append(f"{obj.ref()} ({obj.origin}): the installed CRD does not serve {obj.api_version}")
-        return
+    if schema is None and any(av.rsplit("/", 1)[0] == group and k == obj.kind for (av, k) in crds):
+        return [f"the installed CRD does not serve {obj.api_version}"], 0, 0, set()
     if schema is None and "." in group and not group.endswith(".k8s.io"):
-        report.errors.append(f"{obj.ref()} ({obj.origin}): no CRD for {obj.api_version} {obj.kind} in the stack")
-        return
+        return [f"no CRD for {obj.api_version} {obj.kind} in the stack"], 0, 0, set()
     if schema is None:
         validator = builtin_validator(version, obj.api_version, obj.kind)
         if validator is None:
-            report.errors.append(f"{obj.ref()} ({obj.origin}): Kubernetes {version} does not serve {obj.api_version}")
-            return
-        for err in validator.iter_errors(body):
-            report.errors.append(f"{obj.ref()} ({obj.origin}): {'.'.join(map(str, err.absolute_path))}: {err.message}")
-        return
+            return [f"Kubernetes {version} does not serve {obj.api_version} {obj.kind}"], 0, 0, set()
+        return [f"{_where(e)}: {e.message}" for e in validator.iter_errors(body)], 0, 0, set()
     body = defaulted(body, schema["raw"])
-    for err in jsonschema.Draft7Validator(schema["strict"]).iter_errors(body):
-        where = ".".join(map(str, err.absolute_path)) or "<root>"
-        report.errors.append(f"{obj.ref()} ({obj.origin}): {where}: {err.message}")
-    crd_name = f"{group}/{obj.kind}"
+    errors = [f"{_where(e)}: {e.message}" for e in jsonschema.Draft7Validator(schema["strict"]).iter_errors(body)]
+    evaluated = skipped = 0
+    unevaluable: set[Unevaluable] = set()
     for path, rule, value, value_schema in cel_targets(body, schema["raw"], ""):
         outcome = evaluate(rule, value, value_schema)
         if outcome == "transition":
-            report.cel_transition_skipped += 1
-            continue
-        if isinstance(outcome, Unevaluable):
-            report.unevaluable.add(Unevaluable(crd_name, rule["rule"], outcome.reason))
-            continue
-        report.cel_evaluated += 1
-        if outcome is not True:
-            message = rule.get("message") or f"failed rule: {rule['rule']}"
-            report.errors.append(f"{obj.ref()} ({obj.origin}): {path or '<root>'}: {message} ({outcome})")
+            skipped += 1
+        elif isinstance(outcome, Unevaluable):
+            unevaluable.add(Unevaluable(f"{group}/{obj.kind}", rule["rule"], outcome.reason))
+        else:
+            evaluated += 1
+            if outcome is not True:
+                message = rule.get("message") or f"failed rule: {rule['rule']}"
+                errors.append(f"{path or '<root>'}: {message} ({outcome})")
+    return errors, evaluated, skipped, unevaluable
+
+
+def _where(err: jsonschema.ValidationError) -> str:
+    return ".".join(map(str, err.absolute_path)) or "<root>"
 
 
 @functools.cache
@@ -150,12 +168,15 @@ def crd_schemas(crds: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, A
             schema = (version.get("schema") or {}).get("openAPIV3Schema")
             if schema and version.get("served", True):
                 raw = with_object_root(schema)
-                out[(f"{group}/{version['name']}", kind)] = {"raw": raw, "strict": _strict_cached(repr(raw), raw)}
+                digest = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
+                if digest not in _strict_memo:
+                    _strict_memo[digest] = strict(raw)
+                out[(f"{group}/{version['name']}", kind)] = {
+                    "raw": raw,
+                    "strict": _strict_memo[digest],
+                    "digest": digest,
+                }
     return out
-
-
-def _strict_cached(key: str, raw: dict[str, Any]) -> dict[str, Any]:
-    return _strict_memo.setdefault(key, strict(raw))
 
 
 _strict_memo: dict[str, dict[str, Any]] = {}

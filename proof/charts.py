@@ -225,6 +225,7 @@ class ChartLibrary:
             "kube_version": f"v{kube_version}.0" if kube_version.count(".") == 1 else f"v{kube_version}",
             "api_versions": list(API_VERSIONS),
         }
+        missing_dependencies(self.prepared(folder), values, release["name"])
         key = self._key(folder, values, options)
         cached = self.cache_dir / f"{key}.json" if self.cache_dir else None
         if cached and cached.exists():
@@ -261,6 +262,38 @@ class ChartLibrary:
                 return json.loads(rendered), chart.crds
         except Exception as err:  # the engine raises its own HelmError family
             raise ChartError(f"{release} ({folder}): {type(err).__name__}: {err}") from err
+
+
+def missing_dependencies(chart_dir: Path, values: dict[str, Any], release: str) -> None:
+    """Raise ChartError for an enabled dependency that is not in ``charts/``: ``helm install``
+    refuses those (helm pkg/action/install.go CheckDependencies: "found in Chart.yaml, but missing
+    in charts/ directory"), while the bare engine would render the chart without it."""
+    meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text())
+    defaults = yaml.safe_load((chart_dir / "values.yaml").read_text()) or {}
+    for dep in meta.get("dependencies") or []:
+        condition = dep.get("condition")
+        enabled = _lookup(values, condition) if condition else None
+        enabled = _lookup(defaults, condition) if condition and enabled is None else enabled
+        if enabled is not None and not enabled:
+            continue
+        present = (chart_dir / "charts" / dep["name"]).is_dir() or any(
+            (chart_dir / "charts").glob(f"{dep['name']}-*.tgz")
+        )
+        if not present:
+            raise ChartError(
+                f"{release}: dependency {dep['name']} {dep.get('version')} ({condition or 'always'}) is not in "
+                f"{chart_dir.name}/charts: helm install fails (missing in charts/ directory)"
+            )
+
+
+def _lookup(values: Any, dotted: str) -> Any:
+    for key in dotted.split(","):
+        node = values
+        for part in key.strip().split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node
+    return None
 
 
 def split_manifests(text: str) -> list[dict[str, Any]]:

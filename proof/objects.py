@@ -101,6 +101,8 @@ class ObjectSet:
     kube_version: str
     objects: list[KubeObject] = field(default_factory=list)
     renders: list[Rendered] = field(default_factory=list)
+    #: namespaces Helm creates (``createNamespace: true`` releases) besides Namespace objects
+    helm_namespaces: set[str] = field(default_factory=set)
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [o for o in self.objects if o.kind in kinds]
@@ -185,6 +187,8 @@ def build(
             out.renders.append(rendered)
             out.objects.extend(KubeObject(body=crd, origin=r["name"], source="crds/") for crd in rendered.crds)
             namespace = r["inputs"].get("namespace") or "default"
+            if r["inputs"].get("createNamespace"):
+                out.helm_namespaces.add(namespace)
             release_objects.extend(
                 (KubeObject(body=body, origin=r["name"], source=path), namespace) for path, body in rendered.objects
             )
