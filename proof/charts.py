@@ -42,7 +42,7 @@ API_VERSIONS = ("policy/v1/PodDisruptionBudget", "batch/v1/CronJob", "autoscalin
 #: What stands in for a value the plan hides (``[secret]``) or does not know yet (``[unknown]``).
 PLACEHOLDERS = {"[secret]": "offline-placeholder-secret", "[unknown]": "offline-placeholder-unknown"}
 _ROOT = Path(__file__).resolve().parent.parent
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 _SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 
 
@@ -228,18 +228,25 @@ class ChartLibrary:
         missing_dependencies(self.prepared(folder), values, release["name"])
         key = self._key(folder, values, options)
         cached = self.cache_dir / f"{key}.json" if self.cache_dir else None
-        if cached and cached.exists():
-            manifests, crds = json.loads(cached.read_text())
+        if cached and cached.exists():  # parsed objects as JSON: PyYAML here has no libyaml, ~10x slower
+            parsed = json.loads(cached.read_text())
         else:
             manifests, crds = self._engine(release["name"], folder, values, options)
+            parsed = {
+                "objects": [
+                    [path, obj]
+                    for path, text in sorted(manifests.items())
+                    if not path.endswith("NOTES.txt")
+                    for obj in split_manifests(text)
+                ],
+                "crds": [obj for crd in crds for obj in split_manifests(crd["data"])],
+            }
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(json.dumps([manifests, crds]))
+                cached.write_text(json.dumps(parsed))
         out = Rendered(release=release["name"], chart_folder=folder)
-        for path, text in sorted(manifests.items()):
-            if not path.endswith("NOTES.txt"):
-                out.objects.extend((path, obj) for obj in split_manifests(text))
-        out.crds = [obj for crd in crds for obj in split_manifests(crd["data"])]
+        out.objects = [(path, obj) for path, obj in parsed["objects"]]
+        out.crds = parsed["crds"]
         return out
 
     def _key(self, folder: str, values: Any, options: dict[str, Any]) -> str:

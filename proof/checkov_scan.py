@@ -2,8 +2,9 @@
 
 checkov 3.x pins dependencies that clash with the project's (boto3 1.35, packaging 23), so it lives
 in its own virtualenv (``.venv-checkov``, built by ``make``) and runs as one subprocess over a folder
-holding each set in its own sub-folder. It takes ~7 s to start and ~5 s per stack, so the result
-is cached on disk keyed by the written files' hash.
+per stack (the brief of issue 12: once per stack, on all its objects) plus one run for what only
+the variants add. One stack (~190 objects) takes ~7 s; checkov slows down more than linearly with
+more files in one run, so runs go two at a time, and each report is cached on disk.
 
 Objects: everything the stack installs except CRDs (checkov has no checks for them) and the
 run-time stand-ins; pod templates held in ConfigMaps are written as the Pods they become.
@@ -19,6 +20,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,50 +63,95 @@ def executable() -> Path:
     raise CheckovError("checkov not found: run `make .venv-checkov/.installed` or set AIRFLOW_MESH_CHECKOV")
 
 
-def manifests(objects: ObjectSet) -> dict[str, str]:
-    """file name -> YAML for every object checkov should see."""
-    out = {}
-    for i, o in enumerate(objects.objects):
+def manifests(objects: ObjectSet) -> list[str]:
+    """YAML of every object checkov should see."""
+    out = []
+    for o in objects.objects:
         if o.kind == "CustomResourceDefinition" or o.source == "runtime":
             continue
         body = o.body
-        if o.source.startswith("configmap"):
-            body = {**body, "metadata": {**body.get("metadata", {}), "name": f"template-{i}"}}
-        out[f"{i:04d}-{o.kind}-{o.namespace or '_'}-{o.name}.yaml"] = yaml.safe_dump(body, sort_keys=True)
+        if o.source.startswith("configmap"):  # a pod template: name it after its ConfigMap key
+            key = o.source.rsplit("[", 1)[-1].rstrip("]").removesuffix(".yaml").replace("_", "-")
+            body = {**body, "metadata": {**body.get("metadata", {}), "name": f"pod-template-{key}"}}
+        out.append(yaml.safe_dump(body, sort_keys=True))
     return out
 
 
-def scan(sets: dict[str, ObjectSet], cache: Path | None = CACHE) -> dict[str, Result]:
-    """checkov once over every set (key: a folder-safe set id) -> Result per set."""
-    files = {key: manifests(s) for key, s in sets.items()}
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode() + str(executable()).encode()).hexdigest()[:32]
-    cached = cache / f"{digest}.json" if cache else None
-    if cached and cached.exists():
-        report = json.loads(cached.read_text())
-    else:
-        report = _run(files)
-        if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.write_text(json.dumps(report))
-    out = {key: Result() for key in sets}
-    for entry in report["passed"]:
-        out[entry[0]].passed += 1
-    for key, check, resource, name in report["failed"]:
-        out[key].failed.append((check, resource, name))
-    for key, path in report["parsing_errors"]:
-        out[key].parsing_errors.append(path)
+def scan(sets: dict[str, ObjectSet], full: list[str], cache: Path | None = CACHE) -> dict[str, Result]:
+    """checkov on the sets: each ``full`` set (the stacks) in a run of its own with all of its
+    objects, so graph checks such as ``CKV2_K8S_5`` see exactly that set; then one more run over
+    the objects of the other sets (variants) that no full set has, whose results count for every
+    variant holding them (a variant's result = its full stack's for shared objects + these).
+    Runs go two at a time and each report is cached on disk by the hash of its objects."""
+    texts = {key: manifests(objects) for key, objects in sets.items()}
+    known = {t for key in full for t in texts[key]}
+    extras = sorted({t for key, ts in texts.items() if key not in full for t in ts} - known)
+    runs = {key: texts[key] for key in full} | {"variants": extras}
+    reports = _cached_runs(runs, cache)
+    by_text = {key: dict(zip(runs[key], _per_file(reports[key], len(runs[key])), strict=True)) for key in runs}
+    merged = {t: r for key in runs for t, r in by_text[key].items()}
+    out = {}
+    for key, ts in texts.items():
+        result = Result()
+        for t in ts:
+            passed, failed, error = merged[t]
+            result.passed += passed
+            result.failed.extend(failed)
+            result.parsing_errors.extend([t[:200]] if error else [])
+        out[key] = result
     return out
 
 
-def _run(files: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _per_file(report: dict[str, Any], count: int) -> list[tuple[int, list[tuple[str, str, str]], bool]]:
+    """(passed, failures, parse error) per written file, in writing order."""
+    rows: list[tuple[int, list[tuple[str, str, str]], bool]] = [(0, [], False) for _ in range(count)]
+    for file, _check in report["passed"]:
+        passed, failed, error = rows[int(file)]
+        rows[int(file)] = (passed + 1, failed, error)
+    for file, check, resource, name in report["failed"]:
+        rows[int(file)][1].append((check, resource, name))
+    for file in report["parsing_errors"]:
+        rows[int(file)] = (rows[int(file)][0], rows[int(file)][1], True)
+    return rows
+
+
+def _cached_runs(runs: dict[str, list[str]], cache: Path | None) -> dict[str, dict[str, Any]]:
+    reports: dict[str, dict[str, Any]] = {}
+    todo: dict[str, Path | None] = {}
+    for key, texts in runs.items():
+        digest = hashlib.sha256(json.dumps([str(executable()), *texts]).encode()).hexdigest()[:32]
+        cached = cache / f"{digest}.json" if cache else None
+        if cached and cached.exists():
+            reports[key] = json.loads(cached.read_text())
+        else:
+            todo[key] = cached
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for key, report in zip(todo, pool.map(lambda k: _run(runs[k]), todo), strict=True):
+            reports[key] = report
+            cached = todo[key]
+            if cached:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_text(json.dumps(report))
+    return reports
+
+
+def _run(texts: list[str]) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="airflow-mesh-checkov-"))
     try:
-        for key, manifests_ in files.items():
-            (folder / key).mkdir()
-            for name, text in manifests_.items():
-                (folder / key / name).write_text(text)
+        for i, text in enumerate(texts):
+            (folder / f"{i:04d}.yaml").write_text(text)
         proc = subprocess.run(
-            [str(executable()), "-d", str(folder), "--framework", "kubernetes", "-o", "json", "--skip-download"],
+            [
+                str(executable()),
+                "-d",
+                str(folder),
+                "--framework",
+                "kubernetes",
+                "-o",
+                "json",
+                "--compact",
+                "--skip-download",
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -118,15 +165,15 @@ def _run(files: dict[str, dict[str, str]]) -> dict[str, Any]:
         shutil.rmtree(folder, ignore_errors=True)
     results = (data[0] if isinstance(data, list) else data)["results"]
 
-    def key(path: str) -> str:
-        return path.lstrip("/").split("/", 1)[0]
+    def file(path: str) -> str:
+        return Path(path).stem
 
     return {
-        "passed": [[key(r["file_path"]), r["check_id"]] for r in results["passed_checks"]],
+        "passed": [[file(r["file_path"]), r["check_id"]] for r in results["passed_checks"]],
         "failed": [
-            [key(r["file_path"]), r["check_id"], r["resource"], r["check_name"]] for r in results["failed_checks"]
+            [file(r["file_path"]), r["check_id"], r["resource"], r["check_name"]] for r in results["failed_checks"]
         ],
-        "parsing_errors": [[key(p), p] for p in results.get("parsing_errors", [])],
+        "parsing_errors": [file(p) for p in results.get("parsing_errors", [])],
     }
 
 

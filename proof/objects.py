@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -147,10 +149,19 @@ def config_file_crds(resources: list[dict[str, Any]], upstream: Path) -> Iterato
         folder = upstream / "gateway-api" / match.group(1) / match.group(2)
         if not folder.is_dir():
             raise PlanError(f"{r['name']}: no upstream copy of {match.group(0)} at {folder}")
-        for path in sorted(folder.glob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
-                if isinstance(doc, dict) and doc.get("kind"):
-                    yield KubeObject(body=doc, origin=r["name"], source=path.name)
+        for name, doc in _upstream_manifests(str(folder)):
+            yield KubeObject(body=copy.deepcopy(doc), origin=r["name"], source=name)
+
+
+@functools.cache
+def _upstream_manifests(folder: str) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, object) of every YAML file in an upstream folder, parsed once per process."""
+    out = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        for doc in yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(doc, dict) and doc.get("kind"):
+                out.append((path.name, doc))
+    return out
 
 
 def pod_templates(objects: list[KubeObject]) -> Iterator[KubeObject]:
@@ -160,11 +171,11 @@ def pod_templates(objects: list[KubeObject]) -> Iterator[KubeObject]:
         if cm.kind != "ConfigMap":
             continue
         for key, text in sorted((cm.body.get("data") or {}).items()):
-            if not isinstance(text, str) or "Pod" not in text:
-                continue
+            if not isinstance(text, str) or not re.search(r'(?m)^\s*"?kind"?\s*:\s*"?Pod"?,?\s*$', text):
+                continue  # not a Pod manifest (airflow.cfg mentions pods too; parsing it is slow)
             try:
-                doc = yaml.safe_load(text)
-            except yaml.YAMLError:
+                doc = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+            except (ValueError, yaml.YAMLError):
                 continue
             if isinstance(doc, dict) and doc.get("kind") == "Pod" and doc.get("apiVersion") == "v1":
                 doc = json.loads(json.dumps(doc))

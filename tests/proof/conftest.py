@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from proof import variants
 from proof.session import Session
-
-SET_IDS = variants.all_ids()
 
 
 @pytest.fixture(scope="session")
 def proof(upstream, plans) -> Session:
     """Shares the stacks' recorded plans with the rest of the suite."""
     return Session(upstream, plans)
-
-
-@pytest.fixture(params=SET_IDS)
-def set_id(request) -> str:
-    return request.param
