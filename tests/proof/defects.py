@@ -21,11 +21,26 @@ _F1 = (
     "F1 scheduler mount collision: airflow-config pod_template_file.yaml subPath inside the "
     "domain-pod-templates ConfigMap directory mount at /opt/airflow/pod_templates (k8s#61545) — fix in components"
 )
-_F2 = "F2 PVC without storageClassName (triggerer logs; Celery: worker logs, redis) on EKS with no default class — fix in components"
-_F3 = "F3 chart Secret airflow-broker-url holds %!s(<nil>) (redis broker rendered for KubernetesExecutor) — fix in components"
-_F4 = "F4 Airflow/Kuma/istiod pods fail Pod Security restricted (no seccomp RuntimeDefault, runAsNonRoot, git-sync escalation/caps) — fix in components"
-_F5 = "F5 checkov: F4's findings plus no resource requests (cert-manager, NGF, task pod templates), no memory limits, no NetworkPolicy in control-plane namespaces, redis as root — fix in components"
-_GAP = "offline data gap: oauth2-proxy's redis-ha 4.35.10 subchart is not in $AIRFLOW_MESH_UPSTREAM_DIR/charts, so helm install (and this render) fails"
+_F2 = (
+    "F2 PVC without storageClassName (triggerer logs; Celery: worker logs, redis) on EKS with no default "
+    "StorageClass — fix in components"
+)
+_F3 = (
+    "F3 chart Secret airflow-broker-url holds %!s(<nil>) (Redis broker Secret rendered for the "
+    "KubernetesExecutor) — fix in components"
+)
+_F4 = (
+    "F4 Airflow, Kuma and istiod pods fail Pod Security restricted (no seccomp RuntimeDefault, no "
+    "runAsNonRoot, git-sync privilege escalation and capabilities) — fix in components"
+)
+_F5 = (
+    "F5 checkov: F4 plus no resource requests (cert-manager, NGF, task pod templates), no memory limits, "
+    "no NetworkPolicy in control-plane namespaces, Redis as root — fix in components"
+)
+_GAP = (
+    "offline data gap: oauth2-proxy's redis-ha 4.35.10 subchart is not in $AIRFLOW_MESH_UPSTREAM_DIR/charts, "
+    "so helm install (and this render) fails"
+)
 
 DEFECTS: dict[str, dict[str, str]] = {
     "mounts": dict.fromkeys(NO_DOMAIN_TEMPLATES, _F1),
