@@ -23,6 +23,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# checkov lives apart: its pins clash with requirements-dev.txt (proof/checkov_scan.py finds it here).
+CHECKOV_VENV ?= .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 plan: $(VENV)/.installed  ## offline plan of STACK (default dev) -> build/plan/STACK/
 	$(PY) -m plan $(STACK)
 
@@ -33,7 +41,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint  ## ruff + the whole test suite
+test: lint $(CHECKOV_VENV)/.installed  ## ruff + the whole test suite
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed  ## whole-process time of `make plan` per stack vs the Pulumi floor (not a test)
@@ -46,4 +54,4 @@ delivery-doc: $(VENV)/.installed  ## regenerate each stack's cost and deploy-tim
 	$(PY) -m plan.delivery_doc
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache  # build/proof holds the render and checkov caches

@@ -63,6 +63,12 @@ class Report:
     checked: int = 0
 
 
+def unexplained(report: Report, reviewed_entries: tuple[dict[str, Any], ...]) -> list[Unevaluable]:
+    """Unevaluable rules of ``report`` with no reviewed entry (``crd`` + exact ``rule``)."""
+    known = {(e["crd"], e["rule"]) for e in reviewed_entries}
+    return sorted((u for u in report.unevaluable if (u.crd, u.rule) not in known), key=lambda u: (u.crd, u.rule))
+
+
 def validate(objects: ObjectSet) -> Report:
     """Validate every object of the set (pod templates, which are not API objects, excepted)."""
     report = Report()
@@ -99,10 +105,10 @@ def _check(
     group = obj.api_version.rsplit("/", 1)[0] if "/" in obj.api_version else ""
     if schema is None and any(av.rsplit("/", 1)[0] == group and k == obj.kind for (av, k) in crds):
         return [f"the installed CRD does not serve {obj.api_version}"], 0, 0, set()
-    if schema is None and "." in group and not group.endswith(".k8s.io"):
-        return [f"no CRD for {obj.api_version} {obj.kind} in the stack"], 0, 0, set()
     if schema is None:
         validator = builtin_validator(version, obj.api_version, obj.kind)
+        if validator is None and "." in group:
+            return [f"no CRD for {obj.api_version} {obj.kind} in the stack (nor a built-in API)"], 0, 0, set()
         if validator is None:
             return [f"Kubernetes {version} does not serve {obj.api_version} {obj.kind}"], 0, 0, set()
         return [f"{_where(e)}: {e.message}" for e in validator.iter_errors(body)], 0, 0, set()

@@ -34,6 +34,13 @@ _ROOT = Path(__file__).resolve().parent.parent
 CACHE = _ROOT / "build" / "proof" / "checkov"
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Write shared sub-objects in full: checkov reads ``&id001`` anchors poorly."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 class CheckovError(Exception):
     """checkov is missing or did not produce a report."""
 
@@ -73,7 +80,7 @@ def manifests(objects: ObjectSet) -> list[str]:
         if o.source.startswith("configmap"):  # a pod template: name it after its ConfigMap key
             key = o.source.rsplit("[", 1)[-1].rstrip("]").removesuffix(".yaml").replace("_", "-")
             body = {**body, "metadata": {**body.get("metadata", {}), "name": f"pod-template-{key}"}}
-        out.append(yaml.safe_dump(body, sort_keys=True))
+        out.append(yaml.dump(body, Dumper=_NoAliases, sort_keys=True))
     return out
 
 
@@ -86,7 +93,7 @@ def scan(sets: dict[str, ObjectSet], full: list[str], cache: Path | None = CACHE
     texts = {key: manifests(objects) for key, objects in sets.items()}
     known = {t for key in full for t in texts[key]}
     extras = sorted({t for key, ts in texts.items() if key not in full for t in ts} - known)
-    runs = {key: texts[key] for key in full} | {"variants": extras}
+    runs = {key: texts[key] for key in full} | ({"variants": extras} if extras else {})
     reports = _cached_runs(runs, cache)
     by_text = {key: dict(zip(runs[key], _per_file(reports[key], len(runs[key])), strict=True)) for key in runs}
     merged = {t: r for key in runs for t, r in by_text[key].items()}

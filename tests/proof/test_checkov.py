@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from proof import checkov_scan
+from tests.proof.broken import deployment, namespace, object_set
 from tests.proof.defects import ALL, DATA_GAP, params
 
 
@@ -26,3 +27,15 @@ def test_every_suppression_matches_a_failure(proof):
         for glob in entry["objects"]:
             matched = [f for f in failures if checkov_scan._suppresses({**entry, "objects": [glob]}, f)]
             assert matched, f"{entry['check']} {glob} matches no checkov failure"
+
+
+def test_a_checkov_finding_fails_unless_suppressed():
+    """A privileged container is a checkov failure no reviewed suppression covers."""
+    bad = deployment(
+        "bad", containers=[{"name": "c", "image": "example/app:1.0", "securityContext": {"privileged": True}}]
+    )
+    result = checkov_scan.scan({"broken": object_set(namespace("apps"), bad)}, full=["broken"])["broken"]
+    unexplained = {check for check, _, _ in result.unexplained(checkov_scan.suppressions())}
+    assert "CKV_K8S_16" in unexplained  # "Container should not be privileged"
+    covering = ({"check": "CKV_K8S_16", "objects": ["Deployment.apps.bad"], "reason": "test"},)
+    assert "CKV_K8S_16" not in {check for check, _, _ in result.unexplained(covering)}
