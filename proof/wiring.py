@@ -186,7 +186,9 @@ def references(objects: ObjectSet) -> list[Finding]:
                     out.append(
                         Finding("references", binding.ref(), f"subject ServiceAccount {ns}/{subject['name']} missing")
                     )
-    out.extend(_services(objects, [p for p in all_pods if not p.owner.source.startswith("configmap")]))
+    running = [p for p in all_pods if not p.owner.source.startswith("configmap")]
+    out.extend(_services(objects, running))
+    out.extend(_budgets_and_scalers(objects, running))
     out.extend(_routes(objects, stores["Secret"]))
     return out
 
@@ -218,6 +220,19 @@ def _services(objects: ObjectSet, all_pods: list[PodView]) -> Iterator[Finding]:
                 named = {cp.get("name") for p in chosen for c in p.containers() for cp in c.get("ports") or []}
                 if target not in named:
                     yield Finding("references", svc.ref(), f"targetPort {target!r} is no container port of its pods")
+
+
+def _budgets_and_scalers(objects: ObjectSet, running: list[PodView]) -> Iterator[Finding]:
+    """A PodDisruptionBudget that selects no pod protects nothing; an HPA whose target does not
+    exist never scales."""
+    for pdb in objects.of_kind("PodDisruptionBudget"):
+        selector = (pdb.body.get("spec") or {}).get("selector")
+        if not any(p.namespace == pdb.namespace and selects(selector, p.labels) for p in running):
+            yield Finding("references", pdb.ref(), f"selector {selector} matches no pod")
+    for hpa in objects.of_kind("HorizontalPodAutoscaler"):
+        target = (hpa.body.get("spec") or {}).get("scaleTargetRef") or {}
+        if objects.find(str(target.get("kind")), hpa.namespace, str(target.get("name"))) is None:
+            yield Finding("references", hpa.ref(), f"scaleTargetRef {target.get('kind')} {target.get('name')} missing")
 
 
 def _routes(objects: ObjectSet, secrets: dict[tuple[str, str], set[str] | None]) -> Iterator[Finding]:

@@ -165,3 +165,14 @@ def test_run_time_objects_exist_only_where_their_creator_does():
     made = reviewed.runtime_objects(object_set(job), (entry,))
     assert [(o.kind, o.namespace, o.name) for o in made] == [("Secret", "edge", "server-tls")]
     assert reviewed.runtime_objects(object_set(), (entry,)) == []
+
+
+def test_a_disruption_budget_that_selects_no_pod_is_found():
+    pdb = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "b", "namespace": "apps"},
+        "spec": {"selector": {"matchLabels": {"app": "typo"}}, "maxUnavailable": 1},
+    }
+    found = wiring.references(object_set(namespace("apps"), deployment("web"), pdb))
+    assert [f.message for f in found] == ["selector {'matchLabels': {'app': 'typo'}} matches no pod"]
