@@ -275,9 +275,8 @@ def missing_dependencies(chart_dir: Path, values: dict[str, Any], release: str) 
     """Raise ChartError for an enabled dependency that is not in ``charts/``: ``helm install``
     refuses those (helm pkg/action/install.go CheckDependencies: "found in Chart.yaml, but missing
     in charts/ directory"), while the bare engine would render the chart without it."""
-    meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text())
-    defaults = yaml.safe_load((chart_dir / "values.yaml").read_text()) or {}
-    for dep in meta.get("dependencies") or []:
+    dependencies, defaults = _chart_defaults(str(chart_dir))
+    for dep in dependencies:
         condition = dep.get("condition")
         enabled = _lookup(values, condition) if condition else None
         enabled = _lookup(defaults, condition) if condition and enabled is None else enabled
@@ -291,6 +290,16 @@ def missing_dependencies(chart_dir: Path, values: dict[str, Any], release: str) 
                 f"{release}: dependency {dep['name']} {dep.get('version')} ({condition or 'always'}) is not in "
                 f"{chart_dir.name}/charts: helm install fails (missing in charts/ directory)"
             )
+
+
+@functools.cache
+def _chart_defaults(chart_dir: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(dependencies, values.yaml) of a chart, read once per process (pure-Python YAML is slow)."""
+    meta = yaml.safe_load((Path(chart_dir) / "Chart.yaml").read_text())
+    dependencies = meta.get("dependencies") or []
+    if not dependencies:
+        return [], {}
+    return dependencies, yaml.safe_load((Path(chart_dir) / "values.yaml").read_text()) or {}
 
 
 def _lookup(values: Any, dotted: str) -> Any:

@@ -25,20 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from proof.objects import ObjectSet
 from proof.reviewed import load, matches
 
 _ROOT = Path(__file__).resolve().parent.parent
 CACHE = _ROOT / "build" / "proof" / "checkov"
-
-
-class _NoAliases(yaml.SafeDumper):
-    """Write shared sub-objects in full: checkov reads ``&id001`` anchors poorly."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
 
 
 class CheckovError(Exception):
@@ -71,7 +62,7 @@ def executable() -> Path:
 
 
 def manifests(objects: ObjectSet) -> list[str]:
-    """YAML of every object checkov should see."""
+    """JSON text of every object checkov should see."""
     out = []
     for o in objects.objects:
         if o.kind == "CustomResourceDefinition" or o.source == "runtime":
@@ -80,7 +71,7 @@ def manifests(objects: ObjectSet) -> list[str]:
         if o.source.startswith("configmap"):  # a pod template: name it after its ConfigMap key
             key = o.source.rsplit("[", 1)[-1].rstrip("]").removesuffix(".yaml").replace("_", "-")
             body = {**body, "metadata": {**body.get("metadata", {}), "name": f"pod-template-{key}"}}
-        out.append(yaml.dump(body, Dumper=_NoAliases, sort_keys=True))
+        out.append(json.dumps(body, sort_keys=True, indent=1))  # checkov reads JSON manifests; PyYAML here is slow
     return out
 
 
@@ -146,7 +137,7 @@ def _run(texts: list[str]) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="airflow-mesh-checkov-"))
     try:
         for i, text in enumerate(texts):
-            (folder / f"{i:04d}.yaml").write_text(text)
+            (folder / f"{i:04d}.json").write_text(text)
         proc = subprocess.run(
             [
                 str(executable()),
