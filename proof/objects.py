@@ -52,7 +52,6 @@ CLUSTER_SCOPED = {
     "CSIDriver",
     "Node",
 }
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 
 
 class PlanError(Exception):

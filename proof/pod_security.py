@@ -40,7 +40,6 @@ RESTRICTED_VOLUMES = {
     "secret",
 }
 SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
-LEVELS = ("privileged", "baseline", "restricted")
 
 
 def baseline(pod: PodView) -> Iterator[tuple[str, str]]:

@@ -7,7 +7,6 @@ not in the plan, so any key of it is accepted (stated in each message that relie
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -318,8 +317,3 @@ def unset_values(objects: ObjectSet) -> list[Finding]:
                         Finding("unset", o.ref(), f"{field}.{key} = {text[:40]!r}: a value nobody set ({o.origin})")
                     )
     return out
-
-
-def matches(pattern: str, ref: str) -> bool:
-    """``Kind namespace/name`` glob match, used by the reviewed exception files."""
-    return fnmatch.fnmatchcase(ref, pattern)
