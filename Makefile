@@ -1,10 +1,25 @@
 # Quick start: `make plan` (offline preview of the dev stack) and `make test`.
-# Both install .venv from the requirements files on first use.
+# Both prepare .venv on first use (scripts/venv.sh): Python >= 3.11 is checked first, `make plan`
+# installs only the plan's requirements (requirements-plan.txt), `make test` the dev tools too, and a
+# .venv made by another interpreter is rebuilt.
+PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# Airflow 3.1.7 and its providers, for tests_airflow/ only: never imported by the program or .venv.
+AF_VENV ?= .venv-airflow
+AF_PY   := $(AF_VENV)/bin/python
+# What the program generates for Airflow, exported from the plan by .venv, checked by .venv-airflow.
+AF_BUNDLE ?= build/airflow-bundle
+# checkov for tests/proof/ in its own venv: its pins (boto3 1.35, packaging 23) clash with
+# requirements-dev.txt. proof/checkov_scan.py runs $(CK_VENV)/bin/checkov as a subprocess.
+CK_VENV ?= .venv-checkov
+CK_PY   := $(CK_VENV)/bin/python
 STACK  ?= dev
-# Upstream chart schemas and CRDs for the offline checks (never copied into this repository).
-export AIRFLOW_MESH_UPSTREAM_DIR ?= $(abspath ../shared/upstream)
+export PYTHON VENV
+# Upstream chart schemas and CRDs for the schema tests (never copied into this repository): a local
+# copy if there is one, else what `make upstream` fetched and verified against upstream.lock.
+UPSTREAM_CACHE := $(abspath .cache/upstream)
+export AIRFLOW_MESH_UPSTREAM_DIR ?= $(if $(wildcard ../shared/upstream),$(abspath ../shared/upstream),$(UPSTREAM_CACHE))
 
 # `make plan prod` works like `make plan STACK=prod`.
 ifeq (plan,$(firstword $(MAKECMDGOALS)))
@@ -15,43 +30,72 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: plan plan-all test lint bench project-file delivery-doc clean
+.PHONY: help plan plan-all diff test test-airflow lint upstream bench project-file delivery-doc venv-plan venv-dev venv-checkov \
+	$(VENV)/.installed clean distclean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+help:  ## this list
+	@grep -E '^[a-z$$(). /-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+venv-plan:  ## .venv with what `make plan` needs
+	@scripts/venv.sh plan
+
+venv-dev:  ## .venv with the test and lint tools too
+	@scripts/venv.sh dev
+
+$(VENV)/.installed: venv-dev  # the name the GitHub workflows use
+
+$(AF_VENV)/.installed: requirements-airflow.txt requirements-airflow.lock
+	@echo "==> building $(AF_VENV): Airflow 3.1.7 and its providers for tests_airflow/ (about 2 minutes the first time)"
+	test -x $(AF_PY) || $(PYTHON) -m venv $(AF_VENV)
+	$(AF_PY) -m pip install --progress-bar off --upgrade pip
+	$(AF_PY) -m pip install --progress-bar off -r requirements-airflow.txt -c requirements-airflow.lock
 	touch $@
 
-# checkov lives apart: its pins clash with requirements-dev.txt (proof/checkov_scan.py finds it here).
-CHECKOV_VENV ?= .venv-checkov
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+$(CK_VENV)/.installed: requirements-checkov.txt
+	@echo "==> building $(CK_VENV): checkov for tests/proof/ (about a minute the first time)"
+	test -x $(CK_PY) || $(PYTHON) -m venv $(CK_VENV)
+	$(CK_PY) -m pip install --progress-bar off --upgrade pip
+	$(CK_PY) -m pip install --progress-bar off -r requirements-checkov.txt
 	touch $@
 
-plan: $(VENV)/.installed  ## offline plan of STACK (default dev) -> build/plan/STACK/
+venv-checkov: $(CK_VENV)/.installed  ## .venv-checkov: checkov, which tests/proof/ runs as a subprocess
+
+plan: venv-plan  ## offline plan of STACK (default dev) -> build/plan/STACK/, with the policy pack's verdict
 	$(PY) -m plan $(STACK)
 
-plan-all: $(VENV)/.installed  ## offline plan of every stack in stacks/
+plan-all: venv-plan  ## offline plan of every stack in stacks/
 	$(PY) -m plan --all
 
-lint: $(VENV)/.installed
+diff: venv-plan  ## what this branch changes in STACK against BASE (default origin/main), as Markdown
+	$(PY) -m plan --diff $(or $(BASE),origin/main) $(STACK)
+
+upstream:  ## fetch the upstream files in upstream.lock into .cache/upstream and verify them
+	$(PYTHON) scripts/fetch_upstream.py
+
+lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(CHECKOV_VENV)/.installed  ## ruff + the whole test suite
+test: lint $(AF_VENV)/.installed $(CK_VENV)/.installed  ## ruff + the whole test suite (with the rendered charts) + Airflow's own code on the generated config
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-airflow
 
-bench: $(VENV)/.installed  ## whole-process time of `make plan` per stack vs the Pulumi floor (not a test)
+test-airflow: venv-dev $(AF_VENV)/.installed  ## tests_airflow/: real Airflow 3.1.7 on every stack's bundle
+	$(PY) -m tests_airflow.export $(AF_BUNDLE)
+	AIRFLOW_MESH_BUNDLE=$(abspath $(AF_BUNDLE)) $(AF_PY) -m pytest tests_airflow
+
+bench: venv-dev  ## whole-process time of `make plan` per stack vs the Pulumi floor (not a test)
 	$(PY) -m plan.bench
 
-project-file: $(VENV)/.installed  ## regenerate Pulumi.yaml's config schema from components/settings.py
+project-file: venv-plan  ## regenerate Pulumi.yaml's config schema from components/settings/model.py
 	$(PY) -m plan --project-file
 
-delivery-doc: $(VENV)/.installed  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
+delivery-doc: venv-plan  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
 	$(PY) -m plan.delivery_doc
 
-clean:
+clean:  ## remove what plan and test wrote (build/, tool caches); keeps .venv and the upstream cache
 	rm -rf build .pytest_cache .ruff_cache  # build/proof holds the render and checkov caches
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean  ## back to a fresh clone: also .venv and the fetched upstream files
+	rm -rf $(VENV) $(AF_VENV) $(CK_VENV) .cache

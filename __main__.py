@@ -10,23 +10,24 @@ account but the stack's own; every Kubernetes object goes through the cluster's 
 import pulumi
 import pulumi_aws as aws
 
-from components import access_model, instance_types, mesh
+from components import access_model, mesh, platform
 from components import settings as stack_settings
-from components.airflow import Airflow, AirflowArgs
-from components.airflow import chart_inputs as airflow_chart_inputs
-from components.airflow_secrets import DatabaseEndpoint
-from components.certificates import Certificates, CertificatesArgs
-from components.cluster import Cluster, ClusterArgs
-from components.database import Database, DatabaseArgs
-from components.edge import Edge, EdgeArgs
-from components.gateway_api import GatewayApiCrds
-from components.identity import WorkloadIdentities, WorkloadIdentitiesArgs
-from components.log_bucket import LogBucket, LogBucketArgs
-from components.namespaces import Namespaces, NamespacesArgs
-from components.network import Network, NetworkArgs
-from components.node_groups import NodeGroupSpec
-from components.oauth2_proxy import OidcClient
-from components.secrets_store import SecretsStore, SecretsStoreArgs
+from components.airflow.component import Airflow, AirflowArgs
+from components.airflow.component import chart_inputs as airflow_chart_inputs
+from components.airflow.secrets import DatabaseEndpoint
+from components.certificates.component import Certificates, CertificatesArgs
+from components.cluster.component import Cluster, ClusterArgs
+from components.cluster.node_groups import NodeGroupSpec
+from components.data.database import Database, DatabaseArgs
+from components.data.log_bucket import LogBucket, LogBucketArgs
+from components.data.secrets_store import SecretsStore, SecretsStoreArgs
+from components.edge.component import Edge, EdgeArgs
+from components.edge.gateway_api import GatewayApiCrds
+from components.edge.oauth2_proxy import OidcClient
+from components.identity.namespaces import Namespaces, NamespacesArgs
+from components.identity.workloads import WorkloadIdentities, WorkloadIdentitiesArgs
+from components.network.component import Network, NetworkArgs
+from components.settings import instance_types
 
 settings = stack_settings.load()  # raises SettingsError before any resource is registered
 
@@ -212,7 +213,7 @@ edge = Edge(
             network.public_subnet_ids if settings.edge_scheme == "internet-facing" else network.private_subnet_ids
         ),
         replicas=settings.edge_replicas,
-        namespace=namespaces.by_name[access_model.EDGE_NAMESPACE],
+        namespace=namespaces.by_name[platform.EDGE_NAMESPACE],
         acme_issuer_name=certificates.acme_issuer_name,
         oidc=OidcClient(
             issuer_url=settings.oidc_issuer_url,

@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
         help="regenerate Pulumi.yaml and the README config reference from the settings model",
     )
     parser.add_argument("--out", type=Path, default=harness.ROOT / "build" / "plan", help="output folder")
+    parser.add_argument(
+        "--stacks-dir",
+        type=Path,
+        default=None,
+        help="folder of Pulumi.<stack>.yaml files (default: Pulumi.yaml's stackConfigDir, stacks/)",
+    )
     args = parser.parse_args(argv)
     if args.project_file:
         from plan.project_file import render, update_readme
@@ -34,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         readme.write_text(update_readme(readme.read_text()))
         print("wrote Pulumi.yaml and the configuration reference in README.md")
         return 0
-    stacks = harness.stack_names() if args.all else args.stacks
+    stacks = harness.stack_names(stacks_dir=args.stacks_dir) if args.all else args.stacks
     if not stacks:
         parser.error("name a stack or pass --all")
 
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         from components.settings import SettingsError
 
         try:
-            plan = harness.run(stack)
+            plan = harness.run(stack, stacks_dir=args.stacks_dir)
         except (SettingsError, harness.StackConfigError) as err:
             print(f"error: {err}", file=sys.stderr)
             failed = True
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "resources.json").write_text(plan.to_json())
         (out / "tree.txt").write_text(plan.tree())
-        write_access_matrix(stack, out)
+        write_access_matrix(stack, out, args.stacks_dir)
         summaries = reports.write_reports(plan, out)  # cost.md, deploy-time.md
         print(plan.summary())
         print(summaries)
@@ -63,12 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def write_access_matrix(stack: str, out: Path) -> None:
+def write_access_matrix(stack: str, out: Path, stacks_dir: Path | None = None) -> None:
     """access-matrix.md and .json, from the same access model the program enforces."""
     from components import access_model
     from plan import access_matrix
 
-    settings = harness.settings_for(stack)
+    settings = harness.settings_for(stack, stacks_dir=stacks_dir)
     matrix = access_matrix.build(access_model.build(settings), settings)
     (out / "access-matrix.json").write_text(access_matrix.to_json(matrix))
     (out / "access-matrix.md").write_text(access_matrix.to_markdown(matrix))

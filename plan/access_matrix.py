@@ -1,6 +1,6 @@
 """The access matrix auditors read: who may do what, across every layer, for one stack.
 
-Generated from the access model (components/access_model.py), the same structure the IAM
+Generated from the access model (components/access_model/), the same structure the IAM
 policies, mesh permissions and Airflow role mapping are generated from; never written by hand.
 For each identity: IdP groups -> Airflow role -> namespace/ServiceAccount -> IAM role and the
 actions it allows on which resources -> mesh destinations it may call and exits it may take.

@@ -62,6 +62,15 @@ class Estimate:
         return [line for line in self.lines if line.monthly is None]
 
 
+class _NoPriceError(Exception):
+    """Raised by :class:`_NoPrices` for any price: the region has no entry in plan/prices.yaml."""
+
+
+class _NoPrices(dict):
+    def __missing__(self, key: str) -> Any:
+        raise _NoPriceError(key)
+
+
 def _get(record: Mapping[str, Any], path: str, default: Any = None) -> Any:
     value: Any = record.get("inputs") or {}
     for part in path.split("."):
@@ -83,11 +92,11 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
     table = table or price_table()
     provider = _aws_provider(resources)
     region = _get(provider, "region", "us-east-1")
-    if region not in table["regions"]:
-        raise PriceTableError(f"plan/prices.yaml has no prices for region {region} (stack {stack}); add them")
+    # A region without prices still gets its report: every line that would be priced says "unknown".
+    priced_region = region in table["regions"]
     tags = json.loads(_get(provider, "defaultTags", "{}") or "{}").get("tags", {})
     environment = tags.get("environment", stack)
-    p = table["regions"][region]
+    p = table["regions"][region] if priced_region else _NoPrices()
     a = table["assumptions"]
     hours = table["hours_per_month"]
     by_name = {r["name"]: r for r in resources}
@@ -103,35 +112,38 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
     nat_gb = a["nat_gb_per_month"].get(environment, max(a["nat_gb_per_month"].values()))
     for r in resources:
         t = r["type"]
-        if t == "aws:eks/cluster:Cluster":
-            price = p["eks_cluster_hour"]
-            add(r, "compute", f"EKS control plane, {hours} h x ${price:.2f} (standard support)", hours * price)
-        elif t == "aws:eks/nodeGroup:NodeGroup":
-            _node_group(r, by_name, p, a, hours, add)
-        elif t == "aws:ec2/natGateway:NatGateway":
-            share = nat_gb / len(nats)
-            monthly = hours * p["nat_gateway_hour"] + share * p["nat_gateway_gb_processed"]
-            add(r, "network", f"NAT gateway + {share:.0f} GB processed (assumed)", monthly)
-        elif t == "aws:ec2/eip:Eip":
-            add(r, "network", "public IPv4 address", hours * p["public_ipv4_hour"])
-        elif t == "aws:ec2/vpcEndpoint:VpcEndpoint" and _get(r, "vpcEndpointType") == "Interface":
-            azs = len(_get(r, "subnetIds", []) or []) or 1
-            service = str(_get(r, "serviceName", "")).removeprefix(f"com.amazonaws.{region}.")
-            add(
-                r,
-                "network",
-                f"interface endpoint {service} in {azs} AZs",
-                azs * hours * p["interface_endpoint_az_hour"],
-            )
-        elif _is_load_balancer(r, fronted):
-            monthly = hours * (p["nlb_hour"] + a["nlb_lcu"] * p["nlb_lcu_hour"])
-            add(r, "network", f"network load balancer, {a['nlb_lcu']} LCU (assumed)", monthly)
-        elif t == "aws:rds/instance:Instance":
-            _database(r, p, hours, add)
-        elif t == "aws:kms/key:Key":
-            add(r, "security", "KMS customer-managed key", p["kms_key_month"])
-        elif t == "aws:secretsmanager/secret:Secret":
-            add(r, "security", "Secrets Manager secret", p["secrets_manager_secret_month"])
+        try:
+            if t == "aws:eks/cluster:Cluster":
+                price = p["eks_cluster_hour"]
+                add(r, "compute", f"EKS control plane, {hours} h x ${price:.2f} (standard support)", hours * price)
+            elif t == "aws:eks/nodeGroup:NodeGroup":
+                _node_group(r, by_name, p, a, hours, add)
+            elif t == "aws:ec2/natGateway:NatGateway":
+                share = nat_gb / len(nats)
+                monthly = hours * p["nat_gateway_hour"] + share * p["nat_gateway_gb_processed"]
+                add(r, "network", f"NAT gateway + {share:.0f} GB processed (assumed)", monthly)
+            elif t == "aws:ec2/eip:Eip":
+                add(r, "network", "public IPv4 address", hours * p["public_ipv4_hour"])
+            elif t == "aws:ec2/vpcEndpoint:VpcEndpoint" and _get(r, "vpcEndpointType") == "Interface":
+                azs = len(_get(r, "subnetIds", []) or []) or 1
+                service = str(_get(r, "serviceName", "")).removeprefix(f"com.amazonaws.{region}.")
+                add(
+                    r,
+                    "network",
+                    f"interface endpoint {service} in {azs} AZs",
+                    azs * hours * p["interface_endpoint_az_hour"],
+                )
+            elif _is_load_balancer(r, fronted):
+                monthly = hours * (p["nlb_hour"] + a["nlb_lcu"] * p["nlb_lcu_hour"])
+                add(r, "network", f"network load balancer, {a['nlb_lcu']} LCU (assumed)", monthly)
+            elif t == "aws:rds/instance:Instance":
+                _database(r, p, hours, add)
+            elif t == "aws:kms/key:Key":
+                add(r, "security", "KMS customer-managed key", p["kms_key_month"])
+            elif t == "aws:secretsmanager/secret:Secret":
+                add(r, "security", "Secrets Manager secret", p["secrets_manager_secret_month"])
+        except _NoPriceError:
+            add(r, "unpriced", f"{t}: no prices for region {region} in plan/prices.yaml", None)
 
     out.assumptions = [
         f"Spot capacity at {a['spot_discount']:.0%} below on-demand (the Spot Instance Advisor's range for them)",
@@ -209,7 +221,7 @@ def _database(r, p, hours, add) -> None:
 
 
 def money(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.2f}"
+    return "unknown" if value is None else f"${value:,.2f}"
 
 
 def render(e: Estimate) -> str:

@@ -127,25 +127,35 @@ def pulumi_project(root: Path = ROOT) -> str:
     return load_yaml(root / "Pulumi.yaml")["name"]
 
 
-def stack_names(root: Path = ROOT) -> list[str]:
-    project = load_yaml(root / "Pulumi.yaml")
-    folder = root / project.get("stackConfigDir", ".")
+def stacks_folder(root: Path = ROOT, stacks_dir: Path | None = None) -> Path:
+    """Where stack files live: ``stacks_dir`` when given (tests keep their own fixture stacks in
+    tests/stacks/), else ``Pulumi.yaml``'s ``stackConfigDir`` as the CLI reads it."""
+    if stacks_dir is not None:
+        return stacks_dir
+    return root / load_yaml(root / "Pulumi.yaml").get("stackConfigDir", ".")
+
+
+def stack_names(root: Path = ROOT, stacks_dir: Path | None = None) -> list[str]:
+    """Every ``Pulumi.<name>.yaml`` in the stacks folder, sorted."""
+    folder = stacks_folder(root, stacks_dir)
     return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in folder.glob("Pulumi.*.yaml"))
 
 
 def stack_config(
-    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT
+    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, stacks_dir: Path | None = None
 ) -> tuple[dict[str, str], list[str], list[str]]:
-    """(config strings, secret keys, keys given offline placeholders) for ``stack``."""
+    """(config strings, secret keys, keys given offline placeholders) for ``stack``, read from
+    ``stacks_dir`` (default: the project's stackConfigDir)."""
     project = load_yaml(root / "Pulumi.yaml")
     name = project["name"]
-    path = root / project.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
+    path = stacks_folder(root, stacks_dir) / f"Pulumi.{stack}.yaml"
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
     if not path.exists():
-        raise StackConfigError(f"no stack file {path.relative_to(root)} (stacks: {', '.join(stack_names(root))})")
+        raise StackConfigError(f"no stack file {shown} (stacks: {', '.join(stack_names(root, stacks_dir))})")
     try:
         given = (load_yaml(path) or {}).get("config") or {}
     except yaml.YAMLError as err:
-        raise StackConfigError(f"{path.relative_to(root)}: not valid YAML: {err}") from err
+        raise StackConfigError(f"{shown}: not valid YAML: {err}") from err
 
     def full(key: str) -> str:
         return key if ":" in key else f"{name}:{key}"
@@ -190,11 +200,13 @@ def stack_config(
     return strings, sorted(secret_keys), sorted(placeholders)
 
 
-def settings_for(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT):
+def settings_for(
+    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, stacks_dir: Path | None = None
+):
     """The program's validated Settings for ``stack``, from the same config the plan uses."""
     from components import settings as stack_settings
 
-    config, secret_keys, _ = stack_config(stack, overrides, root)
+    config, secret_keys, _ = stack_config(stack, overrides, root, stacks_dir)
     prefix = f"{pulumi_project(root)}:"
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     secrets = {k.removeprefix(prefix) for k in secret_keys}
@@ -305,13 +317,20 @@ def _record(request: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def run(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, first_preview: bool = False) -> Plan:
-    """Run ``root/__main__.py`` for ``stack`` under the mock engine and return what it registered.
+def run(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    root: Path = ROOT,
+    first_preview: bool = False,
+    stacks_dir: Path | None = None,
+) -> Plan:
+    """Run ``root/__main__.py`` for ``stack`` (its file in ``stacks_dir``, default the project's
+    stackConfigDir) under the mock engine and return what it registered.
 
     Raises the program's own exceptions (``SettingsError`` for bad config) after the engine has
     settled, with ``registered_resources`` set on the exception: how many got registered before it.
     """
-    config, secret_keys, placeholders = stack_config(stack, overrides, root)
+    config, secret_keys, placeholders = stack_config(stack, overrides, root, stacks_dir)
     region = config.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(RealisticMocks(region, first_preview=first_preview))
 

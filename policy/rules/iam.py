@@ -74,7 +74,7 @@ RULES = [
         "and `aud` (sts.amazonaws.com) with StringEquals.",
         check=check_irsa_trust,
         types=("aws:iam/role:Role",),
-        remediation="Build the role with components.workload_role.WorkloadRole.",
+        remediation="Build the role with components.cluster.workload_role.WorkloadRole.",
     ),
     Rule(
         name="iam-no-admin-wildcards",

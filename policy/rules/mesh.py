@@ -152,7 +152,7 @@ RULES = [
         "the stack's one mesh.",
         check=check_namespaces,
         scope="stack",
-        remediation="Create it through components.namespaces.Namespaces with mesh.namespace_labels(provider).",
+        remediation="Create it through components.identity.namespaces.Namespaces with mesh.namespace_labels(provider).",
     ),
     Rule(
         name="mesh-no-allow-all",

@@ -8,7 +8,7 @@
    - Secrets Manager, KMS and Route 53 probes go through moto's policy evaluator with the real
      resource ARN, because moto's handlers for those services authorize against "*" only.
    moto does not evaluate condition keys (s3:prefix, kms:ViaService), so probes never rely on a
-   condition to deny; the conditions themselves are asserted in tests/components/test_identity.py.
+   condition to deny; the conditions themselves are asserted in tests/components/identity/test_identity.py.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def test_iam_rejects_a_malformed_policy(monkeypatch_module):
 def test_parliament_finds_nothing_medium_or_worse(plans):
     """parliament lints permission policies (identity policies). It does not understand trust
     policies (it demands a Resource and knows only SAML as a federation source), so those are held
-    to stricter, specific rules in tests/components/test_workload_role.py instead."""
+    to stricter, specific rules in tests/components/cluster/test_workload_role.py instead."""
     findings, linted = [], 0
     for stack, plan in plans.items():
         for docs in workload_roles(plan).values():

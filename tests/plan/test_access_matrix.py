@@ -7,15 +7,16 @@ import json
 import re
 
 from components import access_model
-from plan import access_matrix, harness
+from plan import access_matrix
 from plan.bench import synthetic_domains
+from tests import stacks
 from tests.iam.roles import workload_roles
 
 KMS_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+$")
 
 
 def matrix_for(stack: str, overrides=None) -> dict:
-    settings = harness.settings_for(stack, overrides)
+    settings = stacks.settings_for(stack, overrides)
     return access_matrix.build(access_model.build(settings), settings)
 
 
@@ -86,7 +87,7 @@ def test_fifty_domains_plan_and_grow_linearly():
     nothing is per pair of domains. Timings are in `make bench`."""
     counts = {}
     for n in (1, 2, 50):
-        plan = harness.run("dev", {"domains": synthetic_domains(n)})
+        plan = stacks.run("dev", {"domains": synthetic_domains(n)})
         namespaces = [ns["inputs"]["metadata"]["name"] for ns in plan.of_type("kubernetes:core/v1:Namespace")]
         assert len([ns for ns in namespaces if ns.startswith("domain-")]) == n
         counts[n] = len(plan.resources)
@@ -97,19 +98,19 @@ def test_fifty_domains_plan_and_grow_linearly():
 
 def test_matrix_mesh_rows_equal_the_recorded_mesh_permissions(plan):
     """Kuma: one MeshTrafficPermission per allowed (source, destination); read back from the plan."""
-    from tests.components import mesh_plans as mp
+    from tests.components.mesh import mesh_plans as mp
 
     matrix = matrix_for(plan.stack)
     claimed = {
         (r["workload"], d["to"]) for r in matrix["workloads"] for d in r["meshDestinations"] if d["protocol"] == "tcp"
     }
-    recorded = mp.kuma_allowed(plan, access_model.build(harness.settings_for(plan.stack)))
+    recorded = mp.kuma_allowed(plan, access_model.build(stacks.settings_for(plan.stack)))
     assert len(recorded) == len(set(recorded))
     assert set(recorded) == claimed
 
 
 def test_matrix_mesh_rows_equal_istio_authorization_policies_with_ports():
-    from tests.components import mesh_plans as mp
+    from tests.components.mesh import mesh_plans as mp
 
     overrides = {"meshProvider": "istio"}
     matrix = matrix_for("prod", overrides)
@@ -119,17 +120,17 @@ def test_matrix_mesh_rows_equal_istio_authorization_policies_with_ports():
         for d in r["meshDestinations"]
         if d["protocol"] == "tcp"
     }
-    plan = harness.run("prod", overrides)
-    assert set(mp.istio_allowed(plan, access_model.build(harness.settings_for("prod", overrides)))) == claimed
+    plan = stacks.run("prod", overrides)
+    assert set(mp.istio_allowed(plan, access_model.build(stacks.settings_for("prod", overrides)))) == claimed
 
 
 def test_matrix_exits_are_exactly_the_recorded_mesh_passthroughs(plan):
     """Every exit the matrix lists is let out by the workload's MeshPassthrough, and every match a
     MeshPassthrough lets out is in the matrix (the S3 virtual-hosted wildcard stands for its S3 row)."""
-    from components.mesh_kuma_exits import DATABASE_HOST
-    from tests.components import mesh_plans as mp
+    from components.mesh.kuma.exits import DATABASE_HOST
+    from tests.components.mesh import mesh_plans as mp
 
-    settings = harness.settings_for(plan.stack)
+    settings = stacks.settings_for(plan.stack)
     matrix = matrix_for(plan.stack)
     by_selector = mp.workload_by_selector(access_model.build(settings))
     recorded: dict[str, set[tuple[str, int]]] = {}

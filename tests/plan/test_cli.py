@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
 from plan import harness
+from tests import stacks
 
 
 def run_cli(*args, cwd=harness.ROOT):
@@ -15,7 +15,7 @@ def run_cli(*args, cwd=harness.ROOT):
 
 
 def test_plan_writes_resources_tree_and_summary(tmp_path):
-    result = run_cli("dev", "--out", str(tmp_path))
+    result = run_cli("dev", "--out", str(tmp_path), "--stacks-dir", str(stacks.DIR))
     assert result.returncode == 0, result.stderr
     assert "stack dev:" in result.stdout and "aws:eks/cluster:Cluster" in result.stdout
     doc = json.loads((tmp_path / "dev" / "resources.json").read_text())
@@ -32,17 +32,17 @@ def test_plan_writes_resources_tree_and_summary(tmp_path):
 
 
 def test_bad_config_exits_non_zero_with_the_settings_error(tmp_path):
-    root = tmp_path / "repo"
-    shutil.copytree(harness.ROOT, root, ignore=shutil.ignore_patterns(".venv", "build", ".git", "__pycache__"))
-    stack_file = root / "stacks" / "Pulumi.prod.yaml"
-    stack_file.write_text(stack_file.read_text().replace("endpointAccess: private", "endpointAccess: public"))
-    result = run_cli("prod", "--out", str(tmp_path / "out"), cwd=root)
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    fixture = (stacks.DIR / "Pulumi.prod.yaml").read_text()
+    (folder / "Pulumi.prod.yaml").write_text(fixture.replace("endpointAccess: private", "endpointAccess: public"))
+    result = run_cli("prod", "--out", str(tmp_path / "out"), "--stacks-dir", str(folder))
     assert result.returncode == 1
     assert "stacks/Pulumi.prod.yaml: airflow-mesh:endpointAccess: 'public' is not allowed in prod" in result.stderr
     assert not (tmp_path / "out" / "prod").exists()
 
 
 def test_unknown_stack_is_a_clear_error():
-    result = run_cli("qa")
+    result = run_cli("no-such-stack")
     assert result.returncode == 1
-    assert "no stack file stacks/Pulumi.qa.yaml" in result.stderr
+    assert "no stack file stacks/Pulumi.no-such-stack.yaml" in result.stderr

@@ -115,8 +115,10 @@ def test_interface_endpoints_per_az_gateway_endpoints_free_nat_data_shared():
 
 
 def test_missing_prices_are_reported_not_guessed():
-    with pytest.raises(cost.PriceTableError, match="eu-west-3"):
-        cost.estimate("dev", [provider(region="eu-west-3")])
+    key = record("aws:kms/key:Key", "key")
+    elsewhere = cost.estimate("dev", [provider(region="eu-west-3"), key])
+    assert [line.monthly for line in elsewhere.lines] == [None]
+    assert "eu-west-3" in elsewhere.lines[0].what and "| unknown |" in cost.render(elsewhere)
     odd = record("aws:eks/nodeGroup:NodeGroup", "odd", instanceTypes=["x9.huge"], scalingConfig={"desiredSize": 1})
     estimate = cost.estimate("dev", [provider(), odd])
     assert estimate.unpriced and "Incomplete" in cost.render(estimate)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime.proto import analyzer_pb2
 
-from plan import harness
 from policy.rules import ALL
 from policy.rules.model import UNKNOWN, Stack
 from policy.rules.offline import evaluate, from_records, stack_of
+from tests import stacks
 
 from .analyzer import Analyzer
 from .examples import EXAMPLES, res
@@ -44,7 +44,7 @@ VARIANTS = [
 )
 def test_every_supported_variant_passes_every_rule(stack, overrides):
     """The mandatory pack must not block a mode the program offers (Istio's entry point, Redis...)."""
-    plan = harness.run(stack, overrides)
+    plan = stacks.run(stack, overrides)
     resources = from_records(plan.resources)
     found = evaluate(resources, stack_of(plan.stack, resources))
     assert found == [], "\n".join(map(str, found))

@@ -7,19 +7,20 @@ import subprocess
 import sys
 
 from plan import ci, harness
+from tests import stacks
 
 
 def test_prod_is_refused_for_every_reason():
-    reasons = " | ".join(ci.destroy_refusals("prod"))
+    reasons = " | ".join(ci.destroy_refusals("prod", stacks_dir=stacks.DIR))
     assert "by name" in reasons
     assert "environment=prod" in reasons
     assert "protects" in reasons
 
 
 def test_non_prod_stacks_may_be_destroyed():
-    for stack in harness.stack_names():
+    for stack in stacks.NAMES:
         if stack != "prod":
-            assert ci.destroy_refusals(stack) == [], stack
+            assert ci.destroy_refusals(stack, stacks_dir=stacks.DIR) == [], stack
 
 
 def test_a_deployed_state_with_protected_resources_is_refused():
@@ -28,9 +29,10 @@ def test_a_deployed_state_with_protected_resources_is_refused():
             "resources": [{"urn": "urn:pulumi:dev::airflow-mesh::aws:rds/instance:Instance::db", "protect": True}]
         }
     }
-    reasons = ci.destroy_refusals("dev", state)
+    reasons = ci.destroy_refusals("dev", state, stacks_dir=stacks.DIR)
     assert len(reasons) == 1 and "deployed state" in reasons[0]
-    assert ci.destroy_refusals("dev", {"deployment": {"resources": [{"urn": "u", "protect": False}]}}) == []
+    unprotected = {"deployment": {"resources": [{"urn": "u", "protect": False}]}}
+    assert ci.destroy_refusals("dev", unprotected, stacks_dir=stacks.DIR) == []
 
 
 def test_an_unknown_prod_looking_stack_is_refused_by_name():
@@ -41,7 +43,10 @@ def test_an_unknown_prod_looking_stack_is_refused_by_name():
 def test_cli_exit_status_and_outputs(tmp_path):
     def run(*args):
         return subprocess.run(
-            [sys.executable, "-m", "plan.ci", *args], cwd=harness.ROOT, capture_output=True, text=True
+            [sys.executable, "-m", "plan.ci", "--stacks-dir", str(stacks.DIR), *args],
+            cwd=harness.ROOT,
+            capture_output=True,
+            text=True,
         )
 
     refused = run("destroy-guard", "prod")

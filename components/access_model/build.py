@@ -1,0 +1,257 @@
+"""How the access model of one stack is built from its settings: every workload, edge and exit.
+
+Nothing is allowed that this function does not list; :mod:`components.access_model.grants` holds
+the IAM templates it hands out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from components.access_model.grants import domain_grants, logs_read, logs_write, secrets_read_grants
+from components.access_model.model import AccessModel, Edge, Egress, Grant, Ref, Workload
+from components.platform import (
+    AIRFLOW_NAMESPACE,
+    AIRFLOW_RELEASE,
+    API_SERVER_PORT,
+    CERT_MANAGER_NAMESPACE,
+    DATABASE_PORT,
+    DOMAIN_LABEL,
+    EDGE_NAMESPACE,
+    GATEWAY_AGENT_PORT,
+    GATEWAY_CONTROLLER,
+    GATEWAY_CONTROLLER_SELECTOR,
+    GATEWAY_SELECTOR,
+    GATEWAY_SERVICE_ACCOUNT,
+    KUBERNETES_API,
+    KUBERNETES_API_CLIENTS,
+    OAUTH2_PROXY_PORT,
+    OAUTH2_PROXY_RELEASE,
+    PGBOUNCER_PORT,
+    REDIS_PORT,
+    REDIS_PORTS,
+    STATSD_PORT,
+)
+
+if TYPE_CHECKING:
+    from components.settings.model import Settings
+
+
+def build(settings: Settings) -> AccessModel:
+    """The access model of one stack."""
+    workloads: dict[str, Workload] = {}
+    edges: list[Edge] = []
+    egress: list[Egress] = []
+
+    def add(w: Workload) -> None:
+        assert w.name not in workloads, w.name
+        workloads[w.name] = w
+
+    # Platform components read the stack's connections and variables, but never a domain's: the
+    # domains' prefixes sit below the same connections/ and variables/ folders, hence the Deny.
+    domain_prefixes = tuple(d.secrets_prefix for d in settings.domains)
+    secrets_read = secrets_read_grants(settings.secrets_prefix, "", exclude=domain_prefixes)
+    aws_apis = _aws_api_hosts(settings.region)
+
+    # --- Airflow -------------------------------------------------------------------------------
+    def airflow(component: str, description: str, grants: tuple[Grant, ...] = (), ports: tuple[int, ...] = ()):
+        add(
+            Workload(
+                name=f"airflow-{component}",
+                kind="airflow",
+                namespace=AIRFLOW_NAMESPACE,
+                service_account=f"{AIRFLOW_RELEASE}-{component}",
+                description=description,
+                selector={"component": component, "release": AIRFLOW_RELEASE},
+                ports=ports,
+                grants=grants,
+            )
+        )
+
+    airflow(
+        "api-server",
+        "Airflow UI, REST API and the task execution API",
+        grants=(*secrets_read, *logs_read()),
+        ports=(API_SERVER_PORT,),
+    )
+    airflow("scheduler", "schedules DAG runs and launches task pods", grants=secrets_read)
+    airflow("dag-processor", "parses DAG files", grants=secrets_read)
+    airflow("triggerer", "runs deferred tasks' triggers", grants=(*secrets_read, *logs_write("")))
+    airflow("worker", "task pods of DAGs outside any domain", grants=(*secrets_read, *logs_write("")))
+    airflow("pgbouncer", "pools connections to the metadata database", ports=(PGBOUNCER_PORT,))
+    airflow("statsd", "receives Airflow metrics (statsd over UDP) for Prometheus", ports=(STATSD_PORT,))
+    airflow("migrate-database-job", "migrates the metadata database schema on upgrades")
+
+    if settings.airflow_executor == "CeleryExecutor":
+        airflow("redis", "Celery broker (queued task messages)", ports=(REDIS_PORT,))
+
+    api, pgbouncer, statsd = "airflow-api-server", "airflow-pgbouncer", "airflow-statsd"
+    for source in ("airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", "airflow-worker"):
+        edges.append(Edge(source, api, API_SERVER_PORT, "task execution API"))
+    for source in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        edges.append(Edge(source, pgbouncer, PGBOUNCER_PORT, "metadata database through PgBouncer"))
+    edges.append(Edge("airflow-migrate-database-job", pgbouncer, PGBOUNCER_PORT, "schema migrations"))
+    if settings.airflow_executor == "CeleryExecutor":
+        edges.append(Edge("airflow-scheduler", "airflow-redis", REDIS_PORT, "queues tasks on the Celery broker"))
+        edges.append(Edge("airflow-worker", "airflow-redis", REDIS_PORT, "takes tasks from the Celery broker"))
+        edges.append(Edge("airflow-worker", pgbouncer, PGBOUNCER_PORT, "Celery result backend"))
+    for source in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        edges.append(Edge(source, statsd, STATSD_PORT, "metrics (UDP: outside mTLS, counters only)", "udp"))
+
+    egress.append(Egress(pgbouncer, "{database_address}", DATABASE_PORT, "RDS PostgreSQL (TLS, verify-full)"))
+    egress.append(Egress(api, _host(settings.oidc_issuer_url), 443, "OIDC issuer (login, token keys)"))
+    for w in (
+        "airflow-api-server",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+    ):
+        for host in aws_apis:
+            egress.append(Egress(w, host, 443, "AWS APIs through IRSA (STS, S3, Secrets Manager)"))
+    if settings.dags_git_repository:
+        git_host = _git_host(settings.dags_git_repository)
+        git_port = 22 if not settings.dags_git_repository.startswith("https://") else 443
+        git_clients = ["airflow-dag-processor", "airflow-triggerer", "airflow-scheduler", "airflow-worker"]
+        git_clients += [f"domain-{d.name}" for d in settings.domains]  # task pods clone in an init container
+        for w in git_clients:
+            egress.append(Egress(w, git_host, git_port, "git-sync of the DAG repository"))
+
+    # --- Edge ----------------------------------------------------------------------------------
+    add(
+        Workload(
+            name="edge-gateway",
+            kind="edge",
+            namespace=EDGE_NAMESPACE,
+            service_account=GATEWAY_SERVICE_ACCOUNT,
+            description="NGINX Gateway Fabric data plane: TLS termination, header stripping",
+            selector=GATEWAY_SELECTOR,
+            ports=(80, 443),
+            create_service_account=False,
+        )
+    )
+    add(
+        Workload(
+            name="edge-oauth2-proxy",
+            kind="edge",
+            namespace=EDGE_NAMESPACE,
+            service_account="oauth2-proxy",
+            description="OIDC authentication of every request before Airflow",
+            selector={"app.kubernetes.io/name": "oauth2-proxy"},
+            ports=(OAUTH2_PROXY_PORT,),
+        )
+    )
+    edges.append(Edge("edge-gateway", "edge-oauth2-proxy", OAUTH2_PROXY_PORT, "every request is authenticated first"))
+    edges.append(Edge("edge-oauth2-proxy", api, API_SERVER_PORT, "authenticated requests to Airflow"))
+    egress.append(Egress("edge-oauth2-proxy", _host(settings.oidc_issuer_url), 443, "OIDC issuer (login, tokens)"))
+    add(
+        Workload(
+            name="edge-controller",
+            kind="edge",
+            namespace=EDGE_NAMESPACE,
+            service_account=GATEWAY_CONTROLLER,
+            description="NGINX Gateway Fabric control plane: turns Gateway API objects into NGINX config",
+            selector=GATEWAY_CONTROLLER_SELECTOR,
+            ports=(GATEWAY_AGENT_PORT,),
+            create_service_account=False,
+        )
+    )
+    edges.append(Edge("edge-gateway", "edge-controller", GATEWAY_AGENT_PORT, "NGINX agent fetches its config"))
+    if settings.oauth2_proxy_session_store == "redis":
+        add(
+            Workload(
+                name="edge-redis",
+                kind="edge",
+                namespace=EDGE_NAMESPACE,
+                service_account=f"{OAUTH2_PROXY_RELEASE}-redis-ha",
+                description="oauth2-proxy session store (redis-ha subchart, Sentinel)",
+                selector={"app": "redis-ha", "release": OAUTH2_PROXY_RELEASE},
+                ports=REDIS_PORTS,
+                create_service_account=False,
+            )
+        )
+        for port in REDIS_PORTS:
+            edges.append(Edge("edge-oauth2-proxy", "edge-redis", port, "sessions (Sentinel finds the primary)"))
+            edges.append(Edge("edge-redis", "edge-redis", port, "replication and Sentinel quorum"))
+
+    for w in KUBERNETES_API_CLIENTS:
+        egress.append(Egress(w, KUBERNETES_API, 443, "Kubernetes API (in-cluster Service address)"))
+
+    # --- Platform add-ons ----------------------------------------------------------------------
+    add(
+        Workload(
+            name="cert-manager",
+            kind="platform",
+            namespace=CERT_MANAGER_NAMESPACE,
+            service_account="cert-manager",
+            description="issues and renews TLS certificates (ACME DNS-01 on Route 53)",
+            meshed=False,
+            create_service_account=False,
+            grants=(
+                # Only ACME challenge TXT records: a compromised cert-manager cannot repoint Airflow's alias.
+                Grant(
+                    "ChangeChallengeRecords",
+                    ("route53:ChangeResourceRecordSets",),
+                    (("arn:aws:route53:::hostedzone/", Ref("hosted_zone_id")),),
+                    {
+                        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
+                        "ForAllValues:StringLike": {
+                            "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]
+                        },
+                    },
+                ),
+                Grant(
+                    "ListZoneRecords",
+                    ("route53:ListResourceRecordSets",),
+                    (("arn:aws:route53:::hostedzone/", Ref("hosted_zone_id")),),
+                ),
+                Grant("ReadChanges", ("route53:GetChange",), ("arn:aws:route53:::change/*",)),
+                Grant("FindZone", ("route53:ListHostedZonesByName",), ("*",)),
+            ),
+        )
+    )
+
+    # --- Data domains --------------------------------------------------------------------------
+    for domain in settings.domains:
+        name = f"domain-{domain.name}"
+        add(
+            Workload(
+                name=name,
+                kind="domain",
+                namespace=name,
+                service_account=f"{domain.name}-tasks",
+                description=f"task pods of the {domain.name} domain",
+                selector={DOMAIN_LABEL: domain.name},
+                grants=domain_grants(settings.secrets_prefix, domain),
+            )
+        )
+        edges.append(Edge(name, api, API_SERVER_PORT, "task execution API"))
+        for host in aws_apis:
+            egress.append(Egress(name, host, 443, "AWS APIs through IRSA (STS, S3, Secrets Manager)"))
+        for rule in domain.egress:
+            egress.append(Egress(name, rule.host, rule.port, f"declared egress of {domain.name}"))
+
+    return AccessModel(
+        stack=settings.stack,
+        workloads=workloads,
+        edges=tuple(edges),
+        egress=tuple(egress),
+        role_mappings=tuple(settings.role_mappings),
+        domain_namespaces=tuple(f"domain-{d.name}" for d in settings.domains),
+    )
+
+
+def _aws_api_hosts(region: str) -> tuple[str, ...]:
+    hosts = (f"sts.{region}.amazonaws.com", f"s3.{region}.amazonaws.com", f"secretsmanager.{region}.amazonaws.com")
+    # In us-east-1 the SDKs default to S3's global endpoint (<bucket>.s3.amazonaws.com) unless told otherwise.
+    return (*hosts, "s3.amazonaws.com") if region == "us-east-1" else hosts
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _git_host(url: str) -> str:
+    if url.startswith("git@"):
+        return url[4:].split(":", 1)[0]
+    return _host(url).split("@")[-1].split(":")[0]

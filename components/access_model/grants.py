@@ -1,0 +1,89 @@
+"""IAM grant templates the access model hands its workloads: Airflow secrets, task logs, a domain's data.
+
+Each returns :class:`~components.access_model.model.Grant` templates whose :class:`Ref` slots
+(``region``, ``account``, ``logs_bucket``, ``logs_key_arn``, ``secrets_key_arn``) the identity layer
+fills once the resources exist (:func:`~components.access_model.model.render_policy`). User strings
+(bucket names, prefixes, secret prefixes) are literal parts, never templates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from components.access_model.model import Grant, Ref
+from components.platform import LOG_PREFIX
+
+if TYPE_CHECKING:
+    from components.settings.model import DomainConfig
+
+REGION, ACCOUNT = Ref("region"), Ref("account")
+LOGS_BUCKET, LOGS_KEY_ARN, SECRETS_KEY_ARN = Ref("logs_bucket"), Ref("logs_key_arn"), Ref("secrets_key_arn")
+_SECRET_ARN = ("arn:aws:secretsmanager:", REGION, ":", ACCOUNT, ":secret:")
+_KMS_VIA_SECRETS = {"StringEquals": {"kms:ViaService": ("secretsmanager.", REGION, ".amazonaws.com")}}
+_LOGS_BUCKET_ARN = ("arn:aws:s3:::", LOGS_BUCKET)
+
+
+def secrets_read_grants(stack_prefix: str, sub: str, exclude: tuple[str, ...] = ()) -> tuple[Grant, ...]:
+    """Read the stack's connections and variables (below ``sub`` if given, never below ``exclude``)
+    and decrypt them."""
+    read = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+
+    def under(prefix: str) -> tuple[str, ...]:
+        prefix = f"{prefix.strip('/')}/" if prefix else ""
+        return tuple((*_SECRET_ARN, f"{stack_prefix}/{kind}/{prefix}*") for kind in ("connections", "variables"))
+
+    grants = [Grant("ReadAirflowSecrets", read, under(sub))]
+    if exclude:
+        denied = tuple(arn for prefix in exclude for arn in under(prefix))
+        grants.append(Grant("NeverDomainSecrets", read, denied, effect="Deny"))
+    grants.append(Grant("DecryptAirflowSecrets", ("kms:Decrypt",), (SECRETS_KEY_ARN,), _KMS_VIA_SECRETS))
+    return tuple(grants)
+
+
+def logs_read() -> tuple[Grant, ...]:
+    return (
+        Grant("ReadTaskLogs", ("s3:GetObject",), ((*_LOGS_BUCKET_ARN, f"/{LOG_PREFIX}/*"),)),
+        Grant(
+            "ListTaskLogs",
+            ("s3:ListBucket",),
+            (_LOGS_BUCKET_ARN,),
+            {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/*"]}},
+        ),
+        Grant("DecryptTaskLogs", ("kms:Decrypt",), (LOGS_KEY_ARN,)),
+    )
+
+
+def logs_write(dag_prefix: str) -> tuple[Grant, ...]:
+    """Write and read task logs, only below ``logs/dag_id=<dag_prefix>``."""
+    objects = (*_LOGS_BUCKET_ARN, f"/{LOG_PREFIX}/dag_id={dag_prefix}*")
+    return (
+        Grant("WriteTaskLogs", ("s3:PutObject", "s3:GetObject"), (objects,)),
+        Grant(
+            "ListOwnTaskLogs",
+            ("s3:ListBucket",),
+            (_LOGS_BUCKET_ARN,),
+            {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/dag_id={dag_prefix}*"]}},
+        ),
+        Grant("EncryptTaskLogs", ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"), (LOGS_KEY_ARN,)),
+    )
+
+
+def domain_grants(stack_prefix: str, domain: DomainConfig) -> tuple[Grant, ...]:
+    grants: list[Grant] = []
+    for i, s3 in enumerate(domain.s3):
+        bucket = f"arn:aws:s3:::{s3.bucket}"
+        objects = tuple(f"{bucket}/{p}*" for p in s3.prefixes)
+        actions = ("s3:GetObject",) if s3.access == "read" else ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+        grants.append(Grant(f"Objects{i}", actions, objects))
+        prefixes = [f"{p}*" for p in s3.prefixes]
+        condition = None if prefixes == ["*"] else {"StringLike": {"s3:prefix": prefixes}}
+        grants.append(Grant(f"List{i}", ("s3:ListBucket",), (bucket,), condition))
+    grants.extend(secrets_read_grants(stack_prefix, domain.secrets_prefix))
+    # DAG ids of a domain start with "<domain>_": its task logs land under that prefix only.
+    grants.extend(logs_write(f"{domain.name}_"))
+    return tuple(grants)
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------

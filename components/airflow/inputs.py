@@ -1,0 +1,108 @@
+"""What the Airflow chart's values are built from: typed inputs and the names the chart and the platform agree on.
+
+Plain data (no Pulumi): :class:`ChartInputs` is filled from the settings and the access model by
+:func:`components.airflow.component.chart_inputs`, and every values function reads only it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from components.platform import AIRFLOW_RELEASE
+
+#: Services the chart names after the release (``useStandardNaming: false``).
+API_SERVER_SERVICE = f"{AIRFLOW_RELEASE}-api-server"
+PGBOUNCER_SERVICE = f"{AIRFLOW_RELEASE}-pgbouncer"
+#: PgBouncer's name for the metadata database (the chart's convention).
+PGBOUNCER_DB = f"{AIRFLOW_RELEASE}-metadata"
+PGBOUNCER_RESULT_BACKEND_DB = f"{AIRFLOW_RELEASE}-result-backend"
+#: Where PgBouncer finds the RDS trust bundle.
+PGBOUNCER_CA_DIR = "/etc/pgbouncer/rds-ca"
+#: Credential-less AWS connection: boto3 finds the IRSA (or Pod Identity) credentials of the pod.
+AWS_CONN_ID = "aws_irsa"
+#: Where the scheduler finds the domains' pod templates.
+POD_TEMPLATES_DIR = "/opt/airflow/pod_templates"
+POD_TEMPLATES_CONFIGMAP = "airflow-mesh-pod-templates"
+#: Name of the OIDC provider in FAB (callback: /auth/oauth-authorized/<name>).
+OIDC_PROVIDER = "oidc"
+OIDC_SCOPES = "openid email profile"
+OIDC_SECRET_ENV = "AIRFLOW_MESH_OIDC_CLIENT_SECRET"
+AIRFLOW_HOME = "/opt/airflow"
+DAGS_MOUNT = f"{AIRFLOW_HOME}/dags"
+
+#: Chart section -> access-model workload whose ServiceAccount (created by the identity layer) it runs as.
+CHART_SERVICE_ACCOUNTS: dict[str, str] = {
+    "apiServer": "airflow-api-server",
+    "scheduler": "airflow-scheduler",
+    "dagProcessor": "airflow-dag-processor",
+    "triggerer": "airflow-triggerer",
+    "workers": "airflow-worker",
+    "pgbouncer": "airflow-pgbouncer",
+    "statsd": "airflow-statsd",
+    "migrateDatabaseJob": "airflow-migrate-database-job",
+    "redis": "airflow-redis",
+}
+
+Executor = Literal["KubernetesExecutor", "CeleryExecutor"]
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """Where a data domain's task pods run."""
+
+    name: str
+    namespace: str
+    service_account: str
+    airflow_role: str
+
+
+@dataclass(frozen=True)
+class SecretNames:
+    """Names of the Kubernetes Secrets the chart reads (see ``components/airflow/secrets.py``)."""
+
+    metadata: str
+    fernet: str
+    jwt: str
+    api: str
+    pgbouncer_config: str
+    pgbouncer_stats: str
+    oidc: str
+    oidc_key: str
+    rds_ca_configmap: str
+    git_ssh: str | None = None
+    #: Celery only: the broker's password and the broker URL with it.
+    redis_password: str | None = None
+    broker_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ChartInputs:
+    """Everything the values depend on, as plain typed data."""
+
+    region: str
+    #: Public host name (behind the edge); Airflow builds its own links and OAuth callbacks from it.
+    hostname: str
+    executor: Executor
+    #: ``repository:tag`` with DAGs baked in; empty: the chart's default image.
+    image: str
+    api_server_replicas: int
+    scheduler_replicas: int
+    #: Prod: every other component gets 2 replicas too, and every multi-replica one a PDB.
+    high_availability: bool
+    logs_bucket: str
+    #: ``airflow/<stack>``: connections and variables live below it.
+    secrets_prefix: str
+    oidc_issuer_url: str
+    oidc_client_id: str
+    oidc_groups_claim: str
+    #: (IdP group, Airflow role), built-in and domain roles alike.
+    role_mappings: tuple[tuple[str, str], ...]
+    domains: tuple[DomainSpec, ...]
+    #: ServiceAccount names by access-model workload.
+    service_accounts: Mapping[str, str]
+    secrets: SecretNames
+    dags_git_repository: str = ""
+    dags_git_branch: str = "main"
+    dags_git_known_hosts: str = ""

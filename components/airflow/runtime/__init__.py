@@ -1,0 +1,116 @@
+"""The Python that Airflow itself executes, kept as real modules so linters and tests see it.
+
+- :mod:`.airflow_local_settings`: cluster policies of every Airflow component (where a DAG may act
+  for a domain, where its task pods run);
+- :mod:`.webserver_config`: the api-server's FAB config (OIDC login, group -> role mapping, domain
+  roles).
+
+The chart receives each file's text unchanged (:func:`local_settings_source` as
+``airflowLocalSettings``, :func:`webserver_config_source` as ``apiServer.apiServerConfig``; the
+functions are not named after the modules, which would shadow them). What differs per stack is
+data, not code: the functions here build the JSON each module reads from its ``DATA_ENV``
+environment variable, and the values put it in the ``env`` of exactly the containers that load the
+file. Nothing here imports the runtime modules (they need Airflow); the variable names are read
+from their source.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from components.airflow.inputs import OIDC_PROVIDER, OIDC_SCOPES, OIDC_SECRET_ENV, ChartInputs, DomainSpec
+from components.platform import AIRFLOW_NAMESPACE, DOMAIN_LABEL
+
+LOCAL_SETTINGS_FILE = Path(__file__).with_name("airflow_local_settings.py")
+WEBSERVER_CONFIG_FILE = Path(__file__).with_name("webserver_config.py")
+
+
+@cache
+def source(path: Path) -> str:
+    """The module's text, as the chart receives it."""
+    return path.read_text()
+
+
+@cache
+def data_env(path: Path) -> str:
+    """The module's ``DATA_ENV = "..."``: the environment variable it reads its data from."""
+    for node in ast.parse(source(path)).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "DATA_ENV" for t in targets) and node.value is not None:
+                return ast.literal_eval(node.value)
+    raise ValueError(f"{path.name} defines no DATA_ENV")
+
+
+def _env(path: Path, data: Mapping[str, Any]) -> dict[str, str]:
+    return {"name": data_env(path), "value": json.dumps(data, sort_keys=True)}
+
+
+# --------------------------------------------------------------------------------------------------
+# airflow_local_settings.py
+# --------------------------------------------------------------------------------------------------
+
+
+def local_settings_source() -> str:
+    """Text of ``airflow_local_settings.py``: the pod mutation hook and the DAG policy."""
+    return source(LOCAL_SETTINGS_FILE)
+
+
+def local_settings_data(domains: Sequence[DomainSpec], service_accounts: Mapping[str, str]) -> dict[str, Any]:
+    """Its data: each domain's [namespace, ServiceAccount], the platform's, and the domain label."""
+    return {
+        "domains": {d.name: [d.namespace, d.service_account] for d in domains},
+        "platform": [AIRFLOW_NAMESPACE, service_accounts["airflow-worker"]],
+        "domain_label": DOMAIN_LABEL,
+    }
+
+
+def local_settings_env(domains: Sequence[DomainSpec], service_accounts: Mapping[str, str]) -> dict[str, str]:
+    """The ``env`` entry that carries :func:`local_settings_data` (every Airflow container loads the file)."""
+    return _env(LOCAL_SETTINGS_FILE, local_settings_data(domains, service_accounts))
+
+
+# --------------------------------------------------------------------------------------------------
+# webserver_config.py
+# --------------------------------------------------------------------------------------------------
+
+
+def roles_mapping(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """``AUTH_ROLES_MAPPING``: IdP group -> Airflow roles."""
+    out: dict[str, list[str]] = {}
+    for group, role in pairs:
+        roles = out.setdefault(group, [])
+        if role not in roles:
+            roles.append(role)
+    return out
+
+
+def webserver_config_source() -> str:
+    """Text of the api-server's ``webserver_config.py``."""
+    return source(WEBSERVER_CONFIG_FILE)
+
+
+def webserver_config_data(inputs: ChartInputs) -> dict[str, Any]:
+    """Its data: the OIDC client (never its secret, only the variable holding it), the role
+    mapping and the domain roles."""
+    issuer = inputs.oidc_issuer_url.rstrip("/")
+    return {
+        "provider": OIDC_PROVIDER,
+        "client_id": inputs.oidc_client_id,
+        "secret_env": OIDC_SECRET_ENV,
+        "metadata_url": f"{issuer}/.well-known/openid-configuration",
+        "scopes": OIDC_SCOPES,
+        "groups_claim": inputs.oidc_groups_claim,
+        "roles_mapping": roles_mapping(inputs.role_mappings),
+        "domain_roles": sorted(d.airflow_role for d in inputs.domains),
+    }
+
+
+def webserver_config_env(inputs: ChartInputs) -> dict[str, str]:
+    """The api-server ``env`` entry that carries :func:`webserver_config_data`."""
+    return _env(WEBSERVER_CONFIG_FILE, webserver_config_data(inputs))

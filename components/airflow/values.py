@@ -1,0 +1,183 @@
+"""Helm values of the official Airflow chart, built by small pure functions from typed inputs.
+
+Nothing here creates resources or reads configuration: :func:`chart_values` turns a
+:class:`ChartInputs` into the values dict, so tests can call it directly. Secrets never appear here,
+only the names of the Kubernetes Secrets that hold them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.airflow import runtime
+from components.airflow.config import airflow_config, common_env
+from components.airflow.inputs import (
+    CHART_SERVICE_ACCOUNTS,
+    OIDC_SECRET_ENV,
+    PGBOUNCER_CA_DIR,
+    POD_TEMPLATES_CONFIGMAP,
+    POD_TEMPLATES_DIR,
+    ChartInputs,
+)
+from components.airflow.pods import pod_template
+from components.platform import AIRFLOW_RELEASE
+from components.settings.types import image_parts
+
+
+def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any]:
+    """The release's values. ``rotation_stamp`` (any Input) rolls every pod when a generated key changes."""
+    kubernetes = inputs.executor == "KubernetesExecutor"
+    values: dict[str, Any] = {
+        "executor": inputs.executor,
+        # The chart would grant the scheduler a ClusterRole; the domains' Roles are created per namespace.
+        "multiNamespaceMode": False,
+        "postgresql": {"enabled": False},
+        "redis": {"enabled": False}
+        if kubernetes
+        else {
+            "enabled": True,
+            "passwordSecretName": inputs.secrets.redis_password,
+            "serviceAccount": _service_account(inputs, "redis"),
+        },
+        "data": {"metadataSecretName": inputs.secrets.metadata}
+        if kubernetes
+        else {"metadataSecretName": inputs.secrets.metadata, "brokerUrlSecretName": inputs.secrets.broker_url},
+        "fernetKeySecretName": inputs.secrets.fernet,
+        "jwtSecretName": inputs.secrets.jwt,
+        "apiSecretKeySecretName": inputs.secrets.api,
+        "airflowPodAnnotations": {"airflow-mesh/secrets-rotation": rotation_stamp},
+        "env": [*common_env(inputs), runtime.local_settings_env(inputs.domains, inputs.service_accounts)],
+        "config": airflow_config(inputs),
+        "airflowLocalSettings": runtime.local_settings_source(),
+        "dags": dags(inputs),
+        "apiServer": api_server(inputs),
+        "scheduler": scheduler(inputs),
+        "dagProcessor": _component(inputs, "dagProcessor", _ha(inputs)),
+        "triggerer": _component(inputs, "triggerer", _ha(inputs)),
+        "workers": {"serviceAccount": _service_account(inputs, "workers")},
+        "statsd": {"serviceAccount": _service_account(inputs, "statsd")},
+        "pgbouncer": pgbouncer(inputs, rotation_stamp),
+        # A regular Job, not a Helm hook: Pulumi's Release waits for it (and hooks would run before
+        # the mesh sidecar's permissions exist on first install).
+        "migrateDatabaseJob": {"useHelmHooks": False, "serviceAccount": _service_account(inputs, "migrateDatabaseJob")},
+        # People log in through OIDC only: no default admin with a known password, ever.
+        "createUserJob": {"enabled": False, "useHelmHooks": False, "serviceAccount": {"create": False}},
+    }
+    if inputs.image:
+        # A digest pin takes precedence over the tag in the chart (values.yaml `images.airflow.digest`).
+        repository, tag, digest = image_parts(inputs.image)
+        values["images"] = {"airflow": {"repository": repository, "tag": tag, "digest": digest}}
+    if kubernetes:
+        values["podTemplate"] = json.dumps(pod_template(inputs, None), indent=2)
+    return values
+
+
+def _ha(inputs: ChartInputs) -> int:
+    return 2 if inputs.high_availability else 1
+
+
+def _service_account(inputs: ChartInputs, section: str) -> dict[str, Any]:
+    """Use the identity layer's ServiceAccount (it carries the IAM role annotation); create none."""
+    return {"create": False, "name": inputs.service_accounts[CHART_SERVICE_ACCOUNTS[section]]}
+
+
+def _pdb(replicas: int) -> dict[str, Any]:
+    return {"enabled": replicas > 1, "config": {"maxUnavailable": 1}}
+
+
+def _component(inputs: ChartInputs, section: str, replicas: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "replicas": replicas,
+        "serviceAccount": _service_account(inputs, section),
+        "podDisruptionBudget": _pdb(replicas),
+    }
+    if replicas > 1:
+        out["topologySpreadConstraints"] = [_zone_spread(section)]
+    return out
+
+
+_COMPONENT_LABEL = {
+    "apiServer": "api-server",
+    "scheduler": "scheduler",
+    "dagProcessor": "dag-processor",
+    "triggerer": "triggerer",
+    "pgbouncer": "pgbouncer",
+}
+
+
+def _zone_spread(section: str) -> dict[str, Any]:
+    return {
+        "maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": {"component": _COMPONENT_LABEL[section], "release": AIRFLOW_RELEASE}},
+    }
+
+
+def api_server(inputs: ChartInputs) -> dict[str, Any]:
+    out = _component(inputs, "apiServer", inputs.api_server_replicas)
+    out.update(
+        {
+            # Behind the gateway and oauth2-proxy: honour X-Forwarded-* so OAuth callbacks are https.
+            # Only oauth2-proxy may reach this port (mesh permissions), so every peer is trusted.
+            "args": ["bash", "-c", "exec airflow api-server --proxy-headers"],
+            "env": [
+                {"name": "FORWARDED_ALLOW_IPS", "value": "*"},
+                {
+                    "name": OIDC_SECRET_ENV,
+                    "valueFrom": {"secretKeyRef": {"name": inputs.secrets.oidc, "key": inputs.secrets.oidc_key}},
+                },
+                runtime.webserver_config_env(inputs),
+            ],
+            "apiServerConfig": runtime.webserver_config_source(),
+        }
+    )
+    return out
+
+
+def scheduler(inputs: ChartInputs) -> dict[str, Any]:
+    out = _component(inputs, "scheduler", inputs.scheduler_replicas)
+    if inputs.domains and inputs.executor == "KubernetesExecutor":
+        out["extraVolumes"] = [{"name": "domain-pod-templates", "configMap": {"name": POD_TEMPLATES_CONFIGMAP}}]
+        out["extraVolumeMounts"] = [{"name": "domain-pod-templates", "mountPath": POD_TEMPLATES_DIR, "readOnly": True}]
+    return out
+
+
+def pgbouncer(inputs: ChartInputs, rotation_stamp: Any) -> dict[str, Any]:
+    replicas = _ha(inputs)
+    out = _component(inputs, "pgbouncer", replicas)
+    out.update(
+        {
+            "enabled": True,
+            # Our own pgbouncer.ini and users.txt: the chart would build them from values (password included).
+            "configSecretName": inputs.secrets.pgbouncer_config,
+            "metricsExporterSidecar": {"statsSecretName": inputs.secrets.pgbouncer_stats},
+            "extraVolumes": [{"name": "rds-ca", "configMap": {"name": inputs.secrets.rds_ca_configmap}}],
+            "extraVolumeMounts": [{"name": "rds-ca", "mountPath": PGBOUNCER_CA_DIR, "readOnly": True}],
+            "podAnnotations": {"airflow-mesh/secrets-rotation": rotation_stamp},
+        }
+    )
+    return out
+
+
+def dags(inputs: ChartInputs) -> dict[str, Any]:
+    """git-sync from the repository in settings, or nothing (DAGs baked into the image)."""
+    if not inputs.dags_git_repository:
+        return {"gitSync": {"enabled": False}}
+    sync: dict[str, Any] = {
+        "enabled": True,
+        "repo": inputs.dags_git_repository,
+        "branch": inputs.dags_git_branch,
+        "ref": inputs.dags_git_branch,
+        "rev": "HEAD",
+        "depth": 1,
+        # DAG files live at the repository root
+        "subPath": "",
+        "period": "60s",
+    }
+    if inputs.secrets.git_ssh:
+        sync["sshKeySecret"] = inputs.secrets.git_ssh
+        if inputs.dags_git_known_hosts:
+            sync["knownHosts"] = inputs.dags_git_known_hosts
+    return {"gitSync": sync}

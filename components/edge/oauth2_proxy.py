@@ -1,0 +1,261 @@
+"""OAuth2Proxy: the OIDC login in front of Airflow, as a reverse proxy (chart 10.7.0).
+
+Every request the gateway accepts goes to oauth2-proxy, and oauth2-proxy is the only workload the
+access model lets reach the Airflow api-server, so nothing reaches Airflow unauthenticated even if a
+route were misconfigured. Why a reverse proxy and not NGF's ExternalAuth filter: docs/edge.md.
+
+- People: no session cookie -> 302 to oauth2-proxy's sign-in, which goes straight on to the IdP
+  (authorization code + PKCE); back on ``/oauth2/callback`` the session is checked against the allowed
+  groups and email domains and stored in a ``__Host-`` cookie (Secure, HttpOnly, SameSite=Lax, no
+  Domain attribute: it is sent to the Airflow host and nowhere else). Only ``/api/`` answers 401
+  instead of redirecting, because a script cannot follow a login page.
+- Machines: ``Authorization: Bearer <JWT>`` from the same IdP (audience = the client id) is verified
+  against the issuer's keys and passed through without a session (``skip_jwt_bearer_tokens``).
+
+Secrets: the OIDC client secret (a ``secure:`` config value) and the cookie secret (32 random bytes,
+rotated) go into one Kubernetes Secret the chart references (``config.existingSecret``); the Helm
+values hold only its name.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+import pulumiverse_time as time
+
+from components import versions
+from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
+
+#: The Service the HTTPRoute sends every request to (the chart's fullname is the release name).
+SERVICE_NAME = OAUTH2_PROXY_RELEASE
+SERVICE_PORT = 80
+CREDENTIALS_SECRET = f"{OAUTH2_PROXY_RELEASE}-credentials"
+REDIS_SECRET = f"{OAUTH2_PROXY_RELEASE}-redis"
+#: ``__Host-``: the browser refuses the cookie unless Secure, Path=/ and without a Domain attribute.
+COOKIE_NAME = "__Host-airflow-auth"
+#: oauth2-proxy accepts a 16/24/32-byte AES key; 32 bytes is AES-256.
+COOKIE_SECRET_BYTES = 32
+#: Where authenticated requests go: the Airflow chart's api-server Service.
+AIRFLOW_UPSTREAM = f"http://{AIRFLOW_RELEASE}-api-server.{AIRFLOW_NAMESPACE}.svc:{API_SERVER_PORT}/"
+#: Paths that answer 401 instead of a login redirect (machine clients, not browsers).
+API_ROUTES = ("^/api/",)
+#: Refresh tokens need ``offline_access`` at Okta and Entra ID (Keycloak issues them anyway).
+SCOPES = "openid email profile offline_access"
+
+
+@dataclass(frozen=True)
+class OidcClient:
+    """The Airflow client registered at the team's IdP, and who it lets through."""
+
+    #: HTTPS issuer URL (discovery at ``/.well-known/openid-configuration``).
+    issuer_url: str
+    client_id: str
+    #: A secret Output (``pulumi.Output.secret``); never a plain string.
+    client_secret: pulumi.Input[str]
+    #: ID-token claim with the user's groups.
+    groups_claim: str = "groups"
+    #: Groups allowed through at all; empty: every user the IdP authenticates.
+    allowed_groups: Sequence[str] = ()
+    #: Email domains allowed through; empty: any.
+    allowed_email_domains: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class OAuth2ProxyArgs:
+    """Inputs of :class:`OAuth2Proxy`."""
+
+    #: The Airflow host: redirect URL, allowed post-login redirects.
+    hostname: str
+    oidc: OidcClient
+    #: The (meshed) namespace, from the namespaces layer.
+    namespace: k8s.core.v1.Namespace
+    #: The ServiceAccount made by the identity layer (the mesh identity the access model allows).
+    service_account: k8s.core.v1.ServiceAccount
+    replicas: int
+    #: ``cookie``: the session lives in the (encrypted, split if large) cookie; ``redis``: the cookie
+    #: only holds a ticket and the session lives in Redis (redis-ha subchart, Sentinel).
+    session_store: Literal["cookie", "redis"] = "cookie"
+    #: The cookie secret is regenerated after this many days (everyone signs in again).
+    rotation_days: int = 90
+    #: What must exist first (the mesh, so the pods start with their sidecar and permissions).
+    depends_on: Sequence[pulumi.Resource] = ()
+    timeout_seconds: int = 600
+    #: Extra oauth2-proxy options merged over the generated ones (``snake_case`` config names).
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+class OAuth2Proxy(pulumi.ComponentResource):
+    """oauth2-proxy in reverse-proxy mode with its Secrets.
+
+    Outputs: ``service_name``, ``service_port``, ``release``.
+    """
+
+    def __init__(self, name: str, args: OAuth2ProxyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow-mesh:edge:OAuth2Proxy", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = args.namespace.metadata.name
+
+        rotation = time.Rotating(f"{name}-rotation", rotation_days=args.rotation_days, opts=child)
+        cookie_key = random.RandomBytes(
+            f"{name}-cookie-secret",
+            length=COOKIE_SECRET_BYTES,
+            keepers={"rotation": rotation.id},
+            opts=child,
+        )
+        credentials = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata={"name": CREDENTIALS_SECRET, "namespace": namespace, "labels": _labels()},
+            type="Opaque",
+            string_data={
+                "client-id": args.oidc.client_id,
+                "client-secret": pulumi.Output.secret(args.oidc.client_secret),
+                "cookie-secret": pulumi.Output.secret(cookie_key.base64.apply(cookie_secret)),
+            },
+            opts=child,
+        )
+        waits: list[pulumi.Resource] = [credentials, args.service_account, *args.depends_on]
+        if args.session_store == "redis":
+            passwords = {
+                key: random.RandomPassword(f"{name}-{key}", length=32, special=False, opts=child)
+                for key in ("redis-password", "redis-sentinel-password")
+            }
+            waits.append(
+                k8s.core.v1.Secret(
+                    f"{name}-redis",
+                    metadata={"name": REDIS_SECRET, "namespace": namespace, "labels": _labels()},
+                    type="Opaque",
+                    string_data={key: pulumi.Output.secret(p.result) for key, p in passwords.items()},
+                    opts=child,
+                )
+            )
+
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=OAUTH2_PROXY_RELEASE,
+            chart="oauth2-proxy",
+            version=versions.OAUTH2_PROXY_CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.OAUTH2_PROXY_CHART_REPO),
+            namespace=namespace,
+            values=helm_values(args, rotation.id),
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=args.timeout_seconds,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
+        )
+        self.service_name = SERVICE_NAME
+        self.service_port = SERVICE_PORT
+        self.register_outputs({"service_name": self.service_name})
+
+
+def cookie_secret(random_base64: str) -> str:
+    """The cookie secret as oauth2-proxy reads it.
+
+    oauth2-proxy decodes the value as *URL-safe* base64 and uses the decoded bytes only when they are
+    16, 24 or 32 long; anything else (standard base64 with ``+`` or ``/``) is taken as the raw
+    44-character string, which is not a valid AES key. So: the 32 random bytes, URL-safe, unpadded.
+    """
+    return base64.urlsafe_b64encode(base64.b64decode(random_base64)).decode().rstrip("=")
+
+
+def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
+    """oauth2-proxy's configuration (``oauth2_proxy.cfg`` names). Holds no secret: client id, client
+    secret and cookie secret come from the Secret as ``OAUTH2_PROXY_*`` environment variables."""
+    oidc = args.oidc
+    options: dict[str, Any] = {
+        "provider": "oidc",
+        "provider_display_name": "Single sign-on",
+        "oidc_issuer_url": oidc.issuer_url,
+        "oidc_groups_claim": oidc.groups_claim,
+        "scope": SCOPES,
+        "code_challenge_method": "S256",
+        "redirect_url": f"https://{args.hostname}/oauth2/callback",
+        "upstreams": [AIRFLOW_UPSTREAM],
+        "upstream_timeout": "120s",
+        "email_domains": list(oidc.allowed_email_domains) or ["*"],
+        "cookie_name": COOKIE_NAME,
+        "cookie_secure": True,
+        "cookie_httponly": True,
+        "cookie_samesite": "lax",
+        "cookie_path": "/",
+        "cookie_expire": "12h",
+        "cookie_refresh": "1h",
+        "whitelist_domains": [args.hostname],
+        "skip_provider_button": True,
+        "skip_jwt_bearer_tokens": True,
+        "api_routes": list(API_ROUTES),
+        "reverse_proxy": True,
+        "pass_user_headers": True,
+        "pass_access_token": False,
+        "pass_authorization_header": False,
+        "set_xauthrequest": False,
+        "silence_ping_logging": True,
+    }
+    if oidc.allowed_groups:
+        options["allowed_groups"] = list(oidc.allowed_groups)
+    return {**options, **args.overrides}
+
+
+def config_file(options: Mapping[str, Any]) -> str:
+    """``options`` as oauth2-proxy's TOML config file (JSON scalars and string lists are valid TOML)."""
+    return "".join(f"{key} = {json.dumps(value)}\n" for key, value in options.items())
+
+
+def helm_values(args: OAuth2ProxyArgs, rotation_id: pulumi.Input[str]) -> dict[str, Any]:
+    """Helm values of the oauth2-proxy chart (keys checked against its values.yaml in tests)."""
+    values: dict[str, Any] = {
+        "replicaCount": args.replicas,
+        "config": {
+            # The chart creates no Secret of its own (and renders none of its placeholder secrets).
+            "existingSecret": CREDENTIALS_SECRET,
+            "configFile": config_file(proxy_options(args)),
+        },
+        "serviceAccount": {"enabled": False, "name": args.service_account.metadata.name},
+        "service": {"portNumber": SERVICE_PORT},
+        # The chart cannot see a change inside an existing Secret: roll the pods when the cookie
+        # secret is regenerated (the rotation id is a timestamp, not the secret).
+        "podAnnotations": {"airflow-mesh/cookie-secret-rotation": rotation_id},
+        # With one replica a budget of one available pod would block every node drain.
+        "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    }
+    if args.session_store == "redis":
+        sentinel = f"redis://{OAUTH2_PROXY_RELEASE}-redis-ha:26379"
+        values["sessionStorage"] = {
+            "type": "redis",
+            "redis": {
+                "existingSecret": REDIS_SECRET,
+                "passwordKey": "redis-password",
+                "clientType": "sentinel",
+                "sentinel": {
+                    "existingSecret": REDIS_SECRET,
+                    "passwordKey": "redis-sentinel-password",
+                    "masterName": "mymaster",
+                    "connectionUrls": sentinel,
+                },
+            },
+        }
+        values["redis-ha"] = {
+            "enabled": True,
+            "replicas": 3,
+            "auth": True,
+            "existingSecret": REDIS_SECRET,
+            "authKey": "redis-password",
+            "sentinel": {"auth": True, "existingSecret": REDIS_SECRET, "authKey": "redis-sentinel-password"},
+            # Sessions are disposable (losing them means signing in again): no volumes to orphan.
+            "persistentVolume": {"enabled": False},
+            "hardAntiAffinity": args.replicas > 1,
+        }
+        # The init container waits with kubectl for a Bitnami-style pod name redis-ha never creates.
+        values["initContainers"] = {"waitForRedis": {"enabled": False}}
+    return values
+
+
+def _labels() -> dict[str, str]:
+    return {"app.kubernetes.io/part-of": "airflow-mesh", "app.kubernetes.io/component": "edge"}

@@ -1,0 +1,125 @@
+"""The Gateway, its routes and its TLS certificate, as plain data (what the edge sends to the cluster).
+
+Pure functions of the host and a few names, so tests and reviewers can read the exact objects:
+
+- one Gateway with two listeners for the Airflow host, routes only from its own namespace;
+- an HTTP route that only redirects, and an HTTPS route whose one backend is oauth2-proxy;
+- on every route, the identity headers a client could forge are removed (:data:`IDENTITY_HEADERS`);
+  the HTTPS route adds HSTS;
+- the cert-manager Certificate whose Secret the HTTPS listener serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from components.platform import GATEWAY_CLASS, GATEWAY_NAME
+
+#: Request headers that carry identity to Airflow (oauth2-proxy's pass_user_headers and
+#: X-Auth-Request family, and the classic Remote-User). Removed from every client request at the
+#: gateway; Gateway API matches them case-insensitively and takes exact names (no wildcards), so the
+#: ``X-Auth-Request-*`` family is listed header by header.
+IDENTITY_HEADERS = (
+    "X-Auth-Request-User",
+    "X-Auth-Request-Email",
+    "X-Auth-Request-Groups",
+    "X-Auth-Request-Preferred-Username",
+    "X-Auth-Request-Access-Token",
+    "X-Auth-Request-Redirect",
+    "X-Forwarded-User",
+    "X-Forwarded-Email",
+    "X-Forwarded-Groups",
+    "X-Forwarded-Preferred-Username",
+    "X-Forwarded-Access-Token",
+    "Remote-User",
+    "X-Remote-User",
+)
+HSTS = "max-age=31536000; includeSubDomains"
+TLS_SECRET = f"{GATEWAY_NAME}-tls"
+LISTENER_PORTS = {"http": 80, "https": 443}
+
+
+def certificate_spec(hostname: str, issuer: str) -> dict[str, Any]:
+    """The edge's TLS certificate: renewed 30 days ahead (day 60 of Let's Encrypt's 90), new key each time."""
+    return {
+        "secretName": TLS_SECRET,
+        "dnsNames": [hostname],
+        "renewBefore": "720h",
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer},
+    }
+
+
+def gateway_spec(hostname: str, pod_annotations: Mapping[str, str]) -> dict[str, Any]:
+    """One Gateway, two listeners for the Airflow host; routes only from its own namespace."""
+    allowed = {"namespaces": {"from": "Same"}, "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}
+    spec: dict[str, Any] = {
+        "gatewayClassName": GATEWAY_CLASS,
+        "listeners": [
+            {
+                "name": "http",
+                "protocol": "HTTP",
+                "port": LISTENER_PORTS["http"],
+                "hostname": hostname,
+                "allowedRoutes": allowed,
+            },
+            {
+                "name": "https",
+                "protocol": "HTTPS",
+                "port": LISTENER_PORTS["https"],
+                "hostname": hostname,
+                "tls": {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}]},
+                "allowedRoutes": allowed,
+            },
+        ],
+    }
+    if pod_annotations:
+        # NGF copies these onto everything it provisions for the Gateway, the pod template included.
+        spec["infrastructure"] = {"annotations": dict(pod_annotations)}
+    return spec
+
+
+def strip_identity_headers() -> dict[str, Any]:
+    return {"type": "RequestHeaderModifier", "requestHeaderModifier": {"remove": list(IDENTITY_HEADERS)}}
+
+
+def redirect_route_spec(hostname: str) -> dict[str, Any]:
+    """Plain HTTP: nothing but a permanent redirect to HTTPS (no backend at all)."""
+    return {
+        "parentRefs": [_parent("http")],
+        "hostnames": [hostname],
+        "rules": [
+            {
+                "filters": [
+                    strip_identity_headers(),
+                    {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}},
+                ]
+            }
+        ],
+    }
+
+
+def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
+    """HTTPS: everything (``/oauth2/*`` included) to oauth2-proxy, forged identity removed, HSTS added."""
+    return {
+        "parentRefs": [_parent("https")],
+        "hostnames": [hostname],
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                "filters": [
+                    strip_identity_headers(),
+                    {
+                        "type": "ResponseHeaderModifier",
+                        "responseHeaderModifier": {"set": [{"name": "Strict-Transport-Security", "value": HSTS}]},
+                    },
+                ],
+                "backendRefs": [{"group": "", "kind": "Service", "name": service, "port": port}],
+            }
+        ],
+    }
+
+
+def _parent(listener: str) -> dict[str, Any]:
+    return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME, "sectionName": listener}

@@ -1,0 +1,251 @@
+"""IstioAmbient: Istio 1.30 in ambient mode (no sidecars), generated from the access model.
+
+    namespace -> [CA Certificate] -> base (CRDs) -> istiod (profile=ambient) -> cni -> ztunnel
+      -> L4 AuthorizationPolicies (one ALLOW per model edge, allow-nothing mesh-wide)
+      -> PeerAuthentication STRICT
+
+Only L4 attributes are used (principals, ports): without a waypoint, ztunnel cannot evaluate L7
+rules and a policy that has them denies everything. Egress needs nothing here: ztunnel passes
+traffic to destinations outside the mesh straight through (docs/mesh.md).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.access_model import Workload
+from components.mesh.policy import (
+    ENTRY_POINT_LABEL,
+    PART_OF,
+    POD_SECURITY_LABELS,
+    Permission,
+    ca_certificate,
+    entry_points,
+    k8s_name,
+    permissions,
+)
+from components.mesh.provider import MeshArgs
+
+SYSTEM_NAMESPACE = "istio-system"
+API_VERSION = "security.istio.io/v1"
+#: Istio's default trust domain; principals are ``<trust domain>/ns/<namespace>/sa/<service account>``.
+TRUST_DOMAIN = "cluster.local"
+#: istiod reads its plugged-in CA from this Secret (cert-manager's tls.crt/tls.key/ca.crt layout).
+CA_SECRET = "cacerts"
+
+
+def principal(namespace: str, service_account: str) -> str:
+    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"
+
+
+def istiod_values(args: MeshArgs) -> dict[str, object]:
+    """Helm values of the istiod chart (keys checked against its values.yaml in the tests)."""
+    ttl = f"{args.certificate_ttl_hours}h"
+    return {
+        "profile": "ambient",
+        "replicaCount": args.control_plane_replicas,
+        "autoscaleMin": args.control_plane_replicas,
+        "global": {"defaultPodDisruptionBudget": {"enabled": args.control_plane_replicas >= 2}},
+        # Workload (ztunnel-held) certificates live at most this long; ztunnel renews them.
+        "env": {"DEFAULT_WORKLOAD_CERT_TTL": ttl, "MAX_WORKLOAD_CERT_TTL": ttl},
+    }
+
+
+def authorization_spec(p: Permission) -> dict[str, object]:
+    """One ALLOW: the source's principal may open the edge's port on the destination's pods."""
+    return {
+        "selector": {"matchLabels": dict(p.destination.selector)},
+        "action": "ALLOW",
+        "rules": [
+            {
+                "from": [{"source": {"principals": [principal(p.source.namespace, p.source.service_account)]}}],
+                "to": [{"operation": {"ports": [str(p.edge.port)]}}],
+            }
+        ],
+    }
+
+
+class IstioAmbient(pulumi.ComponentResource):
+    """Istio ambient control and data plane and the L4 policies generated from the access model.
+
+    Outputs: ``ready``, ``system_namespace``, ``permissions`` (one AuthorizationPolicy per edge).
+    """
+
+    NAME = "istio"
+    SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+
+    @staticmethod
+    def namespace_labels() -> dict[str, str]:
+        """Ambient mode: the namespace label puts its pods on ztunnel; no sidecar, no injection."""
+        return {"istio.io/dataplane-mode": "ambient", **POD_SECURITY_LABELS}
+
+    @staticmethod
+    def job_pod_annotations() -> dict[str, str]:
+        """Nothing: Istio ambient does not restrict egress, so an API-only Job runs in the mesh."""
+        return {}
+
+    @staticmethod
+    def entry_point_pod_annotations() -> dict[str, str]:
+        """Nothing on the pod: the mesh admits the entry point's ports with a port-level PERMISSIVE
+        PeerAuthentication and an ALLOW policy (see :meth:`_ingress_allow`)."""
+        return {}
+
+    def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow-mesh:mesh:IstioAmbient", name, None, opts)
+        self.system_namespace = SYSTEM_NAMESPACE
+        prerequisites = list(args.depends_on)  # includes the Gateway API CRDs istiod watches
+
+        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        # Created here (not by Helm) so the plugged-in CA can exist before istiod starts.
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-system", metadata={"name": SYSTEM_NAMESPACE, "labels": PART_OF}, opts=child(*prerequisites)
+        )
+        certificates = []
+        if args.ca_source == "cert-manager":
+            # An intermediate under the root ClusterIssuer: workloads trust the root (ca.crt), so the
+            # key may rotate on every renewal and a new meshCaName needs no trust overlap.
+            certificates.append(
+                ca_certificate(
+                    f"{name}-ca",
+                    metadata_name="istio-ca",
+                    namespace=SYSTEM_NAMESPACE,
+                    secret_name=CA_SECRET,
+                    common_name=f"istio-ca {args.ca_name}",
+                    issuer=args.root_issuer_name,
+                    rotate_key=True,
+                    opts=child(namespace, *prerequisites),
+                )
+            )
+
+        def release(component: str, chart: str, values: dict, deps: list[pulumi.Resource]) -> k8s.helm.v3.Release:
+            return k8s.helm.v3.Release(
+                f"{name}-{component}",
+                k8s.helm.v3.ReleaseArgs(
+                    name=chart if chart != "base" else "istio-base",
+                    chart=chart,
+                    version=versions.ISTIO_VERSION,
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
+                    namespace=SYSTEM_NAMESPACE,
+                    create_namespace=False,
+                    atomic=True,
+                    timeout=600,
+                    values=values,
+                ),
+                opts=child(namespace, *prerequisites, *deps),
+            )
+
+        base = release("base", "base", {}, [])
+        istiod = release("istiod", "istiod", istiod_values(args), [base, *certificates])
+        cni = release("cni", "cni", {"profile": "ambient"}, [istiod])
+        ztunnel = release("ztunnel", "ztunnel", {}, [istiod, cni])
+        data_plane = [base, istiod, cni, ztunnel]
+
+        # --- permissions, then mesh-wide deny and STRICT ------------------------------------------
+        self.permissions: list[k8s.apiextensions.CustomResource] = [
+            self._policy(
+                f"{name}-allow-{p.source.name}-{p.destination.name}-{p.edge.port}",
+                "AuthorizationPolicy",
+                k8s_name("allow", p.source.name, "to", p.destination.name, p.edge.port),
+                p.destination.namespace,
+                authorization_spec(p),
+                child(*data_plane, *self._namespace(args, p.destination.namespace)),
+            )
+            for p in permissions(args.model)
+        ]
+        ingress = entry_points(args.model)
+        allowed = [*self.permissions, *(self._ingress_allow(name, args, w, child(*data_plane)) for w in ingress)]
+        mode = "STRICT" if args.tls_mode == "strict" else "PERMISSIVE"
+        # Enforcement waits for every allow: ingress ports, the mesh-wide deny, then STRICT.
+        ingress_mtls = [self._ingress_mtls(name, args, w, mode, child(*data_plane, *allowed)) for w in ingress]
+        # In the root namespace, an ALLOW policy without rules applies to every workload and matches
+        # nothing: whatever no other policy allows is denied.
+        deny_by_default = self._policy(
+            f"{name}-allow-nothing", "AuthorizationPolicy", "allow-nothing", SYSTEM_NAMESPACE, {}, child(*allowed)
+        )
+        peer_authentication = self._policy(
+            f"{name}-mtls",
+            "PeerAuthentication",
+            "default",
+            SYSTEM_NAMESPACE,
+            {"mtls": {"mode": mode}},
+            child(*allowed, *ingress_mtls, deny_by_default),
+        )
+        self.ready: list[pulumi.Resource] = [
+            namespace,
+            *certificates,
+            *data_plane,
+            *allowed,
+            *ingress_mtls,
+            deny_by_default,
+            peer_authentication,
+        ]
+        self.register_outputs({})
+
+    # The entry point (gateway) receives plaintext from the load balancer on its ports and nothing
+    # else: those ports are PERMISSIVE (the rest of the pod keeps the mesh's mode) and open to any
+    # source; everything else reaching it is denied like anywhere in the mesh.
+
+    def _ingress_allow(self, name: str, args: MeshArgs, w: Workload, opts: pulumi.ResourceOptions):
+        spec = {
+            "selector": {"matchLabels": dict(w.selector)},
+            "action": "ALLOW",
+            "rules": [{"to": [{"operation": {"ports": [str(port) for port in w.ports]}}]}],
+        }
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._namespace(args, w.namespace)))
+        return self._policy(
+            f"{name}-ingress-allow-{w.name}",
+            "AuthorizationPolicy",
+            k8s_name("ingress", w.name),
+            w.namespace,
+            spec,
+            opts,
+            entry_point=True,
+        )
+
+    def _ingress_mtls(self, name: str, args: MeshArgs, w: Workload, mode: str, opts: pulumi.ResourceOptions):
+        spec = {
+            "selector": {"matchLabels": dict(w.selector)},
+            "mtls": {"mode": mode},
+            "portLevelMtls": {str(port): {"mode": "PERMISSIVE"} for port in w.ports},
+        }
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._namespace(args, w.namespace)))
+        return self._policy(
+            f"{name}-ingress-mtls-{w.name}",
+            "PeerAuthentication",
+            k8s_name("ingress", w.name),
+            w.namespace,
+            spec,
+            opts,
+            entry_point=True,
+        )
+
+    def _policy(
+        self,
+        name: str,
+        kind: str,
+        k8s_name_: str,
+        namespace: str,
+        spec: dict,
+        opts: pulumi.ResourceOptions,
+        entry_point: bool = False,
+    ) -> k8s.apiextensions.CustomResource:
+        # The entry-point policies are the one sanctioned plaintext/any-source opening; the label lets
+        # the policy pack tell them from a mistake (policy/rules/mesh.py).
+        labels = {**PART_OF, ENTRY_POINT_LABEL: "true"} if entry_point else PART_OF
+        return k8s.apiextensions.CustomResource(
+            name,
+            api_version=API_VERSION,
+            kind=kind,
+            metadata={"name": k8s_name_, "namespace": namespace, "labels": labels},
+            spec=spec,
+            opts=opts,
+        )
+
+    @staticmethod
+    def _namespace(args: MeshArgs, namespace: str) -> list[pulumi.Resource]:
+        found = args.namespaces.get(namespace)
+        return [found] if found is not None else []

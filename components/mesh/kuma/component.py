@@ -1,0 +1,333 @@
+"""KumaMesh: Kuma 2.14 with MeshIdentity + MeshTrust + MeshTLS, generated from the access model.
+
+Order matters and is in the graph (docs/mesh.md explains why):
+
+    namespace -> CA Certificate(s) -> control plane (Helm) -> Mesh (skipMeshCreation: we own it)
+      -> MeshTrafficPermissions + MeshPassthroughs -> MeshIdentity (mTLS on) -> MeshTLS (Strict)
+
+A MeshIdentity turns mTLS on, and with it Kuma's deny-by-default, so every permission and every exit
+exists before the first identity; MeshTLS waits for both.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.mesh.kuma.exits import egress_by_source, exit_matches
+from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
+from components.mesh.provider import MeshArgs
+
+SYSTEM_NAMESPACE = "kuma-system"
+#: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
+MESH_NAME = "default"
+API_VERSION = "kuma.io/v1alpha1"
+#: Where the control plane mounts each cert-manager CA Secret (``<dir>/<ca name>/tls.crt|tls.key``).
+CA_MOUNT_DIR = "/var/run/secrets/airflow-mesh/ca"
+#: AWS CNI's config file on EKS nodes; Kuma's CNI chains onto it.
+EKS_CNI = {"netDir": "/etc/cni/net.d", "binDir": "/opt/cni/bin", "confName": "10-aws.conflist"}
+#: Label Kuma puts on every Dataplane with the pod's namespace.
+NAMESPACE_LABEL = "k8s.kuma.io/namespace"
+#: Selects the MeshOpenTelemetryBackend from MeshMetric and MeshTrace.
+OTEL_BACKEND_LABELS = {"airflow-mesh/otel-backend": "collector"}
+
+
+def control_plane_values(args: MeshArgs) -> dict[str, object]:
+    """Helm values of the kuma chart (keys checked against its values.yaml in the tests)."""
+    control_plane: dict[str, object] = {
+        "replicas": args.control_plane_replicas,
+        "podDisruptionBudget": {"enabled": args.control_plane_replicas >= 2},
+        # The program owns the Mesh (with MeshServices, no passthrough, no initial allow-all).
+        "defaults": {"skipMeshCreation": True},
+    }
+    if args.ca_source == "cert-manager":
+        # Mounted as a whole Secret (not subPath) so the kubelet refreshes it when cert-manager renews.
+        control_plane["extraSecrets"] = {
+            _ca_secret(ca): {"name": _ca_secret(ca), "mountPath": f"{CA_MOUNT_DIR}/{ca}", "readOnly": True}
+            for ca in _cas(args)
+        }
+    return {
+        "controlPlane": control_plane,
+        # Native sidecars (2.14's default, pinned so an upgrade cannot silently drop it): without them
+        # KubernetesExecutor task pods and the migration Job never complete (apache/airflow#40359).
+        # Set through the chart's own value, which renders KUMA_EXPERIMENTAL_SIDECAR_CONTAINERS once.
+        "experimental": {"sidecarContainers": True},
+        # The CNI installs the traffic redirection, so injected pods need no NET_ADMIN init container
+        # and the workload namespaces can enforce Pod Security "baseline".
+        "cni": {"enabled": True, "chained": True, **EKS_CNI},
+    }
+
+
+def mesh_spec() -> dict[str, object]:
+    return {
+        # MeshIdentity/MeshTrust require MeshServices.
+        "meshServices": {"mode": "Exclusive"},
+        # Egress is denied unless a MeshPassthrough lets a workload out (the model's exits).
+        "networking": {"outbound": {"passthrough": False}},
+        # Never create Kuma's default allow-all permissions: only the model's edges are allowed.
+        "skipCreatingInitialPolicies": ["MeshTrafficPermission", "TrafficPermission"],
+    }
+
+
+def spiffe_id(trust_domain: str, namespace: str, service_account: str) -> str:
+    return f"spiffe://{trust_domain}/ns/{namespace}/sa/{service_account}"
+
+
+def permission_spec(p: Permission, trust_domain: str) -> dict[str, object]:
+    """Allow one source identity into the destination's proxies (the policy lives in the
+    destination's namespace, which scopes it there)."""
+    src = spiffe_id(trust_domain, p.source.namespace, p.source.service_account)
+    return {
+        "targetRef": {"kind": "Dataplane", "labels": dict(p.destination.selector)},
+        "rules": [{"default": {"allow": [{"spiffeID": {"type": "Exact", "value": src}}]}}],
+    }
+
+
+class KumaMesh(pulumi.ComponentResource):
+    """Kuma control plane and the policies generated from the access model.
+
+    Outputs: ``ready`` (everything meshed workloads wait for), ``system_namespace``, and for tests
+    and reports ``permissions`` / ``exits`` (workload -> MeshPassthrough).
+    """
+
+    NAME = "kuma"
+    SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+
+    @staticmethod
+    def namespace_labels() -> dict[str, str]:
+        """Kuma enrols a namespace by this label (not the annotation)."""
+        return {"kuma.io/sidecar-injection": "enabled", **POD_SECURITY_LABELS}
+
+    @staticmethod
+    def job_pod_annotations() -> dict[str, str]:
+        """A chart's one-shot hook Job that only talks to the Kubernetes API (e.g. NGF's
+        cert-generator) has no identity of its own in the access model; with Kuma's egress closed it
+        would hang, so it runs outside the mesh."""
+        return {"kuma.io/sidecar-injection": "disabled"}
+
+    @staticmethod
+    def entry_point_pod_annotations() -> dict[str, str]:
+        """A *delegated gateway* keeps its sidecar for outbound mTLS (its identity is what the
+        permissions allow) but does not intercept inbound traffic, which arrives in plaintext from
+        the load balancer."""
+        return {"kuma.io/gateway": "enabled"}
+
+    def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow-mesh:mesh:Kuma", name, None, opts)
+        self.system_namespace = SYSTEM_NAMESPACE
+        prerequisites = list(args.depends_on)
+
+        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        # Created here (not by Helm) because the CA Certificates must live in it before the control
+        # plane starts: the control plane mounts their Secrets.
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-system",
+            metadata={"name": SYSTEM_NAMESPACE, "labels": PART_OF},
+            opts=child(*prerequisites),
+        )
+        certificates = []
+        if args.ca_source == "cert-manager":
+            for ca in _cas(args):
+                certificates.append(
+                    ca_certificate(
+                        f"{name}-ca-{ca}",
+                        metadata_name=_ca_secret(ca),
+                        namespace=SYSTEM_NAMESPACE,
+                        secret_name=_ca_secret(ca),
+                        common_name=f"{args.trust_domain} {ca}",
+                        issuer=args.root_issuer_name,
+                        rotate_key=False,
+                        opts=child(namespace, *prerequisites),
+                    )
+                )
+        release = k8s.helm.v3.Release(
+            f"{name}-control-plane",
+            k8s.helm.v3.ReleaseArgs(
+                name="kuma",
+                chart="kuma",
+                version=versions.KUMA_CHART_VERSION,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.KUMA_CHART_REPO),
+                namespace=SYSTEM_NAMESPACE,
+                create_namespace=False,
+                atomic=True,
+                timeout=600,
+                values=control_plane_values(args),
+            ),
+            opts=child(namespace, *certificates, *prerequisites),
+        )
+        mesh = self._resource(
+            f"{name}-mesh", "Mesh", {"name": MESH_NAME, "labels": PART_OF}, mesh_spec(), child(release)
+        )
+
+        # --- permissions and exits: before any identity turns mTLS (and deny-by-default) on -------
+        self.permissions: list[k8s.apiextensions.CustomResource] = []
+        for p in permissions(args.model):
+            self.permissions.append(
+                self._policy(
+                    f"{name}-allow-{p.source.name}-{p.destination.name}-{p.edge.port}",
+                    "MeshTrafficPermission",
+                    k8s_name("allow", p.source.name, "to", p.destination.name, p.edge.port),
+                    p.destination.namespace,
+                    permission_spec(p, args.trust_domain),
+                    child(mesh, *self._namespace(args, p.destination.namespace)),
+                )
+            )
+        self.exits: dict[str, k8s.apiextensions.CustomResource] = {}
+        for workload, egress in egress_by_source(args.model).items():
+            w = args.model.workload(workload)
+            # In the system namespace (exits are the mesh operator's, not a namespace owner's), so the
+            # proxies are selected by namespace label as well as by the workload's selector.
+            spec = {
+                "targetRef": {"kind": "Dataplane", "labels": {**w.selector, NAMESPACE_LABEL: w.namespace}},
+                "default": {
+                    "passthroughMode": "Matched",
+                    "appendMatch": exit_matches(egress, args.vpc_cidr, args.identity_mode),
+                },
+            }
+            self.exits[workload] = self._policy(
+                f"{name}-exit-{workload}",
+                "MeshPassthrough",
+                k8s_name("exit", workload),
+                SYSTEM_NAMESPACE,
+                spec,
+                child(mesh),
+            )
+        allowed = [*self.permissions, *self.exits.values()]
+
+        # --- identity (mTLS on), trust, TLS mode ---------------------------------------------------
+        identities = [
+            self._policy(
+                f"{name}-identity-{ca}",
+                "MeshIdentity",
+                k8s_name("identity", ca),
+                SYSTEM_NAMESPACE,
+                identity_spec(args, ca, current=ca == args.ca_name),
+                child(mesh, *allowed, *certificates),
+            )
+            for ca in _cas(args)
+        ]
+        tls = self._policy(
+            f"{name}-tls",
+            "MeshTLS",
+            "mesh-tls",
+            SYSTEM_NAMESPACE,
+            {
+                "targetRef": {"kind": "Mesh"},
+                "rules": [
+                    {
+                        "default": {
+                            "mode": "Strict" if args.tls_mode == "strict" else "Permissive",
+                            "tlsVersion": {"min": "TLS12", "max": "TLSAuto"},
+                        }
+                    }
+                ],
+            },
+            child(mesh, *allowed, *identities),
+        )
+        observability = self._observability(name, args, child(mesh)) if args.otel_endpoint else []
+
+        self.ready: list[pulumi.Resource] = [
+            namespace,
+            *certificates,
+            release,
+            mesh,
+            *allowed,
+            *identities,
+            tls,
+            *observability,
+        ]
+        self.register_outputs({})
+
+    # ----------------------------------------------------------------------------------------------
+
+    def _resource(
+        self, name: str, kind: str, metadata: dict, spec: dict, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            name, api_version=API_VERSION, kind=kind, metadata=metadata, spec=spec, opts=opts
+        )
+
+    def _policy(
+        self, name: str, kind: str, k8s_name_: str, namespace: str, spec: dict, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        metadata = {"name": k8s_name_, "namespace": namespace, "labels": {"kuma.io/mesh": MESH_NAME, **PART_OF}}
+        return self._resource(name, kind, metadata, spec, opts)
+
+    @staticmethod
+    def _namespace(args: MeshArgs, namespace: str) -> list[pulumi.Resource]:
+        found = args.namespaces.get(namespace)
+        return [found] if found is not None else []
+
+    def _observability(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        host, port = args.otel_endpoint.rsplit(":", 1)
+        backend = self._resource(
+            f"{name}-otel-backend",
+            "MeshOpenTelemetryBackend",
+            {
+                "name": "otel-collector",
+                "namespace": SYSTEM_NAMESPACE,
+                "labels": {"kuma.io/mesh": MESH_NAME, **PART_OF, **OTEL_BACKEND_LABELS},
+            },
+            {"endpoint": {"address": host, "port": int(port)}, "protocol": "grpc"},
+            opts,
+        )
+        ref = {"kind": "MeshOpenTelemetryBackend", "labels": OTEL_BACKEND_LABELS}
+        after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[backend]))
+        metric = self._policy(
+            f"{name}-otel-metrics",
+            "MeshMetric",
+            "otel-metrics",
+            SYSTEM_NAMESPACE,
+            {
+                "targetRef": {"kind": "Mesh"},
+                "default": {"backends": [{"type": "OpenTelemetry", "openTelemetry": {"backendRef": ref}}]},
+            },
+            after,
+        )
+        trace = self._policy(
+            f"{name}-otel-traces",
+            "MeshTrace",
+            "otel-traces",
+            SYSTEM_NAMESPACE,
+            {
+                "targetRef": {"kind": "Mesh"},
+                "default": {"backends": [{"type": "OpenTelemetry", "openTelemetry": {"backendRef": ref}}]},
+            },
+            after,
+        )
+        return [backend, metric, trace]
+
+
+def identity_spec(args: MeshArgs, ca: str, *, current: bool) -> dict[str, object]:
+    """MeshIdentity for one CA. The current CA issues every workload certificate; a previous CA
+    selects no proxy but keeps its (auto-created) MeshTrust, so certificates it signed stay valid
+    until they have all been renewed by the new one."""
+    bundled: dict[str, object] = {
+        "meshTrustCreation": "Enabled",
+        "certificateParameters": {"expiry": f"{args.certificate_ttl_hours}h"},
+    }
+    if args.ca_source == "builtin":
+        bundled["autogenerate"] = {"enabled": True}
+        bundled["insecureAllowSelfSigned"] = True  # Kuma's generated CA is a self-signed root
+    else:
+        directory = f"{CA_MOUNT_DIR}/{ca}"
+        bundled["ca"] = {
+            "certificate": {"type": "File", "file": {"path": f"{directory}/tls.crt"}},
+            "privateKey": {"type": "File", "file": {"path": f"{directory}/tls.key"}},
+        }
+    return {
+        "selector": {"dataplane": {"matchLabels": {}}} if current else {},
+        "spiffeID": {"trustDomain": args.trust_domain, "path": "/ns/{{ .Namespace }}/sa/{{ .ServiceAccount }}"},
+        "provider": {"type": "Bundled", "bundled": bundled},
+    }
+
+
+def _cas(args: MeshArgs) -> list[str]:
+    return [ca for ca in (args.ca_name, args.previous_ca_name) if ca]
+
+
+def _ca_secret(ca: str) -> str:
+    return k8s_name("mesh-ca", ca)

@@ -1,0 +1,107 @@
+"""The mesh provider interface: what an implementation receives and what it must produce.
+
+A provider is a ``pulumi.ComponentResource`` class built as ``Provider(name, args, opts)`` from a
+:class:`MeshArgs`: the access model (who may talk to whom, the deliberate exits), the namespaces it
+enrols, the TLS mode, the CA settings and what must exist first. From those alone it must create,
+as its own children:
+
+1. **control plane** (Helm release(s) of the pinned chart in its ``SYSTEM_NAMESPACE``, with
+   ``control_plane_replicas`` and a PodDisruptionBudget from 2);
+2. **identity and CA**: workload identities from ServiceAccounts, the mesh CA issued by cert-manager
+   below ``root_issuer_name`` (``ca_source="cert-manager"``, :func:`~components.mesh.policy.ca_certificate`)
+   or the mesh's own, and the rotation from ``previous_ca_name`` to ``ca_name``;
+3. **default deny**: nothing is allowed between meshed workloads that the model does not list;
+4. **one allow per edge** of :func:`~components.mesh.policy.permissions` (source identity, destination
+   selector, port) and an admission for each :func:`~components.mesh.policy.entry_points` workload;
+5. **exits**: each of the model's egress entries, where the mesh restricts egress;
+6. mTLS ``strict`` (or ``permissive`` on dev) once every allow and exit exists.
+
+And it must expose ``ready`` (every resource a meshed workload has to wait for, so pods start after
+the mesh can carry them and are deleted before it) and ``system_namespace``. Outside the component,
+the other layers ask the provider class, before anything exists, for the **namespace labels** that
+enrol a namespace and the **pod annotations** of entry points and API-only hook Jobs.
+
+:mod:`components.mesh.kuma` and :mod:`components.mesh.istio` implement it (Linkerd and Consul are to
+follow as further packages next to them); the dispatcher
+(:mod:`components.mesh.component`) lists them. Shared helpers live in :mod:`components.mesh.policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Protocol
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.access_model import AccessModel
+
+Provider = Literal["kuma", "istio"]
+
+
+@dataclass(frozen=True)
+class MeshArgs:
+    """Inputs of :class:`Mesh`."""
+
+    #: ``kuma`` (default) or ``istio`` (ambient mode).
+    provider: Provider
+    #: Who may talk to whom; the only source of allow rules and exits.
+    model: AccessModel
+    #: The meshed namespaces (already labelled by :func:`namespace_labels`); namespaced policies wait for them.
+    namespaces: Mapping[str, k8s.core.v1.Namespace]
+    #: ``strict`` everywhere; ``permissive`` (dev only, enforced by the settings) accepts plaintext inbound.
+    tls_mode: Literal["strict", "permissive"]
+    #: Lifetime of workload certificates, in hours; the mesh renews them before they expire.
+    certificate_ttl_hours: int
+    #: ``cert-manager``: the mesh CA is a cert-manager CA Certificate issued by ``root_issuer_name``;
+    #: ``builtin``: the mesh generates its own CA.
+    ca_source: Literal["cert-manager", "builtin"]
+    #: Name of the current CA; changing it rotates the CA (docs/mesh.md).
+    ca_name: str
+    #: CA being rotated out; Kuma keeps trusting it until this is cleared. Empty: none.
+    previous_ca_name: str
+    #: cert-manager ClusterIssuer that signs the mesh CA (used when ``ca_source`` is ``cert-manager``).
+    root_issuer_name: str
+    #: Control-plane replicas (Kuma CP or istiod); 2+ also gets a PodDisruptionBudget.
+    control_plane_replicas: int
+    #: SPIFFE trust domain of Kuma workload identities; unique per stack so stacks never trust each other.
+    #: (Istio keeps its own ``cluster.local``.)
+    trust_domain: str
+    #: VPC CIDR: the database exit (Postgres carries no SNI, so it is matched by address and port).
+    vpc_cidr: str
+    #: ``irsa`` or ``pod-identity``: with Pod Identity, AWS SDKs also reach the node-local agent.
+    identity_mode: str
+    #: OpenTelemetry collector ``host:port`` (OTLP gRPC) for mesh metrics and traces; empty: off.
+    otel_endpoint: str = ""
+    #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class MeshProvider(Protocol):
+    """A mesh implementation (see the module docstring for what its constructor must build)."""
+
+    #: The ``meshProvider`` setting that selects it.
+    NAME: ClassVar[str]
+    #: Where its control plane runs.
+    SYSTEM_NAMESPACE: ClassVar[str]
+    #: Every resource meshed workloads depend on (control plane, identity, allows, exits, TLS mode).
+    ready: list[pulumi.Resource]
+    system_namespace: str
+
+    def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None) -> None: ...
+
+    @staticmethod
+    def namespace_labels() -> dict[str, str]:
+        """Labels that enrol a namespace in this mesh, plus its Pod Security level."""
+        ...
+
+    @staticmethod
+    def entry_point_pod_annotations() -> dict[str, str]:
+        """Annotations the pods of an entry point (the NGINX data plane) need."""
+        ...
+
+    @staticmethod
+    def job_pod_annotations() -> dict[str, str]:
+        """Annotations for a chart's one-shot Jobs that talk only to the Kubernetes API."""
+        ...

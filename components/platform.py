@@ -1,0 +1,48 @@
+"""Names and numbers every layer shares: namespaces, release names, ports, fixed addresses.
+
+The bottom of the stack next to ``versions.py``: plain constants, no imports of the project. The
+settings validate against them (the Service CIDR), the access model builds workloads from them and
+each layer names its objects with them, so a port or a namespace is spelled in one place.
+"""
+
+AIRFLOW_NAMESPACE = "airflow"
+EDGE_NAMESPACE = "edge"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+#: Helm release name of Airflow; the chart prefixes its Services with it.
+AIRFLOW_RELEASE = "airflow"
+API_SERVER_PORT = 8080
+PGBOUNCER_PORT = 6543
+OAUTH2_PROXY_PORT = 4180
+STATSD_PORT = 9125
+DATABASE_PORT = 5432
+REDIS_PORT = 6379
+#: The cluster's Service CIDR is fixed (components/cluster/component.py) so the in-cluster API address is known:
+#: the first address of the range. Meshed clients of the Kubernetes API reach it through this exit.
+KUBERNETES_SERVICE_CIDR = "172.20.0.0/16"
+KUBERNETES_API = "172.20.0.1"
+#: Workloads that talk to the Kubernetes API: the scheduler launches and watches task pods, the
+#: api-server and triggerer read pod logs and events, the NGF controller watches Gateway API objects.
+KUBERNETES_API_CLIENTS = ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "edge-controller")
+#: Label carried by a domain's task pods (set by its pod template); mesh policies select on it.
+DOMAIN_LABEL = "airflow-mesh/domain"
+#: Remote task logs live under this prefix of the log bucket; Airflow writes ``dag_id=<id>/...`` below it.
+LOG_PREFIX = "logs"
+
+
+#: NGINX Gateway Fabric 2.x provisions one data plane per Gateway and names its Deployment, Service and
+#: ServiceAccount ``<gateway>-<gatewayclass>``; its pods carry the gateway-name label.
+GATEWAY_NAME = "airflow"
+GATEWAY_CLASS = "nginx"
+GATEWAY_SERVICE_ACCOUNT = f"{GATEWAY_NAME}-{GATEWAY_CLASS}"
+GATEWAY_SELECTOR = {"gateway.networking.k8s.io/gateway-name": GATEWAY_NAME}
+#: The NGF control plane is the Helm release of this name: its ServiceAccount, its pod labels, and the
+#: port its agents (the data-plane pods) stream configuration from.
+GATEWAY_CONTROLLER = "nginx-gateway-fabric"
+GATEWAY_CONTROLLER_SELECTOR = {
+    "app.kubernetes.io/name": GATEWAY_CONTROLLER,
+    "app.kubernetes.io/instance": GATEWAY_CONTROLLER,
+}
+GATEWAY_AGENT_PORT = 8443
+#: oauth2-proxy's Helm release name (its Service, and the prefix of the redis-ha subchart's objects).
+OAUTH2_PROXY_RELEASE = "oauth2-proxy"
+REDIS_PORTS = (6379, 26379)

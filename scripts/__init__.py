@@ -1,0 +1,1 @@
+"""Maintenance scripts; fetch_upstream is also imported by tests/conftest.py (the lock format)."""

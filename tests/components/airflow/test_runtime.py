@@ -1,0 +1,243 @@
+"""The Python Airflow executes (components/airflow/runtime/), imported as the real modules with
+fixture data in their environment variable and stand-ins for Airflow and FAB (not installed here)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import sys
+import types
+from types import SimpleNamespace
+
+import pytest
+
+from components.airflow import inputs as airflow_inputs
+from components.airflow import runtime
+from components.airflow.component import chart_inputs
+from components.platform import DOMAIN_LABEL
+from tests import schemas, stacks
+
+DOMAINS = (
+    airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing"),
+    airflow_inputs.DomainSpec("finance", "domain-finance", "finance-tasks", "finance"),
+)
+LOCAL_SETTINGS = "components.airflow.runtime.airflow_local_settings"
+WEBSERVER_CONFIG = "components.airflow.runtime.webserver_config"
+
+
+@pytest.fixture(scope="module")
+def inputs() -> airflow_inputs.ChartInputs:
+    """The dev stack's chart inputs, from its real settings and access model."""
+    from components import access_model
+
+    s = stacks.settings_for("dev")
+    return chart_inputs(s, access_model.build(s))
+
+
+def fresh_import(name: str, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> types.ModuleType:
+    """Import ``name`` anew with ``env`` set, as Airflow does at start."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    module = importlib.import_module(name)
+    monkeypatch.delitem(sys.modules, name)  # the next import reads its data again
+    return module
+
+
+# --------------------------------------------------------------------------------------------------
+# airflow_local_settings.py: the pod mutation hook and the DAG policy
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def local_settings(monkeypatch):
+    entry = runtime.local_settings_env(DOMAINS, {"airflow-worker": "airflow-worker"})
+    return fresh_import(LOCAL_SETTINGS, monkeypatch, {entry["name"]: entry["value"]})
+
+
+class AirflowClusterPolicyViolation(Exception):  # noqa: N818 (Airflow's name)
+    """Stand-in for airflow.exceptions.AirflowClusterPolicyViolation (Airflow is not installed here)."""
+
+
+@pytest.fixture
+def airflow_exceptions(monkeypatch):
+    module = SimpleNamespace(AirflowClusterPolicyViolation=AirflowClusterPolicyViolation)
+    monkeypatch.setitem(sys.modules, "airflow", SimpleNamespace(exceptions=module))
+    monkeypatch.setitem(sys.modules, "airflow.exceptions", module)
+
+
+def test_the_chart_gets_the_module_text_and_the_data_comes_from_the_environment(local_settings, inputs):
+    from components.airflow.values import chart_values
+
+    values = chart_values(inputs)
+    assert values["airflowLocalSettings"] == runtime.LOCAL_SETTINGS_FILE.read_text()
+    assert values["apiServer"]["apiServerConfig"] == runtime.WEBSERVER_CONFIG_FILE.read_text()
+    assert runtime.local_settings_env(inputs.domains, inputs.service_accounts) in values["env"]
+    assert runtime.webserver_config_env(inputs) in values["apiServer"]["env"]
+    assert local_settings.DATA_ENV == runtime.data_env(runtime.LOCAL_SETTINGS_FILE) == "AIRFLOW_MESH_LOCAL_SETTINGS"
+    assert local_settings.DOMAINS == {
+        "finance": ["domain-finance", "finance-tasks"],
+        "marketing": ["domain-marketing", "marketing-tasks"],
+    }
+    assert local_settings.PLATFORM == ["airflow", "airflow-worker"] and local_settings.DOMAIN_LABEL == DOMAIN_LABEL
+
+
+def test_without_its_data_the_module_refuses_to_load(monkeypatch):
+    """Fail closed: no hook would run every domain's tasks as the platform worker."""
+    monkeypatch.delenv("AIRFLOW_MESH_LOCAL_SETTINGS", raising=False)
+    monkeypatch.delitem(sys.modules, LOCAL_SETTINGS, raising=False)
+    with pytest.raises(KeyError, match="AIRFLOW_MESH_LOCAL_SETTINGS"):
+        importlib.import_module(LOCAL_SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "file", "allowed"),
+    [
+        ("marketing_daily", "marketing/daily.py", True),
+        ("marketing_daily", "marketing/sub/daily.py", True),
+        ("platform_cleanup", "platform/cleanup.py", True),
+        ("finance_close", "marketing/close.py", False),  # claims finance from marketing's folder
+        ("finance_close", "shared/close.py", False),  # claims a domain from outside every domain's folder
+        ("daily", "marketing/daily.py", False),  # in a domain's folder without its prefix
+    ],
+)
+def test_a_dag_acts_for_a_domain_only_from_that_domains_folder(
+    local_settings, airflow_exceptions, dag_id, file, allowed
+):
+    dag = SimpleNamespace(dag_id=dag_id, relative_fileloc=file, fileloc="/opt/airflow/dags/repo/" + file)
+    if allowed:
+        local_settings.dag_policy(dag)
+    else:
+        with pytest.raises(AirflowClusterPolicyViolation, match=dag_id):
+            local_settings.dag_policy(dag)
+
+
+def task_pod(dag_id, labels=None, executor=True):
+    meta = SimpleNamespace(
+        namespace="airflow",
+        labels={**({"kubernetes_executor": "True"} if executor else {}), **(labels or {})},
+        annotations={"dag_id": dag_id},
+    )
+    return SimpleNamespace(metadata=meta, spec=SimpleNamespace(service_account_name="airflow-worker"))
+
+
+def test_domain_dags_run_in_their_namespace_as_their_service_account(local_settings):
+    pod = task_pod("marketing_daily_spend")
+    local_settings.pod_mutation_hook(pod)
+    assert pod.metadata.namespace == "domain-marketing"
+    assert pod.spec.service_account_name == "marketing-tasks"
+    assert pod.metadata.labels[DOMAIN_LABEL] == "marketing"
+
+
+def test_identity_follows_the_dag_id_not_the_template_the_dag_asked_for(local_settings):
+    hook = local_settings.pod_mutation_hook
+    pod = task_pod("marketing_sneaky", {DOMAIN_LABEL: "finance"})
+    pod.spec.service_account_name = "finance-tasks"
+    hook(pod)
+    assert (pod.metadata.namespace, pod.spec.service_account_name) == ("domain-marketing", "marketing-tasks")
+    platform = task_pod("platform_cleanup", {DOMAIN_LABEL: "finance"})
+    hook(platform)
+    assert (platform.metadata.namespace, platform.spec.service_account_name) == ("airflow", "airflow-worker")
+    assert DOMAIN_LABEL not in platform.metadata.labels
+    # "finance" alone, or "financeX_...", is not the finance domain's prefix
+    for dag in ("finance", "financeteam_x"):
+        other = task_pod(dag)
+        hook(other)
+        assert other.metadata.namespace == "airflow"
+
+
+def test_pods_not_launched_by_the_executor_are_left_alone(local_settings):
+    pod = task_pod("marketing_x", executor=False)
+    local_settings.pod_mutation_hook(pod)
+    assert pod.metadata.namespace == "airflow" and DOMAIN_LABEL not in pod.metadata.labels
+
+
+# --------------------------------------------------------------------------------------------------
+# webserver_config.py: the FAB auth manager config
+# --------------------------------------------------------------------------------------------------
+
+
+class _FakeBase:
+    VIEWER_PERMISSIONS = [
+        ("can_read", "DAGs"),
+        ("menu_access", "DAGs"),
+        ("can_read", "DAG Runs"),
+        ("can_read", "ImportError"),
+        ("can_read", "Website"),
+    ]
+    USER_PERMISSIONS = [("can_edit", "DAGs"), ("can_create", "DAG Runs")]
+    ROLE_CONFIGS = [{"role": "Viewer", "perms": VIEWER_PERMISSIONS}]
+
+
+@pytest.fixture
+def webserver_config(inputs, monkeypatch):
+    """The real module against stand-ins for FAB (the real ones need a running Airflow)."""
+    override = types.ModuleType("override")
+    override.FabAirflowSecurityManagerOverride = _FakeBase
+    manager = types.ModuleType("manager")
+    manager.AUTH_OAUTH = 4
+    monkeypatch.setitem(sys.modules, "airflow.providers.fab.auth_manager.security_manager.override", override)
+    monkeypatch.setitem(sys.modules, "flask_appbuilder.security.manager", manager)
+    entry = runtime.webserver_config_env(inputs)
+    return fresh_import(
+        WEBSERVER_CONFIG,
+        monkeypatch,
+        {entry["name"]: entry["value"], airflow_inputs.OIDC_SECRET_ENV: "from-the-secret"},
+    )
+
+
+def test_oidc_login_maps_groups_to_roles_and_gives_the_unmapped_nothing(webserver_config, inputs):
+    config = webserver_config
+    assert config.AUTH_TYPE == 4 and config.AUTH_ROLES_SYNC_AT_LOGIN is True
+    assert config.AUTH_USER_REGISTRATION_ROLE == "Public"
+    assert config.AUTH_ROLES_MAPPING == {
+        "data-platform-admins": ["Admin"],
+        "data-engineers": ["Op"],
+        "data-analysts": ["Viewer"],
+        "data-marketing": ["marketing"],
+        "data-finance": ["finance"],
+    }
+    (provider,) = config.OAUTH_PROVIDERS
+    app = provider["remote_app"]
+    assert app["client_secret"] == "from-the-secret", "read from the environment at start, not written down"
+    assert app["server_metadata_url"] == "https://example.okta.com/oauth2/default/.well-known/openid-configuration"
+    written = runtime.webserver_config_source() + json.dumps(runtime.webserver_config_data(inputs))
+    assert "from-the-secret" not in written
+    manager = config.SECURITY_MANAGER_CLASS
+    info = manager.get_oauth_user_info(
+        None, "oidc", {"userinfo": {"sub": "00u1", "email": "ana@example.com", "groups": ["data-marketing"]}}
+    )
+    assert info["role_keys"] == ["data-marketing"] and info["username"] == "ana@example.com"
+    assert manager.get_oauth_user_info(None, "oidc", {"userinfo": {"sub": "00u2"}})["role_keys"] == []
+
+
+def test_domain_roles_are_created_with_no_access_to_all_dags(webserver_config):
+    roles = {c["role"]: c["perms"] for c in webserver_config.SECURITY_MANAGER_CLASS.ROLE_CONFIGS}
+    assert {"Viewer", "marketing", "finance"} <= set(roles)
+    domain = set(roles["marketing"])
+    assert ("menu_access", "DAGs") in domain and ("can_read", "Website") in domain
+    assert not {("can_read", "DAGs"), ("can_edit", "DAGs"), ("can_read", "ImportError")} & domain
+
+
+def test_runtime_data_is_in_the_env_of_exactly_the_containers_that_load_the_files(plans):
+    """The chart mounts airflow_local_settings.py wherever it mounts airflow.cfg and adds the global
+    ``env`` to the same containers (chart 1.19.0 ``_helpers.yaml``: ``airflow_config_mount``,
+    ``custom_airflow_environment``); webserver_config.py only into the api-server."""
+    for plan in plans.values():
+        values = schemas.releases(plan)["airflow"]["inputs"]["values"]
+        names = [e["name"] for e in values["env"]]
+        assert names.count("AIRFLOW_MESH_LOCAL_SETTINGS") == 1 and "AIRFLOW_MESH_WEBSERVER_CONFIG" not in names
+        api = [e["name"] for e in values["apiServer"]["env"]]
+        assert api.count("AIRFLOW_MESH_WEBSERVER_CONFIG") == 1
+        pod = json.loads(values["podTemplate"]) if "podTemplate" in values else {"spec": {"containers": []}}
+        assert "AIRFLOW_MESH" not in json.dumps(pod), "task pods do not load the files"
+
+
+def test_runtime_modules_import_nothing_of_the_project():
+    """Inside the Airflow image there is no ``components`` package: the files must stand alone."""
+    for path in (runtime.LOCAL_SETTINGS_FILE, runtime.WEBSERVER_CONFIG_FILE):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any(n.split(".")[0] in {"components", "plan", "policy"} for n in names), path.name

@@ -1,0 +1,295 @@
+"""The service mesh, for both providers, in the recorded plan of every stack: enrolment, exactly the
+access model's edges allowed, strict mTLS where it must be, the order that keeps traffic flowing,
+and every object checked against its upstream schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import mesh, versions
+from components.access_model import Edge
+from plan import harness
+from plan.mocks import RealisticMocks
+from tests import schemas, stacks
+from tests.components.mesh import mesh_plans as mp
+
+STACKS = stacks.NAMES
+CASES = [(stack, provider) for provider in mp.PROVIDERS for stack in STACKS]
+ENROL = {"kuma": ("kuma.io/sidecar-injection", "enabled"), "istio": ("istio.io/dataplane-mode", "ambient")}
+
+
+@pytest.fixture(params=CASES, ids=[f"{s}-{p}" for s, p in CASES])
+def case(request):
+    stack, provider = request.param
+    return stack, provider, mp.plan_for(stack, provider)
+
+
+def test_every_airflow_edge_and_domain_namespace_is_enrolled(case):
+    stack, provider, plan = case
+    model = mp.model_for(stack)
+    labelled = {
+        ns["inputs"]["metadata"]["name"]: ns["inputs"]["metadata"].get("labels", {})
+        for ns in plan.of_type(mp.NAMESPACE)
+    }
+    expected = {"airflow", "edge", *model.domain_namespaces}
+    assert expected <= set(model.namespaces)
+    key, value = ENROL[provider]
+    for namespace in model.namespaces:
+        labels = labelled[namespace]
+        assert labels.get(key) == value, namespace
+        assert labels.get("pod-security.kubernetes.io/enforce") == "baseline", namespace
+        other = ENROL["istio" if provider == "kuma" else "kuma"][0]
+        assert other not in labels, namespace
+    assert "cert-manager" not in model.namespaces  # not meshed: nothing to enrol
+
+
+def test_allowed_pairs_are_exactly_the_models_tcp_edges(case):
+    stack, provider, plan = case
+    model = mp.model_for(stack)
+    expected = sorted((e.source, e.destination) for e in model.tcp_edges())
+    if provider == "kuma":
+        allowed = sorted(mp.kuma_allowed(plan, model))
+        assert len(mp.mesh_of_type(plan, mp.MTP)) == len(model.tcp_edges())
+    else:
+        triples = mp.istio_allowed(plan, model)
+        assert sorted(triples) == sorted((e.source, e.destination, e.port) for e in model.tcp_edges())
+        allowed = sorted((s, d) for s, d, _ in triples)
+    assert allowed == expected
+    # UDP (statsd) cannot be carried by either mesh: never an allow for it.
+    udp = {(e.source, e.destination) for e in model.edges if e.protocol == "udp"}
+    assert udp and not udp & set(allowed)
+
+
+def test_staging_and_prod_are_strict(case):
+    _, provider, plan = case
+    if provider == "kuma":
+        (tls,) = mp.mesh_of_type(plan, mp.MESH_TLS)
+        assert tls["inputs"]["spec"]["targetRef"] == {"kind": "Mesh"}
+        assert [r["default"]["mode"] for r in tls["inputs"]["spec"]["rules"]] == ["Strict"]
+        assert "mtls" not in mp.mesh_of_type(plan, mp.MESH)[0]["inputs"]["spec"]  # Mesh.mtls is gone in Kuma 3
+    else:
+        (mesh_wide,) = [p for p in mp.mesh_of_type(plan, mp.PEER_AUTH) if "selector" not in p["inputs"]["spec"]]
+        assert mesh_wide["inputs"]["metadata"]["namespace"] == "istio-system"
+        assert mesh_wide["inputs"]["spec"]["mtls"]["mode"] == "STRICT"
+        for p in mp.mesh_of_type(plan, mp.PEER_AUTH):
+            assert p["inputs"]["spec"]["mtls"]["mode"] == "STRICT"
+
+
+@pytest.mark.parametrize("provider", mp.PROVIDERS)
+def test_dev_may_be_permissive(provider):
+    plan = mp.plan_for("dev", provider, meshTlsMode="permissive")
+    if provider == "kuma":
+        (tls,) = mp.mesh_of_type(plan, mp.MESH_TLS)
+        assert tls["inputs"]["spec"]["rules"][0]["default"]["mode"] == "Permissive"
+    else:
+        modes = {p["inputs"]["spec"]["mtls"]["mode"] for p in mp.mesh_of_type(plan, mp.PEER_AUTH)}
+        assert modes == {"PERMISSIVE"}
+
+
+def test_control_plane_comes_first_and_permissions_before_strict_mode(case):
+    _, provider, plan = case
+    releases = {r["name"] for r in mp.mesh_of_type(plan, mp.RELEASE)}
+    assert releases
+    if provider == "kuma":
+        allows = mp.mesh_of_type(plan, mp.MTP) + mp.mesh_of_type(plan, mp.PASSTHROUGH)
+        enforcing = mp.mesh_of_type(plan, mp.IDENTITY) + mp.mesh_of_type(plan, mp.MESH_TLS)
+    else:
+        allows = mp.mesh_of_type(plan, mp.AUTHZ)
+        enforcing = mp.mesh_of_type(plan, mp.PEER_AUTH)
+        (deny,) = [a for a in allows if a["inputs"]["metadata"]["name"] == "allow-nothing"]
+        allows = [a for a in allows if a is not deny]
+        enforcing = [*enforcing, deny]
+    assert allows and enforcing
+    for policy in allows + enforcing:
+        assert releases <= plan.requires(policy["name"]), policy["name"]
+    allow_names = {a["name"] for a in allows}
+    for policy in enforcing:
+        # mTLS (and deny-by-default with it) never takes effect before every allow exists.
+        assert allow_names <= plan.requires(policy["name"]), policy["name"]
+
+
+def test_namespaced_policies_wait_for_their_namespace(case):
+    _, _, plan = case
+    namespaces = {n["inputs"]["metadata"]["name"]: n["name"] for n in plan.of_type(mp.NAMESPACE)}
+    for r in mesh_policies(plan):
+        if r["type"] == mp.MESH:
+            continue  # cluster-scoped
+        ns = r["inputs"]["metadata"].get("namespace")
+        assert ns and namespaces[ns] in plan.requires(r["name"]), r["name"]
+
+
+def test_custom_resources_validate_against_upstream_crds(case, upstream):
+    _, _, plan = case
+    folders = _crd_folders(upstream)
+    checked = 0
+    for r in mesh_policies(plan) + mp.mesh_of_type(plan, mp.CERTIFICATE):
+        assert crd_errors(r, folders) == [], r["name"]
+        checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"otelEndpoint": "otel-collector.observability:4317"},
+        {"meshCaName": "ca-2", "meshPreviousCaName": "ca-1"},
+        {"meshCaSource": "builtin"},
+        {"meshTlsMode": "permissive"},
+    ],
+    ids=["otel", "ca-rotation", "builtin-ca", "permissive"],
+)
+@pytest.mark.parametrize("provider", mp.PROVIDERS)
+def test_variants_validate_against_upstream_crds(provider, overrides, upstream):
+    plan = mp.plan_for("dev", provider, **overrides)
+    for r in mesh_policies(plan) + mp.mesh_of_type(plan, mp.CERTIFICATE):
+        assert crd_errors(r, _crd_folders(upstream)) == [], r["name"]
+
+
+def test_resource_names_are_valid_kubernetes_names(case):
+    _, _, plan = case
+    for r in mesh_policies(plan):
+        name = r["inputs"]["metadata"]["name"]
+        assert len(name) <= 63 and name == name.lower() and not name.startswith("-"), name
+
+
+def test_every_meshed_workload_release_waits_for_the_whole_mesh(case):
+    """Workloads start after the mesh can carry them, and destroy removes them before it."""
+    stack, _, plan = case
+    meshed = set(mp.model_for(stack).namespaces)
+    mesh_names = {r["name"] for r in mp.mesh_resources(plan)}
+    workloads = [
+        r for r in plan.of_type(mp.RELEASE) if r["name"] not in mesh_names and r["inputs"].get("namespace") in meshed
+    ]
+    assert {r["inputs"]["chart"] for r in workloads} >= {"airflow", "oauth2-proxy"}
+    for release in workloads:
+        missing = mesh_names - plan.requires(release["name"])
+        assert not missing, (release["name"], sorted(missing)[:5])
+
+
+def test_mesh_ready_holds_control_plane_permissions_and_tls():
+    """What ``Mesh.ready`` hands to the workloads, registered under the mock engine."""
+    for provider in mp.PROVIDERS:
+        component, registered = _register_mesh(provider)
+        ready = {r.pulumi_resource_name for r in component.ready}
+        by_type: dict[str, set[str]] = {}
+        for typ, name in registered:
+            by_type.setdefault(typ, set()).add(name)
+        must = [mp.RELEASE] + (
+            [mp.MESH, mp.MTP, mp.PASSTHROUGH, mp.IDENTITY, mp.MESH_TLS]
+            if provider == "kuma"
+            else [mp.AUTHZ, mp.PEER_AUTH]
+        )
+        for typ in must:
+            assert by_type[typ] and by_type[typ] <= ready, (provider, typ)
+
+
+def test_edges_with_unmeshed_or_unselectable_workloads_are_rejected():
+    model = mp.model_for("dev")
+    workloads = dict(model.workloads)
+    bad = type(model)(
+        model.stack, workloads, (*model.edges, Edge("airflow-api-server", "cert-manager", 9402, "x")), (), (), ()
+    )
+    with pytest.raises(ValueError, match="cert-manager is not in the mesh"):
+        mesh.permissions(bad)
+
+
+def test_entry_points_are_the_edge_gateway_only():
+    for stack in STACKS:
+        assert [w.name for w in mesh.entry_points(mp.model_for(stack))] == ["edge-gateway"]
+    assert mesh.entry_point_pod_annotations("kuma") == {"kuma.io/gateway": "enabled"}
+    assert mesh.entry_point_pod_annotations("istio") == {}
+
+
+def test_long_names_are_shortened_deterministically():
+    name = mesh.k8s_name("allow", "domain-" + "x" * 60, "to", "airflow-api-server", 8080)
+    assert len(name) <= 63 and name == mesh.k8s_name("allow", "domain-" + "x" * 60, "to", "airflow-api-server", 8080)
+    assert mesh.k8s_name("allow", "a", "to", "b", 1) == "allow-a-to-b-1"
+
+
+def test_versions_are_pinned_to_the_upstream_data(upstream):
+    import yaml
+
+    # The upstream Chart.yaml files carry the release pipeline's placeholder version: the folder
+    # names (see upstream/PROVENANCE-1.md) say which release the data is.
+    assert (
+        yaml.safe_load((upstream / "kuma" / versions.KUMA_CHART_VERSION / "Chart.yaml").read_text())["name"] == "kuma"
+    )
+    for chart in ("base", "istiod", "cni", "ztunnel"):
+        assert (upstream / "istio" / versions.ISTIO_VERSION / chart / "values.yaml").exists()
+    for stack, provider in CASES:
+        for release in mp.releases(mp.plan_for(stack, provider)).values():
+            pin = versions.KUMA_CHART_VERSION if provider == "kuma" else versions.ISTIO_VERSION
+            assert release["inputs"]["version"] == pin
+            assert release["inputs"]["atomic"] is True and release["inputs"]["timeout"] >= 300
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def mesh_policies(plan):
+    return [r for r in mp.mesh_resources(plan) if r["type"].startswith((mp.KUMA, "kubernetes:security.istio.io/"))]
+
+
+def crd_errors(record, folders):
+    """Strict CRD validation of a recorded custom resource (tests.schemas)."""
+    return schemas.custom_resource_errors(mp.as_object(record), *folders)
+
+
+def _crd_folders(upstream):
+    return (
+        upstream / "kuma" / versions.KUMA_CHART_VERSION / "crds",
+        upstream / "istio" / versions.ISTIO_VERSION / "crds",
+        upstream / "cert-manager" / "v1.21.1" / "crds",
+    )
+
+
+def _register_mesh(provider: str):
+    """Build one Mesh under the mock engine; return it and the (type, name) of what it registered."""
+    import pulumi
+    from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    s = mp.settings_for("staging", otelEndpoint="collector.observability:4317")
+    model = mp.model_for("staging")
+    monitor = harness.RecordingMonitor(RealisticMocks(s.region))
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project="airflow-mesh", stack="staging", preview=True, monitor=monitor)
+    out = {}
+
+    def program():
+        out["mesh"] = mesh.Mesh(
+            "m",
+            mesh.MeshArgs(
+                provider=provider,
+                model=model,
+                namespaces={},
+                tls_mode="strict",
+                certificate_ttl_hours=12,
+                ca_source="cert-manager",
+                ca_name="ca-2",
+                previous_ca_name="ca-1",
+                root_issuer_name="mesh-root-ca",
+                control_plane_replicas=2,
+                trust_domain="t.mesh.local",
+                vpc_cidr="10.0.0.0/16",
+                identity_mode="irsa",
+                otel_endpoint=s.otel_endpoint,
+            ),
+        )
+
+    _sync_await(run_pulumi_func(program))
+    return out["mesh"], [(r.type, r.name) for r in monitor.requests]
+
+
+@pytest.mark.parametrize("provider", ["kuma", "istio"])
+def test_only_the_mesh_component_creates_allow_rules(provider):
+    """Nothing else may create allow rules: every traffic permission in the whole plan sits under
+    the Mesh component (which generates them from the access model)."""
+    plan = mp.plan_for("prod", provider)
+    inside = {r["name"] for r in mp.mesh_resources(plan)}
+    kinds = ("MeshTrafficPermission", "AuthorizationPolicy", "MeshPassthrough", "PeerAuthentication")
+    everywhere = [r for r in plan.resources if r["type"].rsplit(":", 1)[-1] in kinds]
+    assert everywhere and {r["name"] for r in everywhere} <= inside
+    for r in everywhere:
+        assert "from" not in (r["inputs"].get("spec") or {}), r["name"]  # the old, looser Kuma form
