@@ -22,8 +22,12 @@ PGBOUNCER_RESULT_BACKEND_DB = f"{AIRFLOW_RELEASE}-result-backend"
 PGBOUNCER_CA_DIR = "/etc/pgbouncer/rds-ca"
 #: Credential-less AWS connection: boto3 finds the IRSA (or Pod Identity) credentials of the pod.
 AWS_CONN_ID = "aws_irsa"
-#: Where the scheduler finds the domains' pod templates.
-POD_TEMPLATES_DIR = "/opt/airflow/pod_templates"
+#: Where the scheduler finds the domains' pod templates. Not the chart's ``/opt/airflow/pod_templates``
+#: nor a parent of it: the chart mounts its own template as a subPath file there (chart 1.19.0
+#: ``templates/scheduler/scheduler-deployment.yaml``), and a file mount inside a ConfigMap directory
+#: mount never starts (the runtime cannot create the mount point on the read-only volume,
+#: kubernetes/kubernetes#61545).
+POD_TEMPLATES_DIR = "/opt/airflow/domain-pod-templates"
 POD_TEMPLATES_CONFIGMAP = "airflow-mesh-pod-templates"
 #: Name of the OIDC provider in FAB (callback: /auth/oauth-authorized/<name>).
 OIDC_PROVIDER = "oidc"

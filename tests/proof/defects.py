@@ -14,13 +14,9 @@ import pytest
 from proof import variants
 
 ALL = variants.all_ids()
-NO_DOMAIN_TEMPLATES = [s for s in ALL if s != "staging-celery"]  # Celery variant plans no domains
+KUBERNETES_EXECUTOR = [s for s in ALL if s != "staging-celery"]
 DATA_GAP = "prod-redis-sessions"
 
-_F1 = (
-    "F1 scheduler mount collision: airflow-config pod_template_file.yaml subPath inside the "
-    "domain-pod-templates ConfigMap directory mount at /opt/airflow/pod_templates (k8s#61545) — fix in components"
-)
 _F2 = (
     "F2 PVC without storageClassName (triggerer logs; Celery: worker logs, redis) on EKS with no default "
     "StorageClass — fix in components"
@@ -43,9 +39,8 @@ _GAP = (
 )
 
 DEFECTS: dict[str, dict[str, str]] = {
-    "mounts": dict.fromkeys(NO_DOMAIN_TEMPLATES, _F1),
     "storage": dict.fromkeys(ALL, _F2),
-    "unset": dict.fromkeys(NO_DOMAIN_TEMPLATES, _F3),
+    "unset": dict.fromkeys(KUBERNETES_EXECUTOR, _F3),
     "restricted": dict.fromkeys(ALL, _F4),
     "checkov": dict.fromkeys(ALL, _F5),
 }
