@@ -75,10 +75,16 @@ class SecretNames:
     oidc: str
     oidc_key: str
     rds_ca_configmap: str
+    #: The broker URL Secret. The program creates it only with Celery, but the chart is told its name
+    #: under every executor: without ``data.brokerUrlSecretName`` chart 1.19.0 renders its own
+    #: pre-install Secret ``airflow-broker-url`` "defensively" (``templates/secrets/redis-secrets.yaml``),
+    #: which with Redis off holds Go's ``%!s(<nil>)`` and would be used as is by a later switch to
+    #: Celery. With the KubernetesExecutor no pod reads it (the chart's ``AIRFLOW__CELERY__BROKER_URL``
+    #: env exists only for Celery executors, ``templates/_helpers.yaml``).
+    broker_url: str
     git_ssh: str | None = None
-    #: Celery only: the broker's password and the broker URL with it.
+    #: Celery only: the broker's password.
     redis_password: str | None = None
-    broker_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,8 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
             "passwordSecretName": inputs.secrets.redis_password,
             "serviceAccount": _service_account(inputs, "redis"),
         },
-        "data": {"metadataSecretName": inputs.secrets.metadata}
-        if kubernetes
-        else {"metadataSecretName": inputs.secrets.metadata, "brokerUrlSecretName": inputs.secrets.broker_url},
+        # The broker name under every executor (SecretNames.broker_url says why).
+        "data": {"metadataSecretName": inputs.secrets.metadata, "brokerUrlSecretName": inputs.secrets.broker_url},
         "fernetKeySecretName": inputs.secrets.fernet,
         "jwtSecretName": inputs.secrets.jwt,
         "apiSecretKeySecretName": inputs.secrets.api,

@@ -14,16 +14,11 @@ import pytest
 from proof import variants
 
 ALL = variants.all_ids()
-KUBERNETES_EXECUTOR = [s for s in ALL if s != "staging-celery"]
 DATA_GAP = "prod-redis-sessions"
 
 _F2 = (
     "F2 PVC without storageClassName (triggerer logs; Celery: worker logs, redis) on EKS with no default "
     "StorageClass — fix in components"
-)
-_F3 = (
-    "F3 chart Secret airflow-broker-url holds %!s(<nil>) (Redis broker Secret rendered for the "
-    "KubernetesExecutor) — fix in components"
 )
 _F4 = (
     "F4 Airflow, Kuma and istiod pods fail Pod Security restricted (no seccomp RuntimeDefault, no "
@@ -40,7 +35,6 @@ _GAP = (
 
 DEFECTS: dict[str, dict[str, str]] = {
     "storage": dict.fromkeys(ALL, _F2),
-    "unset": dict.fromkeys(KUBERNETES_EXECUTOR, _F3),
     "restricted": dict.fromkeys(ALL, _F4),
     "checkov": dict.fromkeys(ALL, _F5),
 }
