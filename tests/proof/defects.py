@@ -16,10 +16,6 @@ from proof import variants
 ALL = variants.all_ids()
 DATA_GAP = "prod-redis-sessions"
 
-_F2 = (
-    "F2 PVC without storageClassName (triggerer logs; Celery: worker logs, redis) on EKS with no default "
-    "StorageClass — fix in components"
-)
 _F4 = (
     "F4 Airflow, Kuma and istiod pods fail Pod Security restricted (no seccomp RuntimeDefault, no "
     "runAsNonRoot, git-sync privilege escalation and capabilities) — fix in components"
@@ -34,7 +30,6 @@ _GAP = (
 )
 
 DEFECTS: dict[str, dict[str, str]] = {
-    "storage": dict.fromkeys(ALL, _F2),
     "restricted": dict.fromkeys(ALL, _F4),
     "checkov": dict.fromkeys(ALL, _F5),
 }
