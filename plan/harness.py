@@ -4,10 +4,10 @@ What is recorded is what the engine would receive from ``pulumi up``: each regis
 name, parent, provider, dependencies (explicit ``depends_on`` and the implicit ones that come from
 passing Outputs) and inputs, with secret values replaced by ``"[secret]"``.
 
-Stack configuration is assembled the way the Pulumi CLI does it: ``Pulumi.yaml`` defaults, then the
-stack file, each value handed to the program as the string the CLI would pass. ``secure:`` values
-cannot be decrypted here, so they (and required secrets that are only set on the deployer's machine)
-get an offline placeholder that is still marked secret.
+Stack configuration is assembled the way the Pulumi CLI does it (:mod:`plan.stack_config`):
+``Pulumi.yaml`` defaults, then the stack file read as yaml.v3 reads it, each value handed to the
+program as the string the CLI would pass. ``secure:`` values cannot be decrypted here, so they get an
+offline placeholder that is still marked secret.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from plan import stack_config as stack_configuration
 from plan.mocks import RealisticMocks
+from plan.stack_config import Secure as Secure  # re-exported: tests and plan/ use harness.Secure
+from plan.stack_config import StackConfigError as StackConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,17 +40,6 @@ _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-
-class StackConfigError(Exception):
-    """The stack file is missing, unreadable or fails the CLI's own checks (types, required keys)."""
-
-
-@dataclass(frozen=True)
-class Secure:
-    """A config value given as ``pulumi config set --secret`` would store it (for tests)."""
-
-    value: str
 
 
 @dataclass
@@ -124,80 +116,40 @@ def load_yaml(path: Path) -> Any:
 
 
 def pulumi_project(root: Path = ROOT) -> str:
-    return load_yaml(root / "Pulumi.yaml")["name"]
+    return stack_configuration.project_file(root)["name"]
 
 
 def stacks_folder(root: Path = ROOT, stacks_dir: Path | None = None) -> Path:
     """Where stack files live: ``stacks_dir`` when given (tests keep their own fixture stacks in
     tests/stacks/), else ``Pulumi.yaml``'s ``stackConfigDir`` as the CLI reads it."""
-    if stacks_dir is not None:
-        return stacks_dir
-    return root / load_yaml(root / "Pulumi.yaml").get("stackConfigDir", ".")
+    return stack_configuration.stacks_folder(root, stacks_dir)
 
 
 def stack_names(root: Path = ROOT, stacks_dir: Path | None = None) -> list[str]:
     """Every ``Pulumi.<name>.yaml`` in the stacks folder, sorted."""
-    folder = stacks_folder(root, stacks_dir)
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in folder.glob("Pulumi.*.yaml"))
+    return stack_configuration.stack_names(root, stacks_dir)
 
 
 def stack_config(
     stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT, stacks_dir: Path | None = None
 ) -> tuple[dict[str, str], list[str], list[str]]:
     """(config strings, secret keys, keys given offline placeholders) for ``stack``, read from
-    ``stacks_dir`` (default: the project's stackConfigDir)."""
-    project = load_yaml(root / "Pulumi.yaml")
-    name = project["name"]
-    path = stacks_folder(root, stacks_dir) / f"Pulumi.{stack}.yaml"
-    shown = path.relative_to(root) if path.is_relative_to(root) else path
-    if not path.exists():
-        raise StackConfigError(f"no stack file {shown} (stacks: {', '.join(stack_names(root, stacks_dir))})")
-    try:
-        given = (load_yaml(path) or {}).get("config") or {}
-    except yaml.YAMLError as err:
-        raise StackConfigError(f"{shown}: not valid YAML: {err}") from err
+    ``stacks_dir`` (default: the project's stackConfigDir) and assembled as the CLI does
+    (:func:`plan.stack_config.assemble`).
 
-    def full(key: str) -> str:
-        return key if ":" in key else f"{name}:{key}"
+    Offline only: a secret key of the settings model that the stack file does not set (it is set on
+    the deployer's machine, or in an ESC environment) gets a placeholder that stays marked secret.
+    """
+    from components.settings import config_fields, config_key
 
-    declared = {full(k): v for k, v in (project.get("config") or {}).items()}
-    values: dict[str, Any] = {}
-    secret_keys: list[str] = []
-    placeholders: list[str] = []
-    for key, decl in declared.items():
-        if isinstance(decl, dict) and "default" in decl:
-            values[key] = decl["default"]
-        elif not isinstance(decl, dict):
-            values[key] = decl
-    for key, value in {**given, **(overrides or {})}.items():
-        key = full(key)
-        if value is None:
-            values.pop(key, None)
-        elif isinstance(value, Secure):
-            values[key] = value.value
-            secret_keys.append(key)
-        elif isinstance(value, dict) and set(value) == {"secure"}:
-            values[key] = f"offline-placeholder:{key}"
-            secret_keys.append(key)
-            placeholders.append(key)
-        else:
-            values[key] = value
-
-    for key, decl in declared.items():
-        if not isinstance(decl, dict):
-            continue
-        if key not in values:
-            if decl.get("secret"):
-                values[key] = f"offline-placeholder:{key}"
-                secret_keys.append(key)
-                placeholders.append(key)
-                continue
-            raise StackConfigError(f"Stack '{stack}' is missing configuration value '{key}'")
-        if not _has_type(values[key], decl["type"]):
-            raise StackConfigError(f"Stack '{stack}' with configuration key '{key}' must be of type '{decl['type']}'")
-
-    strings = {k: _as_config_string(v) for k, v in values.items() if not k.startswith("pulumi:")}
-    return strings, sorted(secret_keys), sorted(placeholders)
+    config, secret_keys, placeholders = stack_configuration.assemble(stack, overrides, root, stacks_dir)
+    for name, decl in config_fields().items():
+        key = config_key(name)
+        if decl["secret"] and "default" not in decl and key not in config:
+            config[key] = f"offline-placeholder:{key}"
+            secret_keys = sorted({*secret_keys, key})
+            placeholders = sorted({*placeholders, key})
+    return config, secret_keys, placeholders
 
 
 def settings_for(
@@ -210,27 +162,8 @@ def settings_for(
     prefix = f"{pulumi_project(root)}:"
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     secrets = {k.removeprefix(prefix) for k in secret_keys}
-    return stack_settings.validate(stack, config.get("aws:region"), raw, secrets)
-
-
-def _has_type(value: Any, kind: str) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    return isinstance(value, list)
-
-
-def _as_config_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value)
+    others = {k: "[secret]" if k in secret_keys else v for k, v in config.items() if not k.startswith(prefix)}
+    return stack_settings.validate(stack, config.get("aws:region"), raw, secrets, others=others)
 
 
 # --------------------------------------------------------------------------------------------------

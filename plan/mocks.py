@@ -54,8 +54,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str, first_preview: bool = False):
         """``region``: any region the AWS SDK knows (botocore's partitions data); its partition gives
-        the ARN prefix (``arn:aws-cn:``...) and DNS suffix (``amazonaws.com.cn``...). Raises ``KeyError``
-        for an unknown region (settings reject those first)."""
+        the ARN prefix (``arn:aws-cn:``...) and DNS suffix (``amazonaws.com.cn``...). An unknown region
+        is answered as botocore would (settings reject it before anything is registered)."""
         self.region = region
         part = partition_of(region)
         self.partition, self.dns_suffix = part.id, part.dns_suffix
@@ -188,6 +188,16 @@ class RealisticMocks(pulumi.runtime.Mocks):
         """A fixed base per name (never the clock), so plans are reproducible."""
         base = inputs.get("rfc3339") or f"2026-01-{int(_h(name, 2), 16) % 28 + 1:02d}T00:00:00Z"
         return base, {"rfc3339": base, "rotationRfc3339": base}
+
+    def _tls_index_privateKey_PrivateKey(self, name, inputs):
+        """A PEM-shaped placeholder key (derived from the name, like every mock value)."""
+        body = base64.b64encode(hashlib.sha256(name.encode()).digest() * 2).decode()
+        return f"{name}-id", {"privateKeyPem": f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"}
+
+    def _tls_index_selfSignedCert_SelfSignedCert(self, name, inputs):
+        """A PEM-shaped placeholder certificate, distinct per name (so trust bundles can be compared)."""
+        body = base64.b64encode(hashlib.sha256(name.encode()).digest() * 4).decode()
+        return f"{name}-id", {"certPem": f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"}
 
     def _command_local_Command(self, name, inputs):
         """What `create` printed: for the RDS trust bundle, a PEM-shaped placeholder."""

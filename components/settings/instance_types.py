@@ -126,9 +126,9 @@ RDS_POSTGRES_FAMILIES = (
 def rds_instance_class_problem(name: str) -> str | None:
     """Why ``name`` is not an RDS for PostgreSQL instance class, or None if it is one."""
     family, _, size = name.removeprefix("db.").partition(".")
-    known = {f"{t}": None for t in INSTANCE_TYPES if t.split(".", 1)[0] in RDS_POSTGRES_FAMILIES}
     if name.startswith("db.") and family in RDS_POSTGRES_FAMILIES and f"{family}.{size}" in INSTANCE_TYPES:
         return None
+    known = {t: None for t in INSTANCE_TYPES if t.split(".", 1)[0] in RDS_POSTGRES_FAMILIES}
     return "not an RDS for PostgreSQL instance class" + suggest(name, known, prefix="db.")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import pulumi
@@ -21,6 +21,13 @@ from components.settings import regions, rules
 from components.settings.model import PROJECT, STACK_CONFIG_DIR, Settings, config_key
 from components.settings.namespaces import foreign_key_problem
 from components.settings.schema import config_fields
+
+_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s']+@")
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` for a message, a URL's ``user:password@`` masked (messages land in CI logs)."""
+    return _USERINFO.sub(r"\1***@", repr(value))
 
 
 class SettingsError(pulumi.RunError):
@@ -49,9 +56,10 @@ def load() -> Settings:
     everything = _configured_values()
     prefix = f"{PROJECT}:"
     raw = {k[len(prefix) :]: v for k, v in everything.items() if k.startswith(prefix)}
-    others = [k for k in everything if not k.startswith(prefix)]
+    others = {k: "[secret]" if pulumi.runtime.is_config_secret(k) else v for k, v in everything.items()}
+    others = {k: v for k, v in others.items() if not k.startswith(prefix)}
     secrets = {k for k in raw if pulumi.runtime.is_config_secret(config_key(k))}
-    return validate(stack, everything.get("aws:region"), raw, secret_keys=secrets, other_keys=others)
+    return validate(stack, everything.get("aws:region"), raw, secret_keys=secrets, others=others)
 
 
 def _configured_values() -> dict[str, str]:
@@ -72,12 +80,13 @@ def validate(
     region: str | None,
     raw: dict[str, str],
     secret_keys: set[str],
-    other_keys: Collection[str] = (),
+    others: Mapping[str, str] | None = None,
 ) -> Settings:
     """Validate raw config strings for ``stack``; raise :class:`SettingsError` listing every problem.
 
     ``raw``: this project's keys (without the ``airflow-mesh:`` prefix) -> the string the CLI passes;
-    ``other_keys``: every other ``namespace:name`` key of the stack (checked for typos only).
+    ``others``: every other ``namespace:name`` key of the stack -> its value (``[secret]`` for secrets),
+    checked for keys nothing reads.
     Nothing is registered before this returns.
     """
     problems: list[tuple[str, str]] = []
@@ -86,10 +95,10 @@ def validate(
     for name in sorted(set(raw) - set(fields)):
         hint = difflib.get_close_matches(name, list(fields), n=1)
         problems.append((config_key(name), "unknown key" + (f" (did you mean {config_key(hint[0])}?)" if hint else "")))
-    for key in sorted(other_keys):
+    for key, text in sorted((others or {}).items()):
         problem = foreign_key_problem(key, list(fields))
         if problem:
-            problems.append((key, problem))
+            problems.append((key, f"{_shown(text)}: {problem}"))
 
     values: dict[str, Any] = {}
     for name, text in raw.items():
@@ -194,7 +203,8 @@ def _describe(err: ValidationError) -> list[tuple[str, str]]:
             out.append((key, "is required"))
             continue
         secret = config_fields().get(str(head), {}).get("secret")
-        given = "[secret]: " if secret else f"{e.get('input')!r}: "
+        # A URL's user:password part is never echoed (the message lands in CI logs).
+        given = "[secret]: " if secret else _shown(e.get("input")) + ": "
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "literal_error":
             message = "allowed: " + ", ".join(map(str, e["ctx"]["expected"].replace("'", "").split(" or ")))

@@ -4,9 +4,10 @@ Every key of the ``airflow-mesh`` namespace is a field of :class:`StackConfig` w
 description and (where one is safe everywhere) a default. ``Pulumi.yaml``'s ``config:`` schema is
 generated from the same model (``python -m plan --project-schema``) and a test keeps the two equal.
 
-Keys are flat because Pulumi's project config schema only knows ``string``, ``integer``,
-``boolean`` and ``array`` (pulumi/pulumi ``sdk/go/common/workspace/project.json``): flat keys are
-the only ones the CLI itself can type-check.
+Keys are flat (``pulumi config set airflow-mesh:natGateways single``); the data domains are a list
+of objects (``pulumi config set --path 'airflow-mesh:domains[0].name' marketing``). How the CLI turns
+a stack file into the strings the program reads, and which forms each type accepts, is
+docs/configuration.md.
 
 Reading the config and reporting problems is :mod:`components.settings.loader`; rules that need
 more than one key are :mod:`components.settings.rules`.
@@ -18,11 +19,24 @@ import ipaddress
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.alias_generators import to_camel
 
 from components import versions
-from components.settings.types import Email, GitUrl, Hostname, HttpsUrl, Image, Ipv4Cidr, S3Prefix
+from components.settings.types import (
+    ClaimName,
+    Email,
+    GitRef,
+    GitUrl,
+    Hostname,
+    HttpsUrl,
+    Image,
+    Ipv4Cidr,
+    Printable,
+    RoleName,
+    S3Prefix,
+    no_template,
+)
 
 PROJECT = "airflow-mesh"
 STACK_CONFIG_DIR = "stacks"
@@ -40,6 +54,8 @@ class _Strict(BaseModel):
     """Frozen, camelCase keys, and unknown keys rejected (a typo must never be silently ignored)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    _no_template = field_validator("*", mode="after")(no_template)
 
 
 class S3Grant(_Strict):
@@ -64,8 +80,8 @@ class DomainConfig(_Strict):
     """A data domain: who its people are and what its tasks may do."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$", description="Domain name (DNS label).")
-    oidc_groups: list[str] = Field(min_length=1, description="IdP groups of the domain's people.")
-    airflow_role: str = Field(description="Airflow role the groups are mapped to (created by the program).")
+    oidc_groups: list[Printable] = Field(min_length=1, description="IdP groups of the domain's people.")
+    airflow_role: RoleName = Field(description="Airflow role the groups are mapped to (created by the program).")
     s3: list[S3Grant] = Field(default_factory=list, description="S3 buckets and prefixes the tasks may use.")
     secrets_prefix: str = Field(description="Secrets Manager prefix under airflow/<stack>/connections and /variables.")
     egress: list[EgressRule] = Field(default_factory=list, description="External services the tasks may reach.")
@@ -170,13 +186,13 @@ class StackConfig(_Strict):
     oidc_issuer_url: HttpsUrl = Field(
         description="HTTPS issuer URL of the team's OIDC provider (Okta, Entra ID, Keycloak...)."
     )
-    oidc_client_id: str = Field(description="OIDC client id registered for Airflow at the identity provider.")
+    oidc_client_id: Printable = Field(description="OIDC client id registered for Airflow at the identity provider.")
     oidc_client_secret: SecretStr = Field(
         description="OIDC client secret. Set it with `pulumi config set --secret airflow-mesh:oidcClientSecret`.",
         json_schema_extra={"secret": True},
     )
-    oidc_groups_claim: str = Field("groups", description="ID-token claim that carries the user's IdP groups.")
-    oidc_allowed_groups: list[str] = Field(
+    oidc_groups_claim: ClaimName = Field("groups", description="ID-token claim that carries the user's IdP groups.")
+    oidc_allowed_groups: list[Printable] = Field(
         default_factory=list,
         description="IdP groups allowed through the edge at all (required in prod). Empty outside prod: "
         "every authenticated user of the IdP passes the edge and gets only what airflowRoleMappings grants.",
@@ -186,8 +202,10 @@ class StackConfig(_Strict):
     )
 
     # --- service mesh --------------------------------------------------------------------------
-    mesh_provider: Literal["kuma", "istio"] = Field(
-        "kuma", description="Service mesh: `kuma` (default) or `istio` (ambient mode)."
+    mesh_provider: Literal["kuma", "istio", "linkerd", "consul"] = Field(
+        "kuma",
+        description="Service mesh: `kuma` (default), `istio` (ambient mode), `linkerd` (edge release) or "
+        "`consul` (the Consul server is BUSL-1.1). Comparison: docs/mesh.md.",
     )
     mesh_tls_mode: Literal["strict", "permissive"] = Field(
         "strict", description="mTLS mode: `strict` everywhere; `permissive` is accepted in dev only."
@@ -209,6 +227,11 @@ class StackConfig(_Strict):
     )
     otel_endpoint: str = Field(
         "", description="OpenTelemetry collector (host:port, OTLP gRPC) for mesh metrics and traces; empty: off."
+    )
+    mesh_accept_unenforced_egress: bool = Field(
+        False,
+        description="Accept a mesh that does not enforce the domains' egress allow-lists (istio ambient lets "
+        "every destination through): they stay in the access matrix as documentation, not as a control.",
     )
 
     # --- edge ----------------------------------------------------------------------------------
@@ -253,7 +276,7 @@ class StackConfig(_Strict):
         description="Git repository of the DAGs (git-sync): https://, ssh:// or git@, never with credentials in it "
         "(an SSH repository's key goes in dagsGitSshKey); empty: DAGs are baked into airflowImage.",
     )
-    dags_git_branch: str = Field("main", description="Branch git-sync follows.")
+    dags_git_branch: GitRef = Field("main", description="Branch git-sync follows.")
     dags_git_ssh_key: SecretStr = Field(
         SecretStr(""),
         description="SSH private key for an ssh:// or git@ DAG repository (`pulumi config set --secret`).",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,8 @@ class Partition:
     id: str
     dns_suffix: str
     regions: tuple[str, ...]
+    #: Names this partition would give a region it does not list yet (botocore ``regionRegex``).
+    region_regex: str
 
 
 @cache
@@ -36,6 +39,7 @@ def partitions() -> tuple[Partition, ...]:
             dns_suffix=p["outputs"]["dnsSuffix"],
             # "aws-global" and friends are endpoint aliases, not regions a VPC can live in.
             regions=tuple(sorted(r for r in p["regions"] if not r.endswith("-global"))),
+            region_regex=p["regionRegex"],
         )
         for p in raw["partitions"]
     )
@@ -46,11 +50,15 @@ def all_regions() -> list[str]:
 
 
 def partition_of(region: str) -> Partition:
-    """The partition of a known region; raises ``KeyError`` for an unknown one."""
+    """The partition listing ``region``, else the one whose name pattern matches it, else ``aws``
+    (what botocore does for a region it does not list)."""
     for p in partitions():
         if region in p.regions:
             return p
-    raise KeyError(region)
+    for p in partitions():
+        if re.match(p.region_regex, region):
+            return p
+    return partitions()[0]
 
 
 def region_problem(region: str) -> str | None:

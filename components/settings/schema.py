@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import SecretStr
@@ -13,8 +14,12 @@ from pydantic.alias_generators import to_camel
 from components.settings.model import StackConfig, config_key
 
 
+@cache
 def config_fields() -> dict[str, dict[str, Any]]:
-    """camelCase key -> {type, description, default?, secret} for every project config key."""
+    """camelCase key -> {type, description, default?, secret} for every project config key.
+
+    Computed once (pydantic's JSON schema is slow to build); callers must not modify it.
+    """
     schema = StackConfig.model_json_schema(by_alias=True)
     out: dict[str, dict[str, Any]] = {}
     for attr, field in StackConfig.model_fields.items():
@@ -37,19 +42,19 @@ def config_fields() -> dict[str, dict[str, Any]]:
 
 
 def project_config_schema() -> dict[str, dict[str, Any]]:
-    """The ``config:`` block of Pulumi.yaml, as the Pulumi CLI understands it."""
+    """The ``config:`` block of Pulumi.yaml: each optional key with its description and default.
+
+    Deliberately without ``type``, ``secret`` or required keys: with those, the CLI checks the stack
+    before the program runs and stops at the first problem with a message that names neither the
+    stack file nor the value given (``validateStackConfigValue`` in pulumi/pulumi
+    ``pkg/workspace/config.go``). The program checks the same forms the CLI accepts
+    (:func:`components.settings.loader.parse_value`) and reports every problem in one run.
+    """
     out = {}
     for name, entry in config_fields().items():
-        if not entry["declare"]:
-            continue  # arrays of objects: the CLI's schema cannot type them, the settings model does
-        decl: dict[str, Any] = {"type": entry["type"], "description": entry["description"]}
-        if "items" in entry:
-            decl["items"] = entry["items"]
-        if entry["secret"]:
-            decl["secret"] = True
-        if "default" in entry:
-            decl["default"] = entry["default"]
-        out[config_key(name)] = decl
+        if not entry["declare"] or "default" not in entry:
+            continue
+        out[config_key(name)] = {"description": entry["description"], "default": entry["default"]}
     return out
 
 
@@ -59,6 +64,6 @@ def _pulumi_type(prop: dict[str, Any]) -> str:
         kind = "string"
     if kind is None and "$ref" in prop:
         kind = "string"
-    if kind not in {"string", "integer", "boolean", "array"}:
+    if kind not in {"string", "integer", "boolean", "array", "object"}:
         raise TypeError(f"config key type {prop!r} cannot be declared in Pulumi.yaml")
     return kind

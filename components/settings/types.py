@@ -8,6 +8,7 @@ its validation attached (``Annotated[str, AfterValidator(...)]``). A failed chec
 from __future__ import annotations
 
 import re
+import unicodedata
 from ipaddress import IPv4Network
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -94,6 +95,8 @@ def git_url(value: str) -> str:
         if not re.match(r"^git@[A-Za-z0-9.-]+:[^\s]+$", value):
             raise ValueError("not a git@host:path remote")
         return value
+    if re.search(r'[{}<>"\\^`|]', value):
+        raise ValueError("not a URL (characters such as { } < > must be percent-encoded)")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "ssh") or not parts.hostname or " " in value:
         raise ValueError("must be an https://, ssh:// or git@ URL")
@@ -107,6 +110,28 @@ def git_url(value: str) -> str:
     return value
 
 
+def git_ref(value: str) -> str:
+    """A branch name: the readable subset of ``git check-ref-format`` (letters, digits, ``._/-``)."""
+    if not re.fullmatch(r"[A-Za-z0-9._/-]+", value) or ".." in value or value.startswith(("-", "/", ".")):
+        raise ValueError("not a branch name (letters, digits, . _ / -; no '..', no leading - / .)")
+    if value.endswith(("/", ".", ".lock")):
+        raise ValueError("not a branch name (must not end in /, . or .lock)")
+    return value
+
+
+def no_template(value: object) -> object:
+    """Refuse ``{{``/``}}`` in a plain string (or a list of them).
+
+    Helm evaluates some chart values as templates (``tpl``): the Airflow chart's ``podTemplate`` and
+    ``config``, oauth2-proxy's ``config.configFile`` (charts' ``templates/``); settings reach all three.
+    """
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str) and ("{{" in item or "}}" in item):
+            raise ValueError("'{{' and '}}' are not allowed: Helm would evaluate them as a template")
+    return value
+
+
 def image(value: str) -> str:
     """A container image pinned by tag, by digest or both (``repo:tag``, ``repo@sha256:...``). Empty: none."""
     if not value:
@@ -117,8 +142,32 @@ def image(value: str) -> str:
     return value
 
 
+def printable(value: str, limit: int = 256) -> str:
+    """Text without control characters (newlines, NUL, bidi overrides), at most ``limit`` characters."""
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise ValueError("contains control characters")
+    if len(value) > limit:
+        raise ValueError(f"longer than {limit} characters")
+    return value
+
+
+def role_name(value: str) -> str:
+    """An Airflow role name this program creates: letters, digits, space, ``_ . -``; up to 64."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9 _.-]{0,63}", value):
+        raise ValueError("not a role name (a letter, then letters, digits, space, _ . -; up to 64)")
+    return value
+
+
+def claim_name(value: str) -> str:
+    """A JWT claim name: letters, digits and ``_ : . / -`` (namespaced claims are URLs)."""
+    if not re.fullmatch(r"[A-Za-z0-9_:./-]{1,128}", value):
+        raise ValueError("not a token claim name (letters, digits, _ : . / -)")
+    return value
+
+
 def s3_prefix(value: str) -> str:
     """A literal S3 key prefix: it is placed into IAM resources and conditions as it is."""
+    printable(value, limit=1024)  # S3 keys are at most 1,024 bytes; control characters do not survive XML
     if value.startswith("/"):
         raise ValueError("give a key prefix without a leading /")
     special = IAM_SPECIAL.search(value)
@@ -135,8 +184,13 @@ Hostname = Annotated[str, AfterValidator(hostname)]
 Email = Annotated[str, AfterValidator(email)]
 HttpsUrl = Annotated[str, AfterValidator(https_url)]
 GitUrl = Annotated[str, AfterValidator(git_url)]
+GitRef = Annotated[str, AfterValidator(git_ref)]
 Image = Annotated[str, AfterValidator(image)]
 S3Prefix = Annotated[str, AfterValidator(s3_prefix)]
+#: IdP group names and client ids come from the identity provider: any printable text.
+Printable = Annotated[str, AfterValidator(printable)]
+RoleName = Annotated[str, AfterValidator(role_name)]
+ClaimName = Annotated[str, AfterValidator(claim_name)]
 
 
 def image_parts(value: str) -> tuple[str, str | None, str | None]:

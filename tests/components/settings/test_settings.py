@@ -94,8 +94,8 @@ BAD_CONFIGS = [
     ("prod", {"natGateways": "single"}, "airflow-mesh:natGateways", "not allowed in prod"),
     ("dev", {"publicAccessCidrs": []}, "airflow-mesh:publicAccessCidrs", "no implicit 0.0.0.0/0"),
     ("staging", {"publicAccessCidrs": ["10.0.0.0/8"]}, "airflow-mesh:publicAccessCidrs", "must be empty"),
-    ("dev", {"oidcIssuerUrl": None}, "airflow-mesh:oidcIssuerUrl", "missing configuration value"),
-    ("dev", {"oidcClientId": None}, "airflow-mesh:oidcClientId", "missing configuration value"),
+    ("dev", {"oidcIssuerUrl": None}, "airflow-mesh:oidcIssuerUrl", "is required"),
+    ("dev", {"oidcClientId": None}, "airflow-mesh:oidcClientId", "is required"),
     ("dev", {"oidcIssuerUrl": "http://example.okta.com"}, "airflow-mesh:oidcIssuerUrl", "https://"),
     ("dev", {"oidcClientSecret": "plain-text"}, "airflow-mesh:oidcClientSecret", "must be a secret"),
     ("dev", {"oidcClientSecret": harness.Secure("  ")}, "airflow-mesh:oidcClientSecret", "must not be empty"),
@@ -122,7 +122,9 @@ BAD_CONFIGS = [
     ("prod", {"meshCertificateTtlHours": 72}, "airflow-mesh:meshCertificateTtlHours", "outside 1-24"),
     ("prod", {"meshControlPlaneReplicas": 1}, "airflow-mesh:meshControlPlaneReplicas", "at least 2"),
     ("dev", {"meshPreviousCaName": "ca-1"}, "airflow-mesh:meshPreviousCaName", "must differ"),
-    ("dev", {"meshProvider": "linkerd"}, "airflow-mesh:meshProvider", "allowed: kuma, istio"),
+    ("dev", {"meshProvider": "cilium"}, "airflow-mesh:meshProvider", "allowed: kuma, istio, linkerd, consul"),
+    ("dev", {"meshProvider": "linkerd", "meshCaSource": "builtin"}, "airflow-mesh:meshCaSource", "use cert-manager"),
+    ("dev", {"meshProvider": "istio"}, "airflow-mesh:meshProvider", "does not enforce egress allow-lists"),
     # edge
     ("dev", {"airflowHostname": "airflow.other.example.org"}, "airflow-mesh:airflowHostname", "outside hostedZoneName"),
     ("prod", {"oidcAllowedGroups": []}, "airflow-mesh:oidcAllowedGroups", "must not be empty in prod"),
@@ -253,10 +255,13 @@ def test_pulumi_yaml_is_generated_from_the_settings_model():
     assert (harness.ROOT / "Pulumi.yaml").read_text() == render()
     project = yaml.safe_load((harness.ROOT / "Pulumi.yaml").read_text())
     assert project["stackConfigDir"] == settings.STACK_CONFIG_DIR
+    fields = settings.config_fields()
     for key, decl in project["config"].items():
-        assert decl["description"], key
-        assert decl["type"] in {"string", "integer", "boolean", "array"}, key
-    assert project["config"]["airflow-mesh:oidcClientSecret"].get("secret") is True
+        # Description and default only: a `type`, `secret` or required key would make the CLI stop
+        # at the first problem before the program could report them all (docs/configuration.md).
+        assert set(decl) == {"description", "default"}, key
+        assert decl["default"] == fields[key.removeprefix("airflow-mesh:")]["default"], key
+    assert "airflow-mesh:oidcClientSecret" not in project["config"]
 
 
 def test_required_keys_have_no_default_and_optional_keys_have_safe_ones():
