@@ -16,9 +16,13 @@ from plan import harness
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-proof-only\n-----END OPENSSH PRIVATE KEY-----"
 KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
+#: The dev domains declare egress allow-lists, which Istio ambient does not enforce: an Istio variant
+#: must accept that (components/settings rules) or the stack refuses to plan.
+ISTIO = {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}
+
 #: variant id -> (stack, config overrides); ids are folder-safe.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "dev-istio": ("dev", {"meshProvider": "istio"}),
+    "dev-istio": ("dev", ISTIO),
     "dev-pod-identity": ("dev", {"identityMode": "pod-identity"}),
     "staging-celery": ("staging", {"airflowExecutor": "CeleryExecutor", "domains": None}),
     "prod-redis-sessions": ("prod", {"oauth2ProxySessionStore": "redis"}),
@@ -28,12 +32,12 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "dev-istio-builtin-ca-permissive": (
         "dev",
-        {"meshProvider": "istio", "meshCaSource": "builtin", "meshTlsMode": "permissive"},
+        {**ISTIO, "meshCaSource": "builtin", "meshTlsMode": "permissive"},
     ),
     "dev-istio-ssh-git": (
         "dev",
         {
-            "meshProvider": "istio",
+            **ISTIO,
             "dagsGitRepository": "git@github.com:example-org/airflow-dags.git",
             "dagsGitSshKey": harness.Secure(SSH_KEY),
             "dagsGitKnownHosts": KNOWN_HOSTS,
