@@ -156,11 +156,8 @@ class StackConfig(_Strict):
         description="Instance types of the on-demand system node group "
         "(platform add-ons, mesh, Airflow control plane).",
     )
-    system_node_min_size: int = Field(
-        3,
-        description="Minimum (and initial) size of the system node group (3 x the default m7i.large fits the "
-        "platform: 2 do not).",
-    )
+    #: 3 x the default m7i.large fit the platform's requests; 2 do not.
+    system_node_min_size: int = Field(3, description="Minimum (and initial) size of the system node group.")
     system_node_max_size: int = Field(4, description="Maximum size of the system node group.")
     workload_node_instance_types: list[str] = Field(
         default_factory=lambda: ["m7i.xlarge"],
@@ -308,9 +305,8 @@ class StackConfig(_Strict):
     # --- lifecycle ---------------------------------------------------------------------------------
     retire: bool = Field(
         False,
-        description="Retire the stack (docs/retire.md): lift every `protect` and keep the database, log bucket, "
-        "KMS keys and the VPC and private subnets the database lives in, so `pulumi destroy` deletes the rest "
-        "and keeps the data.",
+        description="Retire the stack (docs/retire.md): lift `protect`, keep the database, log bucket, KMS keys "
+        "and the VPC and subnets the database lives in; `pulumi destroy` then deletes the rest.",
     )
 
     # --- data domains (an array of objects: not declarable in Pulumi.yaml) ----------------------
