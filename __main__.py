@@ -160,7 +160,11 @@ database = Database(
 # --- namespaces and workload identities (every ServiceAccount, every IAM role) -------------------
 namespaces = Namespaces(
     f"{prefix}-ns",
-    NamespacesArgs(names=model.namespaces, labels=mesh.namespace_labels(settings.mesh_provider)),
+    NamespacesArgs(
+        names=model.namespaces,
+        labels=mesh.namespace_labels(settings.mesh_provider),
+        annotations=mesh.namespace_annotations(settings.mesh_provider),
+    ),
     opts=with_k8s,
 )
 identities = WorkloadIdentities(
@@ -220,6 +224,8 @@ service_mesh = mesh.Mesh(
         vpc_cidr=settings.vpc_cidr,
         identity_mode=settings.identity_mode,
         otel_endpoint=settings.otel_endpoint,
+        secret_rotation_days=settings.secret_rotation_days,
+        protect_state=settings.is_prod,
         size_tier=sizing.tier(settings.environment),
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
