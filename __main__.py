@@ -290,7 +290,7 @@ airflow = Airflow(
         rotation_days=settings.secret_rotation_days,
         namespaces=namespaces.by_name,
         service_accounts=identities.service_accounts,
-        depends_on=[*service_mesh.ready, database, *cluster.compute_addons],
+        depends_on=[*service_mesh.ready, database, cluster.storage_class, *cluster.compute_addons],
     ),
     opts=with_k8s,
 )
@@ -342,3 +342,4 @@ pulumi.export("clusterName", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
+pulumi.export("storageClass", cluster.storage_class_name)
