@@ -124,7 +124,7 @@ model = access_model.build(settings)
 # Karpenter's AWS side comes with the cluster: the controller's role (identity layer) is scoped to it.
 karpenter_aws = KarpenterAws(
     f"{prefix}-karpenter-aws",
-    KarpenterAwsArgs(cluster_name=cluster.name, protect=settings.protected),
+    KarpenterAwsArgs(cluster_name=cluster.name, protect=settings.protected, retain=settings.keeps_data),
     opts=aws_only,
 )
 with_k8s = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider})

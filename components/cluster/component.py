@@ -85,8 +85,7 @@ class ClusterArgs:
     max_session_duration: int
     #: Tag map, for what provider default tags cannot reach (instances launched by node groups).
     tags: Mapping[str, str]
-    #: Keep the secrets-encryption KMS key through `pulumi destroy` even without ``protect`` (a
-    #: stack being retired keeps every key, with its 30-day deletion window).
+    #: Keep the KMS keys through `pulumi destroy` even without ``protect`` (a stack being retired).
     retain_key: bool = False
 
 
@@ -102,22 +101,12 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("airflow-mesh:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        key = customer_key(
-            f"{name}-secrets-key",
-            f"Envelope encryption of Kubernetes secrets in {args.name}",
-            alias=f"{args.name}-secrets",
-            protect=args.protect,
-            parent=self,
-            retain=args.protect or args.retain_key,
-        )
-
-        volume_key = customer_key(
-            f"{name}-volumes-key",
-            f"Encryption of the EBS volumes Kubernetes claims in {args.name}",
-            alias=f"{args.name}-volumes",
-            protect=args.protect,
-            parent=self,
-        )
+        # both keys: protected in prod, kept (30-day window) while a stack is retired
+        keep = {"protect": args.protect, "parent": self, "retain": args.protect or args.retain_key}
+        secrets_text = f"Envelope encryption of Kubernetes secrets in {args.name}"
+        key = customer_key(f"{name}-secrets-key", secrets_text, f"{args.name}-secrets", **keep)
+        volumes_text = f"Encryption of the EBS volumes Kubernetes claims in {args.name}"
+        volume_key = customer_key(f"{name}-volumes-key", volumes_text, f"{args.name}-volumes", **keep)
 
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_ASSUME_EKS, opts=child)
         role_policy = aws.iam.RolePolicyAttachment(
