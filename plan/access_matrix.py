@@ -55,6 +55,7 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
                 "meshed": w.meshed,
                 "iamRole": _role_name(settings, w),
                 "permissions": _permissions(w, values),
+                "executionApi": _execution_api(w, settings),
                 "meshDestinations": [
                     {"to": e.destination, "port": e.port, "protocol": e.protocol, "purpose": e.purpose}
                     for e in model.edges
@@ -79,6 +80,29 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
         "people": [{"oidcGroup": g, "airflowRole": r} for g, r in model.role_mappings],
         "workloads": rows,
     }
+
+
+def _execution_api(w: Workload, settings: Settings) -> dict[str, Any] | None:
+    """What task pods of ``w`` may read and write through Airflow's execution API: the scope the
+    api-server plugin enforces (components/airflow/runtime/execution_scope.py), by the caller task's
+    DAG: a domain's tasks reach its own DAGs and secrets prefix, the platform's tasks everything else."""
+    domains = {f"domain-{d.name}": d for d in settings.domains}
+    if w.name in domains:
+        d = domains[w.name]
+        return {
+            "dags": [f"{d.name}_*"],
+            "connectionsAndVariables": [f"{d.secrets_prefix}/*"],
+            "notDags": [],
+            "notConnectionsAndVariables": [],
+        }
+    if w.name == "airflow-worker":
+        return {
+            "dags": ["*"],
+            "connectionsAndVariables": ["*"],
+            "notDags": [f"{d.name}_*" for d in settings.domains],
+            "notConnectionsAndVariables": [f"{d.secrets_prefix}/*" for d in settings.domains],
+        }
+    return None
 
 
 def _role_name(settings: Settings, w: Workload) -> str | None:
@@ -173,6 +197,13 @@ def _workload_markdown(row: dict[str, Any]) -> list[str]:
         for operator, tests in (p.get("condition") or {}).items():
             for key, value in tests.items():
                 lines += _wrapped(f"    when {key} {operator}", [f"`{v}`" for v in _as_list(value)])
+    api = row.get("executionApi")
+    if api:
+        lines += _wrapped("- execution API: XComs, DAG runs, task instances of DAGs", [f"`{p}`" for p in api["dags"]])
+        lines += _wrapped("  connections and variables", [f"`{p}`" for p in api["connectionsAndVariables"]])
+        for kind, key in (("DAGs", "notDags"), ("keys", "notConnectionsAndVariables")):
+            if api[key]:
+                lines += _wrapped(f"  never {kind}", [f"`{p}`" for p in api[key]])
     calls = [f"`{d['to']}:{d['port']}`" + (" (udp)" if d["protocol"] == "udp" else "") for d in row["meshDestinations"]]
     lines += _wrapped("- may call in the mesh:", calls or ["nothing"])
     callers = [f"`{s['from']}`" for s in row["meshSources"] if s["protocol"] == "tcp"]

@@ -54,6 +54,9 @@ def build(settings: Settings) -> AccessModel:
     # domains' prefixes sit below the same connections/ and variables/ folders, hence the Deny.
     domain_prefixes = tuple(d.secrets_prefix for d in settings.domains)
     secrets_read = secrets_read_grants(settings.secrets_prefix, "", exclude=domain_prefixes)
+    # The same for task logs: a domain's DAG ids start with "<domain>_", so do its log keys; the
+    # platform's write grant covers every key, hence the Deny (the api-server only reads, for the UI).
+    domain_logs = tuple(f"{d.name}_" for d in settings.domains)
     aws_apis = _aws_api_hosts(settings.region)
 
     # --- Airflow -------------------------------------------------------------------------------
@@ -79,8 +82,8 @@ def build(settings: Settings) -> AccessModel:
     )
     airflow("scheduler", "schedules DAG runs and launches task pods", grants=secrets_read)
     airflow("dag-processor", "parses DAG files", grants=secrets_read)
-    airflow("triggerer", "runs deferred tasks' triggers", grants=(*secrets_read, *logs_write("")))
-    airflow("worker", "task pods of DAGs outside any domain", grants=(*secrets_read, *logs_write("")))
+    airflow("triggerer", "runs deferred tasks' triggers", grants=(*secrets_read, *logs_write("", domain_logs)))
+    airflow("worker", "task pods of DAGs outside any domain", grants=(*secrets_read, *logs_write("", domain_logs)))
     airflow("pgbouncer", "pools connections to the metadata database", ports=(PGBOUNCER_PORT,))
     airflow("statsd", "receives Airflow metrics (statsd over UDP) for Prometheus", ports=(STATSD_PORT,))
     airflow("migrate-database-job", "migrates the metadata database schema on upgrades")
