@@ -138,7 +138,11 @@ database = Database(
 # --- namespaces and workload identities (every ServiceAccount, every IAM role) -------------------
 namespaces = Namespaces(
     f"{prefix}-ns",
-    NamespacesArgs(names=model.namespaces, labels=mesh.namespace_labels(settings.mesh_provider)),
+    NamespacesArgs(
+        names=model.namespaces,
+        labels=mesh.namespace_labels(settings.mesh_provider),
+        annotations=mesh.namespace_annotations(settings.mesh_provider),
+    ),
     opts=with_k8s,
 )
 identities = WorkloadIdentities(
@@ -195,6 +199,8 @@ service_mesh = mesh.Mesh(
         vpc_cidr=settings.vpc_cidr,
         identity_mode=settings.identity_mode,
         otel_endpoint=settings.otel_endpoint,
+        secret_rotation_days=settings.secret_rotation_days,
+        protect_state=settings.is_prod,
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,6 +17,8 @@ class NamespacesArgs:
     names: Sequence[str]
     #: Labels that enrol a namespace in the mesh (and its Pod Security level), from the mesh module.
     labels: Mapping[str, str]
+    #: Annotations that enrol a namespace (Linkerd injects by annotation), from the mesh module.
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 class Namespaces(pulumi.ComponentResource):
@@ -30,7 +32,11 @@ class Namespaces(pulumi.ComponentResource):
         self.by_name: dict[str, k8s.core.v1.Namespace] = {
             ns: k8s.core.v1.Namespace(
                 f"{name}-{ns}",
-                metadata={"name": ns, "labels": {"app.kubernetes.io/part-of": "airflow-mesh", **args.labels}},
+                metadata={
+                    "name": ns,
+                    "labels": {"app.kubernetes.io/part-of": "airflow-mesh", **args.labels},
+                    **({"annotations": dict(args.annotations)} if args.annotations else {}),
+                },
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for ns in args.names
