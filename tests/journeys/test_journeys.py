@@ -56,7 +56,8 @@ def test_workload_to_service(explainer, source, target, allowed):
     (hop,) = explainer.explain(source, target)
     assert hop.allowed is allowed, hop.line()
     if allowed:
-        assert hop.decided_by.split()[0] in {"MeshTrafficPermission", "AuthorizationPolicy", "ServiceIntentions"}, hop.line()
+        kinds = {"MeshTrafficPermission", "AuthorizationPolicy", "ServiceIntentions"}
+        assert hop.decided_by.split()[0] in kinds, hop.line()
 
 
 @pytest.mark.parametrize(
