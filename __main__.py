@@ -263,7 +263,7 @@ airflow = Airflow(
         rotation_days=settings.secret_rotation_days,
         namespaces=namespaces.by_name,
         service_accounts=identities.service_accounts,
-        depends_on=[*service_mesh.ready, database],
+        depends_on=[*service_mesh.ready, database, cluster.storage_class],
     ),
     opts=with_k8s,
 )
@@ -274,3 +274,4 @@ pulumi.export("clusterName", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
+pulumi.export("storageClass", cluster.storage_class_name)

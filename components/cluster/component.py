@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
+from components.cluster.storage import default_storage_class
 from components.cluster.workload_role import IdentityMode, WorkloadIdentity
 from components.kms import customer_key
 from components.platform import KUBERNETES_SERVICE_CIDR
@@ -90,7 +91,8 @@ class Cluster(pulumi.ComponentResource):
     """EKS with API authentication, KMS-encrypted secrets, logs, nodes, add-ons and IRSA.
 
     Outputs: ``name``, ``endpoint``, ``kubeconfig`` (secret), ``oidc_provider_arn``, ``oidc_issuer_url``,
-    ``node_security_group_id``, ``provider`` (the stack's one ``kubernetes.Provider``), ``identity``.
+    ``node_security_group_id``, ``provider`` (the stack's one ``kubernetes.Provider``), ``identity``,
+    ``storage_class`` / ``storage_class_name`` (the default StorageClass, :mod:`components.cluster.storage`).
     """
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -101,6 +103,14 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-secrets-key",
             f"Envelope encryption of Kubernetes secrets in {args.name}",
             alias=f"{args.name}-secrets",
+            protect=args.protect,
+            parent=self,
+        )
+
+        volume_key = customer_key(
+            f"{name}-volumes-key",
+            f"Encryption of the EBS volumes Kubernetes claims in {args.name}",
+            alias=f"{args.name}-volumes",
             protect=args.protect,
             parent=self,
         )
@@ -216,6 +226,7 @@ class Cluster(pulumi.ComponentResource):
                 version_pins=args.addon_version_pins,
                 identity=self.identity,
                 depends_on=nodes.node_groups,
+                volume_key_arn=volume_key.arn,
             ),
             opts=child,
         )
@@ -235,7 +246,13 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
+        # Claims bind only once the EBS CSI driver runs, but the class itself can be created any time.
+        self.storage_class = default_storage_class(
+            f"{name}-storage-class", volume_key.arn, pulumi.ResourceOptions(parent=self, provider=self.provider)
+        )
+
         self.name = cluster.name
+        self.storage_class_name = self.storage_class.metadata.name
         self.endpoint = cluster.endpoint
         self.oidc_provider_arn = oidc.arn
         self.oidc_issuer_url = self.identity.oidc_issuer_url
@@ -248,6 +265,7 @@ class Cluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "oidc_provider_arn": self.oidc_provider_arn,
                 "oidc_issuer_url": self.oidc_issuer_url,
+                "storage_class_name": self.storage_class_name,
             }
         )
 

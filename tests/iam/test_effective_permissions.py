@@ -157,6 +157,12 @@ POLICY_PROBES = [
     PolicyProbe("airflow-worker", "kms:Decrypt", "{cluster_key_arn}", DENY),
     PolicyProbe("airflow-api-server", "kms:Decrypt", "{logs_key_arn}", ALLOW),
     PolicyProbe("airflow-api-server", "kms:Encrypt", "{logs_key_arn}", DENY),
+    # The EBS CSI driver creates encrypted volumes with the volume key, and with no other key.
+    PolicyProbe("aws-ebs-csi-driver", "kms:GenerateDataKeyWithoutPlaintext", "{volumes_key_arn}", ALLOW),
+    PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{volumes_key_arn}", ALLOW),
+    PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{cluster_key_arn}", DENY),
+    PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{secrets_key_arn}", DENY),
+    PolicyProbe("aws-ebs-csi-driver", "kms:ScheduleKeyDeletion", "{volumes_key_arn}", DENY),
 ]
 
 
@@ -175,6 +181,7 @@ def key_arns(plans) -> dict[str, str]:
         "secrets_key_arn": arns[f"{prefix}-secrets-key"],
         "logs_key_arn": arns[f"{prefix}-logs-key"],
         "cluster_key_arn": arns[f"{prefix}-cluster-secrets-key"],
+        "volumes_key_arn": arns[f"{prefix}-cluster-volumes-key"],
     }
 
 
