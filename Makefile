@@ -30,7 +30,8 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 
-.PHONY: help plan plan-all diff test test-airflow lint upstream bench project-file delivery-doc venv-plan venv-dev venv-checkov \
+.PHONY: help plan plan-all diff test test-airflow lint upstream bench project-file delivery-doc prices venv-plan \
+	venv-dev venv-checkov \
 	$(VENV)/.installed clean distclean
 
 help:  ## this list
@@ -92,6 +93,9 @@ project-file: venv-plan  ## regenerate Pulumi.yaml's config schema from componen
 
 delivery-doc: venv-plan  ## regenerate each stack's cost and deploy-time numbers in README.md and docs/delivery.md
 	$(PY) -m plan.delivery_doc
+
+prices: venv-dev  ## refresh plan/prices.yaml from the AWS Price List API (needs AWS credentials)
+	$(PY) -m plan.prices_fetch
 
 clean:  ## remove what plan and test wrote (build/, tool caches); keeps .venv and the upstream cache
 	rm -rf build .pytest_cache .ruff_cache  # build/proof holds the render and checkov caches

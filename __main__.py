@@ -10,11 +10,15 @@ account but the stack's own; every Kubernetes object goes through the cluster's 
 import pulumi
 import pulumi_aws as aws
 
-from components import access_model, mesh, platform
+from components import access_model, mesh, platform, sizing
 from components import settings as stack_settings
 from components.airflow.component import Airflow, AirflowArgs
 from components.airflow.component import chart_inputs as airflow_chart_inputs
 from components.airflow.secrets import DatabaseEndpoint
+from components.capacity.aws import KarpenterAws, KarpenterAwsArgs
+from components.capacity.karpenter import Karpenter, KarpenterArgs
+from components.capacity.nodes import MESH_STARTUP_TAINTS
+from components.capacity.sleep import NodeGroupSize, SleepSchedule, SleepScheduleArgs
 from components.certificates.component import Certificates, CertificatesArgs
 from components.cluster.component import Cluster, ClusterArgs
 from components.cluster.node_groups import NodeGroupSpec
@@ -27,6 +31,7 @@ from components.edge.oauth2_proxy import OidcClient
 from components.identity.namespaces import Namespaces, NamespacesArgs
 from components.identity.workloads import WorkloadIdentities, WorkloadIdentitiesArgs
 from components.network.component import Network, NetworkArgs
+from components.platform import SYSTEM_NODE_ROLE, TASK_TAINT
 from components.settings import instance_types
 
 settings = stack_settings.load()  # raises SettingsError before any resource is registered
@@ -57,9 +62,35 @@ network = Network(
 )
 
 
-def node_group(name: str, types: list[str], capacity: str, min_size: int, max_size: int) -> NodeGroupSpec:
+def node_group(
+    name: str, types: list[str], capacity: str, min_size: int, max_size: int, taints: tuple = ()
+) -> NodeGroupSpec:
     arch = instance_types.INSTANCE_TYPES[types[0]].arch
-    return NodeGroupSpec(name, types, instance_types.AMI_TYPES[arch], capacity, min_size, max_size)
+    return NodeGroupSpec(name, types, instance_types.AMI_TYPES[arch], capacity, min_size, max_size, taints)
+
+
+node_groups = [
+    node_group(
+        SYSTEM_NODE_ROLE,
+        settings.system_node_instance_types,
+        settings.system_node_capacity_type,
+        settings.system_node_min_size,
+        settings.system_node_max_size,
+        # Not born with the mesh CNI's taint: these nodes run the mesh control plane (which removes it)
+        # and what it waits for (CoreDNS, cert-manager); a born taint would deadlock the first install.
+    )
+]
+if settings.workload_node_max_size > 0:
+    node_groups.append(
+        node_group(
+            "workload",
+            settings.workload_node_instance_types,
+            settings.workload_capacity_type,
+            settings.workload_node_min_size,
+            settings.workload_node_max_size,
+            (TASK_TAINT, *MESH_STARTUP_TAINTS[settings.mesh_provider]),
+        )
+    )
 
 
 cluster = Cluster(
@@ -75,22 +106,7 @@ cluster = Cluster(
         admin_role_arns=settings.admin_role_arns,
         log_retention_days=settings.cluster_log_retention_days,
         protect=settings.is_prod,
-        node_groups=[
-            node_group(
-                "system",
-                settings.system_node_instance_types,
-                "ON_DEMAND",
-                settings.system_node_min_size,
-                settings.system_node_max_size,
-            ),
-            node_group(
-                "workload",
-                settings.workload_node_instance_types,
-                settings.workload_capacity_type,
-                settings.workload_node_min_size,
-                settings.workload_node_max_size,
-            ),
-        ],
+        node_groups=node_groups,
         node_disk_size_gib=settings.node_disk_size_gib,
         addon_version_pins=settings.addon_version_pins,
         identity_mode=settings.identity_mode,
@@ -103,6 +119,12 @@ cluster = Cluster(
 
 prefix = settings.cluster_name
 model = access_model.build(settings)
+# Karpenter's AWS side comes with the cluster: the controller's role (identity layer) is scoped to it.
+karpenter_aws = KarpenterAws(
+    f"{prefix}-karpenter-aws",
+    KarpenterAwsArgs(cluster_name=cluster.name, protect=settings.is_prod),
+    opts=aws_only,
+)
 with_k8s = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider})
 
 # --- data stores: need only the network, created in parallel with the cluster ----------------------
@@ -157,6 +179,9 @@ identities = WorkloadIdentities(
             "logs_key_arn": logs.key_arn,
             "secrets_key_arn": secrets_store.key_arn,
             "hosted_zone_id": settings.hosted_zone_id,
+            "karpenter_node_role_arn": karpenter_aws.node_role_arn,
+            "karpenter_queue_arn": karpenter_aws.queue_arn,
+            "node_volume_key_arn": karpenter_aws.volume_key_arn,
         },
         namespaces=namespaces.by_name,
     ),
@@ -201,6 +226,7 @@ service_mesh = mesh.Mesh(
         otel_endpoint=settings.otel_endpoint,
         secret_rotation_days=settings.secret_rotation_days,
         protect_state=settings.is_prod,
+        size_tier=sizing.tier(settings.environment),
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,
@@ -239,6 +265,7 @@ edge = Edge(
         certificates=certificates.ready,
         mesh=service_mesh.ready,
         protect=settings.is_prod,
+        size_tier=sizing.tier(settings.environment),
     ),
     opts=with_k8s,
 )
@@ -263,10 +290,51 @@ airflow = Airflow(
         rotation_days=settings.secret_rotation_days,
         namespaces=namespaces.by_name,
         service_accounts=identities.service_accounts,
-        depends_on=[*service_mesh.ready, database, cluster.storage_class],
+        depends_on=[*service_mesh.ready, database, cluster.storage_class, *cluster.compute_addons],
     ),
     opts=with_k8s,
 )
+
+# --- capacity: task nodes on demand (nothing waits for them: off the critical path) ----------------
+karpenter = Karpenter(
+    f"{prefix}-karpenter",
+    KarpenterArgs(
+        cluster_name=cluster.name,
+        queue_name=karpenter_aws.queue_name,
+        node_role_name=karpenter_aws.node_role_name,
+        volume_key_arn=karpenter_aws.volume_key_arn,
+        controller_role_arn=identities.roles["karpenter"].role_arn,
+        identity_mode=settings.identity_mode,
+        tier=sizing.tier(settings.environment),
+        capacity_types=settings.task_node_capacity_types,
+        architectures=settings.task_node_architectures,
+        cpu_limit=settings.task_node_cpu_limit,
+        expected_vcpu_hours=settings.expected_task_vcpu_hours,
+        startup_taints=MESH_STARTUP_TAINTS[settings.mesh_provider],
+        disk_size_gib=settings.node_disk_size_gib,
+        tags=settings.tags,
+        depends_on=[karpenter_aws.access_entry, *cluster.compute_addons],
+    ),
+    opts=with_k8s,
+)
+if settings.working_hours:
+    SleepSchedule(
+        f"{prefix}-sleep",
+        SleepScheduleArgs(
+            working_hours=settings.working_hours,
+            timezone=settings.working_hours_timezone,
+            cluster_name=cluster.name,
+            node_groups=[
+                NodeGroupSize(group.node_group_name, group.arn, spec.min_size, spec.max_size)
+                for group, spec in zip(cluster.node_groups, node_groups, strict=True)
+            ],
+            database_identifier=database.identifier,
+            database_arn=database.instance_arn,
+            account_id=settings.aws_account_id,
+            depends_on=[karpenter.namespace],
+        ),
+        opts=with_k8s,
+    )
 
 pulumi.export("airflowUrl", edge.url)
 pulumi.export("vpcId", network.vpc_id)

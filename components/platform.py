@@ -53,3 +53,17 @@ GATEWAY_AGENT_PORT = 8443
 #: oauth2-proxy's Helm release name (its Service, and the prefix of the redis-ha subchart's objects).
 OAUTH2_PROXY_RELEASE = "oauth2-proxy"
 REDIS_PORTS = (6379, 26379)
+
+#: Karpenter (capacity layer): its namespace and the ServiceAccount its chart creates, which the
+#: controller's IAM role trusts (access model).
+KARPENTER_NAMESPACE = "karpenter"
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+#: Label every node carries to say what it is for (managed node groups and Karpenter NodePools).
+NODE_ROLE_LABEL = "airflow-mesh/node-role"
+SYSTEM_NODE_ROLE = "system"
+#: Task nodes: Karpenter NodePools label and taint them; task pod templates select and tolerate them,
+#: so platform pods never land there and task pods never crowd the system nodes.
+TASK_NODE_ROLE = "tasks"
+TASK_TAINT = {"key": "airflow-mesh/tasks", "value": "true", "effect": "NoSchedule"}
+#: Tag that Karpenter's EC2NodeClass selects the private subnets and the node security group by.
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"

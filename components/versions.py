@@ -82,3 +82,13 @@ POSTGRES_MAJOR_VERSION = "17"
 RDS_CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
 #: AWS's public RDS trust bundle for a region, fetched once at deploy time into the stack state.
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+
+#: Karpenter (issue 18): chart 1.14.1 (its CRDs, values and the IAM policies of its CloudFormation
+#: template are in upstream/karpenter/1.14.1). The chart is published as an OCI artifact.
+KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
+KARPENTER_VERSION = "1.14.1"
+#: EKS-optimised AL2023 AMI release Karpenter launches task nodes from. Pinned, as Karpenter's
+#: "Managing AMIs" page asks (``@latest`` rolls every node when AWS publishes an AMI); bump it in a
+#: reviewed change. The release name is not checked offline: confirm it with
+#: ``aws ssm get-parameters-by-path --path /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/``.
+KARPENTER_AMI_ALIAS = "al2023@v20260828"

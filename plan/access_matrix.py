@@ -19,6 +19,9 @@ from plan.mesh_enforcement import enforcement
 KEY_LABELS = {
     "logs_key_arn": "kms-key:task-logs",
     "secrets_key_arn": "kms-key:airflow-secrets",
+    "node_volume_key_arn": "kms-key:task-node-volumes",
+    "karpenter_node_role_arn": "iam-role:karpenter-task-nodes",
+    "karpenter_queue_arn": "sqs-queue:karpenter-interruptions",
 }
 
 

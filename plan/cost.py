@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from plan import capacity_cost
 from plan.harness import load_yaml
 
 PRICES = Path(__file__).with_name("prices.yaml")
@@ -38,6 +39,8 @@ class Line:
     what: str
     monthly: float | None  # None: no price in the table
     at_max: float | None = None  # node groups: cost at their maximum size
+    kind: str = ""  # "node-group", "database": what a sleep schedule stops
+    sleepable: float = 0.0  # the part of ``monthly`` a stopped database does not bill (instance-hours)
 
 
 @dataclass
@@ -48,6 +51,15 @@ class Estimate:
     as_of: str
     lines: list[Line] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
+    #: Working hours of a sleep schedule (None: always on) and what sleeping saves a month.
+    working_hours: str | None = None
+    asleep_saving: float = 0.0
+    #: (environment class, $/month) of the smallest priced MWAA environment, for comparison.
+    mwaa: tuple[str, float] | None = None
+
+    @property
+    def total_with_sleep(self) -> float:
+        return round(self.total - self.asleep_saving, 2)
 
     @property
     def total(self) -> float:
@@ -103,9 +115,18 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
     prefix = f"{tags.get('project', 'airflow-mesh')}-{stack}-"
     out = Estimate(stack=stack, region=region, environment=environment, as_of=str(table["as_of"]))
 
-    def add(r: Mapping[str, Any], category: str, what: str, monthly: float | None, at_max: float | None = None) -> None:
+    def add(
+        r: Mapping[str, Any],
+        category: str,
+        what: str,
+        monthly: float | None,
+        at_max: float | None = None,
+        kind: str = "",
+        sleepable: float = 0.0,
+    ) -> None:
         name = r["name"].removeprefix(prefix)
-        out.lines.append(Line(name, category, what, None if monthly is None else round(monthly, 2), at_max))
+        rounded = None if monthly is None else round(monthly, 2)
+        out.lines.append(Line(name, category, what, rounded, at_max, kind, round(sleepable, 2)))
 
     nats = [r for r in resources if r["type"] == "aws:ec2/natGateway:NatGateway"]
     fronted = _fronted_gateways(resources)
@@ -145,6 +166,11 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
         except _NoPriceError:
             add(r, "unpriced", f"{t}: no prices for region {region} in plan/prices.yaml", None)
 
+    capacity_cost.karpenter_lines(resources, p, a, hours, add)
+    out.working_hours = capacity_cost.working_hours(resources)
+    out.asleep_saving = capacity_cost.sleeping_saving(out.lines, capacity_cost.awake_share(resources))
+    out.mwaa = capacity_cost.mwaa(p, hours)
+
     out.assumptions = [
         f"Spot capacity at {a['spot_discount']:.0%} below on-demand (the Spot Instance Advisor's range for them)",
         f"{nat_gb} GB a month through NAT ({environment})" if nats else "",
@@ -152,6 +178,9 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
         if any(_is_load_balancer(r, fronted) for r in resources)
         else "",
         "node groups at their desired size; the maximum is shown beside the total",
+        f"Karpenter task nodes filled to {a['task_node_packing']:.0%} of their vCPUs by task pods' requests"
+        if any(r["type"] == capacity_cost.NODE_POOL for r in resources)
+        else "",
     ]
     out.assumptions = [x for x in out.assumptions if x]
     return out
@@ -193,7 +222,7 @@ def _node_group(r, by_name, p, a, hours, add) -> None:
         add(r, "compute", f"{what}: no price for {first} in plan/prices.yaml", None)
         return
     per_node = hours * price * ((1 - a["spot_discount"]) if spot else 1) + disk * p["ebs_gp3_gb_month"]
-    add(r, "compute", what, desired * per_node, round(maximum * per_node, 2))
+    add(r, "compute", what, desired * per_node, round(maximum * per_node, 2), kind="node-group")
 
 
 def _root_volume_gib(r: Mapping[str, Any], by_name: Mapping[str, Mapping[str, Any]]) -> int:
@@ -217,7 +246,8 @@ def _database(r, p, hours, add) -> None:
     if price is None:
         add(r, "data", f"{what}: no price for {cls} in plan/prices.yaml", None)
         return
-    add(r, "data", what, copies * (hours * price + float(storage) * p["rds_gp3_gb_month"]))
+    monthly = copies * (hours * price + float(storage) * p["rds_gp3_gb_month"])
+    add(r, "data", what, monthly, kind="database", sleepable=copies * hours * price)
 
 
 def money(value: float | None) -> str:
@@ -237,6 +267,21 @@ def render(e: Estimate) -> str:
         f"{price_table()['hours_per_month']} hours a month, USD before tax and discounts.",
         "",
     ]
+    if e.working_hours:
+        out += [
+            f"**{money(e.total_with_sleep)} a month with the sleep schedule** (awake {e.working_hours}): node "
+            f"groups and their volumes, task nodes and RDS instance-hours stop outside it, saving "
+            f"{money(e.asleep_saving)}.",
+            "",
+        ]
+    if e.mwaa:
+        cheapest = e.total_with_sleep if e.working_hours else e.total
+        out += [
+            f"For comparison: Amazon MWAA's smallest priced environment ({e.mwaa[0]}, always on, before its "
+            f"storage and extra workers) is {money(e.mwaa[1])} a month; this stack is "
+            f"{money(abs(round(e.mwaa[1] - cheapest, 2)))} {'less' if cheapest <= e.mwaa[1] else 'more'}.",
+            "",
+        ]
     if e.unpriced:
         out += [f"**Incomplete:** no price for {', '.join(line.resource for line in e.unpriced)}.", ""]
     out += ["| category | $/month |", "|---|---:|"]
@@ -258,4 +303,7 @@ def render(e: Estimate) -> str:
 
 def summary(e: Estimate) -> str:
     """One line for `make plan`'s output."""
-    return f"  estimated {money(e.total)}/month ({money(e.total_at_max)} at max node counts; prices of {e.as_of})"
+    sleep = f", {money(e.total_with_sleep)} with the sleep schedule" if e.working_hours else ""
+    return (
+        f"  estimated {money(e.total)}/month{sleep} ({money(e.total_at_max)} at max node counts; prices of {e.as_of})"
+    )

@@ -36,6 +36,8 @@ def numbers(plans: Mapping[str, harness.Plan]) -> list[dict]:
                 "resources": len(plan.resources),
                 "monthly": estimate.total,
                 "at_max": estimate.total_at_max,
+                "with_sleep": estimate.total_with_sleep if estimate.working_hours else None,
+                "mwaa": estimate.mwaa,
                 "minutes": round(timing.wall_seconds / 60),
                 "path_length": len(timing.path),
                 "chain": " → ".join(f"`{_short(s.name, stack)}` {deploy_time.clock(s.seconds)}" for s in chain),
@@ -47,14 +49,23 @@ def numbers(plans: Mapping[str, harness.Plan]) -> list[dict]:
 
 def summary_table(rows: list[dict]) -> list[str]:
     out = [
-        "| stack | environment | resources | estimate / month | nodes at max | `pulumi up` from empty |",
-        "|---|---|---:|---:|---:|---:|",
+        "| stack | environment | resources | estimate / month | with sleep schedule | nodes at max "
+        "| `pulumi up` from empty |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        sleep = cost.money(r["with_sleep"]) if r["with_sleep"] is not None else "always on"
         out.append(
-            f"| `{r['stack']}` | {r['environment']} | {r['resources']} | {cost.money(r['monthly'])} | "
+            f"| `{r['stack']}` | {r['environment']} | {r['resources']} | {cost.money(r['monthly'])} | {sleep} | "
             f"{cost.money(r['at_max'])} | ~{r['minutes']} min ({r['path_length']} steps) |"
         )
+    mwaa = next((r["mwaa"] for r in rows if r["mwaa"]), None)
+    if mwaa:
+        out += [
+            "",
+            f"For comparison, Amazon MWAA's smallest priced environment ({mwaa[0]}, always on): "
+            f"{cost.money(mwaa[1])} a month.",
+        ]
     return out
 
 

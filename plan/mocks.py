@@ -123,6 +123,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
             "uniqueId": f"AROA{_h(name, 16).upper()}",
         }
 
+    def _aws_sqs_queue_Queue(self, name, inputs):
+        queue = inputs.get("name") or f"{name}-{_h(name, 7)}"
+        url = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{queue}"
+        return url, {"name": queue, "arn": f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{queue}", "url": url}
+
     def _aws_kms_key_Key(self, name, inputs):
         key_id = f"{_h(name, 8)}-{_h(name + '1', 4)}-{_h(name + '2', 4)}-{_h(name + '3', 4)}-{_h(name + '4', 12)}"
         return key_id, {"keyId": key_id, "arn": f"arn:{self.partition}:kms:{self.region}:{ACCOUNT_ID}:key/{key_id}"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from components.access_model.grants import domain_grants, logs_read, logs_write, secrets_read_grants
+from components.access_model.karpenter import karpenter_grants
 from components.access_model.model import AccessModel, Edge, Egress, Grant, Ref, Workload
 from components.platform import (
     AIRFLOW_NAMESPACE,
@@ -23,6 +24,8 @@ from components.platform import (
     GATEWAY_CONTROLLER_SELECTOR,
     GATEWAY_SELECTOR,
     GATEWAY_SERVICE_ACCOUNT,
+    KARPENTER_NAMESPACE,
+    KARPENTER_SERVICE_ACCOUNT,
     KUBERNETES_API,
     KUBERNETES_API_CLIENTS,
     OAUTH2_PROXY_PORT,
@@ -227,6 +230,22 @@ def build(settings: Settings) -> AccessModel:
                 Grant("ReadChanges", ("route53:GetChange",), ("arn:aws:route53:::change/*",)),
                 Grant("FindZone", ("route53:ListHostedZonesByName",), ("*",)),
             ),
+        )
+    )
+
+    # Karpenter stays outside the mesh: it must be able to add nodes while the mesh control plane is
+    # down or starting (its nodes are what a rescheduled kuma-cp may need), and it talks only to the
+    # API server and AWS (EC2, SQS, SSM, pricing, STS), never to a meshed workload.
+    add(
+        Workload(
+            name="karpenter",
+            kind="platform",
+            namespace=KARPENTER_NAMESPACE,
+            service_account=KARPENTER_SERVICE_ACCOUNT,
+            description="launches and retires task nodes (Karpenter controller)",
+            meshed=False,
+            create_service_account=False,
+            grants=karpenter_grants(settings.cluster_name, settings.region, settings.aws_account_id),
         )
     )
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import sizing, versions
 from components.airflow import config, inputs, secrets, values
 from components.airflow.domains import AirflowDomains, AirflowDomainsArgs
 from components.airflow.secrets import AirflowSecrets, AirflowSecretsArgs, DatabaseEndpoint
@@ -163,6 +163,7 @@ def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
         api_server_replicas=settings.airflow_api_server_replicas,
         scheduler_replicas=settings.airflow_scheduler_replicas,
         high_availability=settings.is_prod,
+        size_tier=sizing.tier(settings.environment),
         logs_bucket=settings.logs_bucket_name,
         secrets_prefix=settings.secrets_prefix,
         oidc_issuer_url=settings.oidc_issuer_url,

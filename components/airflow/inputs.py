@@ -114,5 +114,7 @@ class ChartInputs:
     service_accounts: Mapping[str, str]
     secrets: SecretNames
     dags_git_repository: str = ""
+    #: Sizing tier of the components' requests (components/sizing.py): ``small`` in dev.
+    size_tier: str = "standard"
     dags_git_branch: str = "main"
     dags_git_known_hosts: str = ""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import versions
+from components import sizing, versions
 from components.airflow.config import airflow_config, common_env, dags_folder
 from components.airflow.inputs import AIRFLOW_HOME, DAGS_MOUNT, ChartInputs, DomainSpec
-from components.platform import AIRFLOW_RELEASE, DOMAIN_LABEL
+from components.platform import AIRFLOW_RELEASE, DOMAIN_LABEL, NODE_ROLE_LABEL, TASK_NODE_ROLE, TASK_TAINT
 
 
 def pod_template(inputs: ChartInputs, domain: DomainSpec | None) -> dict[str, Any]:
@@ -22,7 +22,13 @@ def pod_template(inputs: ChartInputs, domain: DomainSpec | None) -> dict[str, An
     """
     account = domain.service_account if domain else inputs.service_accounts["airflow-worker"]
     labels = {"tier": "airflow", "component": "worker", "release": AIRFLOW_RELEASE}
-    metadata: dict[str, Any] = {"name": "placeholder-name", "labels": labels}
+    # A running task is never consolidated away (Karpenter honours this annotation on pods; its node
+    # still goes at expireAfter + terminationGracePeriod, components/capacity/nodes.py).
+    metadata: dict[str, Any] = {
+        "name": "placeholder-name",
+        "labels": labels,
+        "annotations": {"karpenter.sh/do-not-disrupt": "true"},
+    }
     if domain:
         labels[DOMAIN_LABEL] = domain.name
         metadata["namespace"] = domain.namespace
@@ -46,6 +52,9 @@ def pod_template(inputs: ChartInputs, domain: DomainSpec | None) -> dict[str, An
     spec: dict[str, Any] = {
         "serviceAccountName": account,
         "restartPolicy": "Never",
+        # Task nodes (Karpenter NodePools, components/capacity): only task pods select and tolerate them.
+        "nodeSelector": {NODE_ROLE_LABEL: TASK_NODE_ROLE},
+        "tolerations": [{**TASK_TAINT, "operator": "Equal"}],
         "securityContext": {
             "runAsUser": 50000,
             "runAsGroup": 0,
@@ -58,6 +67,9 @@ def pod_template(inputs: ChartInputs, domain: DomainSpec | None) -> dict[str, An
                 "name": "base",
                 "image": image,
                 "imagePullPolicy": "IfNotPresent",
+                # What Karpenter sizes task nodes by (components/sizing.py); tasks that need more ask for it
+                # with executor_config.
+                "resources": sizing.TASK_POD.helm(),
                 "env": env,
                 "volumeMounts": mounts,
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},

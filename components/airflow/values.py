@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components import sizing
 from components.airflow import runtime
 from components.airflow.config import airflow_config, common_env
 from components.airflow.inputs import (
@@ -70,7 +71,10 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
             "serviceAccount": _service_account(inputs, "workers"),
             "celery": {"persistence": _NO_LOG_VOLUME},
         },
-        "statsd": {"serviceAccount": _service_account(inputs, "statsd")},
+        "statsd": {
+            "serviceAccount": _service_account(inputs, "statsd"),
+            "resources": sizing.helm_resources("airflow-statsd", inputs.size_tier),  # type: ignore[arg-type]
+        },
         "pgbouncer": pgbouncer(inputs, rotation_stamp),
         # A regular Job, not a Helm hook: Pulumi's Release waits for it (and hooks would run before
         # the mesh sidecar's permissions exist on first install).
@@ -124,6 +128,8 @@ def _component(inputs: ChartInputs, section: str, replicas: int) -> dict[str, An
         "replicas": replicas,
         "serviceAccount": _service_account(inputs, section),
         "podDisruptionBudget": _pdb(replicas),
+        # Requests per sizing tier (components/sizing.py): what the system node group is sized by.
+        "resources": sizing.helm_resources(f"airflow-{_COMPONENT_LABEL[section]}", inputs.size_tier),  # type: ignore[arg-type]
     }
     if replicas > 1:
         out["topologySpreadConstraints"] = [_zone_spread(section)]

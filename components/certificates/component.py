@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import sizing, versions
 from components.platform import CERT_MANAGER_NAMESPACE
 
 ACME_SERVERS = {
@@ -140,6 +140,11 @@ class Certificates(pulumi.ComponentResource):
 def cert_manager_values(args: CertificatesArgs) -> dict[str, Any]:
     """Helm values of the cert-manager chart (validated against its values.schema.json in tests)."""
     replicas = 2 if args.high_availability else 1
+    tier: sizing.Tier = "standard" if args.high_availability else "small"
+
+    def _size(pod: str) -> dict[str, dict[str, str]]:  # requests per tier: components/sizing.py
+        return sizing.helm_resources(pod if pod != "cainjector" else "cert-manager-cainjector", tier)
+
     # A budget of one available pod would block every node drain with a single replica.
     pdb = {"enabled": True, "minAvailable": 1} if args.high_availability else {"enabled": False}
     service_account: dict[str, Any] = {"create": True, "name": SERVICE_ACCOUNT}
@@ -153,8 +158,9 @@ def cert_manager_values(args: CertificatesArgs) -> dict[str, Any]:
         "replicaCount": replicas,
         "podDisruptionBudget": pdb,
         "serviceAccount": service_account,
-        "webhook": {"replicaCount": replicas, "podDisruptionBudget": pdb},
-        "cainjector": {"replicaCount": replicas, "podDisruptionBudget": pdb},
+        "webhook": {"replicaCount": replicas, "podDisruptionBudget": pdb, "resources": _size("cert-manager-webhook")},
+        "cainjector": {"replicaCount": replicas, "podDisruptionBudget": pdb, "resources": _size("cainjector")},
+        "resources": _size("cert-manager"),
     }
 
 

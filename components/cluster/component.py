@@ -16,7 +16,7 @@ from components.cluster.node_groups import NodeGroups, NodeGroupsArgs, NodeGroup
 from components.cluster.storage import default_storage_class
 from components.cluster.workload_role import IdentityMode, WorkloadIdentity
 from components.kms import customer_key
-from components.platform import KUBERNETES_SERVICE_CIDR
+from components.platform import KARPENTER_DISCOVERY_TAG, KUBERNETES_SERVICE_CIDR
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -123,7 +123,7 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        cluster_sg, node_sg = self._security_groups(name, args.vpc_id)
+        cluster_sg, node_sg = self._security_groups(name, args.name, args.vpc_id)
 
         # Created first so EKS writes into a group we own (retention, tags, deletion) instead of its own.
         log_group = aws.cloudwatch.LogGroup(
@@ -213,7 +213,11 @@ class Cluster(pulumi.ComponentResource):
                 disk_size_gib=args.node_disk_size_gib,
                 groups=args.node_groups,
                 tags=args.tags,
-                depends_on=core_addons.addons,
+                # Not the core add-ons: instances boot and join for about two minutes, while the add-ons
+                # (DaemonSets: nothing to wait for) are ACTIVE within one, so nodes turn Ready as soon as
+                # aws-node runs on them. Waiting for the add-ons first only put a minute on the
+                # critical path of every `pulumi up` from empty (plan/deploy_time.py).
+                depends_on=[cluster],
             ),
             opts=child,
         )
@@ -236,15 +240,22 @@ class Cluster(pulumi.ComponentResource):
                 lambda a: kubeconfig(a[0], a[1], a[2], args.region)
             )
         )
-        # Every Kubernetes object waits for admin access, nodes and CoreDNS; on destroy the reverse
-        # holds, so LoadBalancer Services and webhooks go while their controllers and nodes still run.
+        # Every Kubernetes object waits for admin access and nodes; on destroy the reverse holds, so
+        # LoadBalancer Services and webhooks go while their controllers and nodes still run. Not for
+        # CoreDNS and the EBS CSI driver: the first releases (cert-manager, the mesh) reach the API
+        # server by the address Kubernetes puts in every pod's environment and claim no volume, and
+        # both add-ons are ACTIVE a minute after the nodes, long before those releases are. What does
+        # need them waits for ``compute_addons`` itself (Airflow's volumes; Karpenter, whose node
+        # clean-up on destroy resolves AWS endpoints). One minute off every deploy's critical path.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[cluster, *access, *nodes.node_groups, *compute_addons.addons]
+                parent=self, depends_on=[cluster, *access, *core_addons.addons, *nodes.node_groups]
             ),
         )
+        #: CoreDNS and the EBS CSI driver: wait for these to need cluster DNS or volumes.
+        self.compute_addons = compute_addons.addons
 
         # Claims bind only once the EBS CSI driver runs, but the class itself can be created any time.
         self.storage_class = default_storage_class(
@@ -257,6 +268,9 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_provider_arn = oidc.arn
         self.oidc_issuer_url = self.identity.oidc_issuer_url
         self.node_security_group_id = node_sg.id
+        #: The managed node groups (the sleep schedule scales them) and the system nodes' role.
+        self.node_groups = nodes.node_groups
+        self.cluster_arn = cluster.arn
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
         self.register_outputs(
             {
@@ -270,7 +284,7 @@ class Cluster(pulumi.ComponentResource):
         )
 
     def _security_groups(
-        self, name: str, vpc_id: pulumi.Input[str]
+        self, name: str, cluster_name: str, vpc_id: pulumi.Input[str]
     ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
         """Control-plane and node security groups, with only the paths EKS and the webhooks need."""
         child = pulumi.ResourceOptions(parent=self)
@@ -285,7 +299,8 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-node-sg",
             vpc_id=vpc_id,
             description="EKS nodes and pods",
-            tags={"Name": f"{name}-node"},
+            # Karpenter's EC2NodeClass finds the node security group by this tag (components/capacity).
+            tags={"Name": f"{name}-node", KARPENTER_DISCOVERY_TAG: cluster_name},
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(

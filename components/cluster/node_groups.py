@@ -9,6 +9,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.platform import NODE_ROLE_LABEL
+
+#: Kubernetes taint effects as the EKS node group API spells them.
+_EKS_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 _ASSUME_EC2 = json.dumps(
     {
         "Version": "2012-10-17",
@@ -39,6 +43,10 @@ class NodeGroupSpec:
     min_size: int
     #: Maximum size.
     max_size: int
+    #: Taints every node is born with, as ``{"key", "value", "effect"}`` with Kubernetes effect names
+    #: (``NoSchedule``...). A node group's taints are set at registration (EKS passes them to the
+    #: kubelet's ``--register-with-taints``), so no pod can land before a controller removes them.
+    taints: Sequence[Mapping[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,11 @@ class NodeGroups(pulumi.ComponentResource):
                     },
                     update_config={"max_unavailable_percentage": 33},
                     launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-                    labels={"airflow-mesh/node-role": spec.name},
+                    labels={NODE_ROLE_LABEL: spec.name},
+                    taints=[
+                        {"key": t["key"], "value": t.get("value") or None, "effect": _EKS_EFFECTS[t["effect"]]}
+                        for t in spec.taints
+                    ],
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         depends_on=[*attachments, *args.depends_on],

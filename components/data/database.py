@@ -174,4 +174,7 @@ class Database(pulumi.ComponentResource):
         self.password_rotation = rotation.id
         self.ca_bundle = ca_bundle.stdout
         self.security_group_id = group.id
+        #: For the dev sleep schedule (components/capacity/sleep.py), which stops and starts the instance.
+        self.instance_arn = instance.arn
+        self.identifier = instance.identifier
         self.register_outputs({"address": self.address, "port": self.port})

@@ -31,7 +31,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import sizing, versions
 from components.edge.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
 from components.edge.routes import (
     HTTPS_ROUTE,
@@ -105,6 +105,8 @@ class EdgeArgs:
     #: ``protect`` the DNS record (prod): renaming the host or destroying the stack becomes a
     #: deliberate act, not a side effect.
     protect: bool = False
+    #: Sizing tier of the NGF control and data plane requests (components/sizing.py): ``small`` in dev.
+    size_tier: str = "standard"
 
 
 class Edge(pulumi.ComponentResource):
@@ -233,11 +235,13 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             # Leader-elected; a second replica takes over status and provisioning within seconds.
             "replicas": 2 if args.replicas > 1 else 1,
             "productTelemetry": {"enable": False},
+            "resources": sizing.helm_resources("nginx-gateway-fabric", args.size_tier),  # type: ignore[arg-type]
         },
         "nginx": {
             "replicas": args.replicas,
             # The NLB Service is owned by this program (see the module docstring); NGF's stays internal.
             "service": {"type": "ClusterIP"},
+            "container": {"resources": sizing.helm_resources("nginx-data-plane", args.size_tier)},  # type: ignore[arg-type]
             # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses. useClusterIP: NGINX
             # sends to each backend's Service address, not its pod IPs, so the mesh sees a Service hop
             # (Kuma's delegated gateways require it; nginx/nginx-gateway-fabric#5243).

@@ -80,6 +80,8 @@ class MeshArgs:
     protect_state: bool = False
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
+    #: Sizing tier of the control plane's requests (components/sizing.py): ``small`` in dev.
+    size_tier: str = "standard"
 
 
 class MeshProvider(Protocol):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.platform import KARPENTER_DISCOVERY_TAG
+
 
 @dataclass(frozen=True)
 class NetworkArgs:
@@ -83,7 +85,13 @@ class Network(pulumi.ComponentResource):
                 vpc_id=vpc.id,
                 cidr_block=private_cidr,
                 availability_zone=az,
-                tags={"Name": f"{name}-private-{az}", "kubernetes.io/role/internal-elb": "1", **cluster_tag},
+                tags={
+                    "Name": f"{name}-private-{az}",
+                    "kubernetes.io/role/internal-elb": "1",
+                    # Karpenter launches task nodes into the subnets with this tag (components/capacity).
+                    KARPENTER_DISCOVERY_TAG: args.cluster_name,
+                    **cluster_tag,
+                },
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(

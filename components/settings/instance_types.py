@@ -136,11 +136,7 @@ def rds_instance_class_problem(name: str) -> str | None:
 #: pod-identity agent, ebs-csi node, mesh CNI) plus per-pod sidecars.
 MIN_NODE_MEMORY_GIB = 8
 MIN_NODE_PODS = 29
-#: What the system group must offer at its minimum size. The platform's pods (mesh control plane,
-#: cert-manager, NGINX Gateway Fabric, oauth2-proxy, CoreDNS, the Airflow api-server, scheduler,
-#: dag-processor, triggerer and PgBouncer, each with a sidecar) request about 3 vCPU / 12 GiB;
-#: doubled so a node can be drained or lost without evicting the control plane.
-MIN_SYSTEM_VCPU = 6
-MIN_SYSTEM_MEMORY_GIB = 24
+#: What the system group must offer is computed from the platform's requests (components/sizing.py,
+#: ``capacity_rules.system_capacity_problem``), not a fixed figure.
 
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}

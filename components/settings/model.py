@@ -162,12 +162,29 @@ class StackConfig(_Strict):
         default_factory=lambda: ["m7i.xlarge"],
         description="Instance types of the workload node group (Airflow task pods). Spot needs at least two.",
     )
-    workload_node_min_size: int = Field(1, description="Minimum (and initial) size of the workload node group.")
-    workload_node_max_size: int = Field(6, description="Maximum size of the workload node group.")
+    workload_node_min_size: int = Field(0, description="Minimum (and initial) size of the workload node group.")
+    workload_node_max_size: int = Field(0, description="Maximum size of the workload node group; 0: none (Karpenter).")
     workload_capacity_type: CapacityType = Field(
         "ON_DEMAND", description="Capacity type of the workload node group: ON_DEMAND or SPOT."
     )
+    system_node_capacity_type: CapacityType = Field(
+        "ON_DEMAND", description="Capacity type of the system node group: ON_DEMAND (prod) or SPOT (dev, 2+ types)."
+    )
     node_disk_size_gib: int = Field(50, description="Encrypted gp3 root volume size of every node, in GiB (20-1000).")
+
+    # --- task capacity (Karpenter) and sleep -------------------------------------------------
+    task_node_capacity_types: list[Literal["spot", "on-demand"]] = Field(
+        default_factory=lambda: ["on-demand"], description="Task NodePools: spot (preferred) and/or on-demand."
+    )
+    task_node_architectures: list[Literal["amd64", "arm64"]] = Field(
+        default_factory=lambda: ["amd64"], description="Task node CPU architectures; arm64 only with multi-arch images."
+    )
+    task_node_cpu_limit: int = Field(32, description="Most vCPUs all task nodes together may have (NodePool limits).")
+    expected_task_vcpu_hours: int = Field(0, description="Expected task load, vCPU-hours a month (the cost report).")
+    working_hours: str = Field(
+        "", description="`MON-FRI 07:00-19:00`: nodes to zero and RDS stopped outside it; empty: always on (prod)."
+    )
+    working_hours_timezone: str = Field("UTC", description="IANA time zone of workingHours, e.g. `Europe/Berlin`.")
 
     # --- workload identity ---------------------------------------------------------------------
     identity_mode: Literal["irsa", "pod-identity"] = Field(

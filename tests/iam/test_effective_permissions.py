@@ -157,6 +157,26 @@ POLICY_PROBES = [
     PolicyProbe("airflow-worker", "kms:Decrypt", "{cluster_key_arn}", DENY),
     PolicyProbe("airflow-api-server", "kms:Decrypt", "{logs_key_arn}", ALLOW),
     PolicyProbe("airflow-api-server", "kms:Encrypt", "{logs_key_arn}", DENY),
+    # Karpenter: launch into this region's subnets, read its own queue, pass only the task-node role,
+    # describe only its own cluster, encrypt node volumes with their key and nothing else. Its tag
+    # conditions (which moto does not evaluate) are asserted in tests/components/capacity.
+    PolicyProbe("karpenter", "ec2:RunInstances", f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0abc", ALLOW),
+    PolicyProbe("karpenter", "ec2:RunInstances", f"arn:aws:ec2:eu-west-1:{ACCOUNT}:subnet/subnet-0abc", DENY),
+    PolicyProbe("karpenter", "sqs:ReceiveMessage", "{karpenter_queue_arn}", ALLOW),
+    PolicyProbe("karpenter", "sqs:DeleteMessage", "{karpenter_queue_arn}", ALLOW),
+    PolicyProbe("karpenter", "sqs:SendMessage", "{karpenter_queue_arn}", DENY),
+    PolicyProbe("karpenter", "sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:someone-elses-queue", DENY),
+    PolicyProbe("karpenter", "iam:PassRole", "{karpenter_node_role_arn}", ALLOW),
+    PolicyProbe("karpenter", "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/platform-admin", DENY),
+    PolicyProbe("karpenter", "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/x", DENY),
+    PolicyProbe("karpenter", "eks:DescribeCluster", f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/airflow-mesh-dev", ALLOW),
+    PolicyProbe("karpenter", "eks:DescribeCluster", f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/other", DENY),
+    PolicyProbe("karpenter", "eks:DeleteCluster", f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/airflow-mesh-dev", DENY),
+    PolicyProbe("karpenter", "kms:CreateGrant", "{node_volume_key_arn}", ALLOW),
+    PolicyProbe("karpenter", "kms:Decrypt", "{secrets_key_arn}", DENY),
+    PolicyProbe("karpenter", "kms:ScheduleKeyDeletion", "{node_volume_key_arn}", DENY),
+    PolicyProbe("karpenter", "secretsmanager:GetSecretValue", CONNECTION, DENY),
+    PolicyProbe("karpenter", "ec2:DeleteVpc", f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0abc", DENY),
     # The EBS CSI driver creates encrypted volumes with the volume key, and with no other key.
     PolicyProbe("aws-ebs-csi-driver", "kms:GenerateDataKeyWithoutPlaintext", "{volumes_key_arn}", ALLOW),
     PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{volumes_key_arn}", ALLOW),
@@ -164,6 +184,14 @@ POLICY_PROBES = [
     PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{secrets_key_arn}", DENY),
     PolicyProbe("aws-ebs-csi-driver", "kms:ScheduleKeyDeletion", "{volumes_key_arn}", DENY),
 ]
+#: parliament findings reviewed and accepted, per (workload, issue), with the reason.
+REVIEWED_FINDINGS = {
+    ("karpenter", "RESOURCE_MISMATCH"): (
+        "upstream's policy (karpenter/1.14.1/docs/cloudformation.yaml) authorises RunInstances/CreateFleet "
+        "across statements, each scoped by its own tag condition; parliament checks each statement alone. "
+        "SSM public parameters have no account in their ARN (arn:aws:ssm:<region>::parameter/aws/service/*)."
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +209,9 @@ def key_arns(plans) -> dict[str, str]:
         "secrets_key_arn": arns[f"{prefix}-secrets-key"],
         "logs_key_arn": arns[f"{prefix}-logs-key"],
         "cluster_key_arn": arns[f"{prefix}-cluster-secrets-key"],
+        "node_volume_key_arn": arns[f"{prefix}-karpenter-aws-volume-key"],
+        "karpenter_queue_arn": mocks._aws_sqs_queue_Queue("q", {"name": prefix})[1]["arn"],
+        "karpenter_node_role_arn": mocks._aws_iam_role_Role(f"{prefix}-karpenter-aws-node-role", {})[1]["arn"],
         "volumes_key_arn": arns[f"{prefix}-cluster-volumes-key"],
     }
 
@@ -258,7 +289,7 @@ def test_parliament_finds_nothing_medium_or_worse(plans):
                 continue
             linted += 1
             for finding in parliament.analyze_policy_string(json.dumps(docs.policy)).findings:
-                if failing(finding.issue):
+                if failing(finding.issue) and (docs.workload, finding.issue) not in REVIEWED_FINDINGS:
                     findings.append((stack, docs.workload, finding.issue, finding.detail))
     assert findings == []
     assert linted >= 25

@@ -15,6 +15,12 @@ from tests import stacks
 from tests.iam.roles import workload_roles
 
 KMS_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+$")
+#: Resources whose ARNs only exist after `pulumi up`: the matrix names them by kind (access_matrix.KEY_LABELS).
+LATE_ARNS = {
+    "kms-key": KMS_ARN,
+    "iam-role": re.compile(r"^arn:aws:iam::\d{12}:role/.+$"),
+    "sqs-queue": re.compile(r"^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$"),
+}
 
 
 def matrix_for(stack: str, overrides=None) -> dict:
@@ -28,7 +34,9 @@ def statements(permissions) -> set[tuple]:
     for p in permissions:
         for action in p["actions"] if "actions" in p else p["Action"]:
             for resource in p["resources"] if "resources" in p else p["Resource"]:
-                resource = "kms-key" if resource.startswith("kms-key:") or KMS_ARN.match(resource) else resource
+                for kind, pattern in LATE_ARNS.items():
+                    if resource.startswith(f"{kind}:") or pattern.match(resource):
+                        resource = kind
                 condition = json.dumps(p.get("condition") or p.get("Condition"), sort_keys=True)
                 out.add((p.get("effect") or p.get("Effect"), action, resource, condition))
     return out
@@ -58,7 +66,11 @@ def test_add_ons_have_aws_managed_policies_and_only_the_ebs_driver_a_key_of_its_
 def test_matrix_names_the_kms_keys_the_policies_really_depend_on(plan):
     matrix = matrix_for(plan.stack)
     prefix = f"airflow-mesh-{plan.stack}"
-    key_resources = {"kms-key:task-logs": f"{prefix}-logs-key", "kms-key:airflow-secrets": f"{prefix}-secrets-key"}
+    key_resources = {
+        "kms-key:task-logs": f"{prefix}-logs-key",
+        "kms-key:airflow-secrets": f"{prefix}-secrets-key",
+        "kms-key:task-node-volumes": f"{prefix}-karpenter-aws-volume-key",
+    }
     for row in matrix["workloads"]:
         labels = {r for p in row["permissions"] for r in p["resources"] if r.startswith("kms-key:")}
         if not labels:

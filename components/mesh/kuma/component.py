@@ -14,7 +14,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import sizing, versions
 from components.mesh.kuma.exits import egress_by_source, exit_matches
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
 from components.mesh.provider import MeshArgs
@@ -37,6 +37,7 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
     """Helm values of the kuma chart (keys checked against its values.yaml in the tests)."""
     control_plane: dict[str, object] = {
         "replicas": args.control_plane_replicas,
+        "resources": sizing.helm_resources("kuma-control-plane", args.size_tier),  # type: ignore[arg-type]
         "podDisruptionBudget": {"enabled": args.control_plane_replicas >= 2},
         # The program owns the Mesh (with MeshServices, no passthrough, no initial allow-all).
         "defaults": {"skipMeshCreation": True},

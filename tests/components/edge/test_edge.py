@@ -104,7 +104,9 @@ def test_ngf_values_match_the_upstream_chart(plan, upstream):
     # `nginx.config` is `{}` in values.yaml; its fields are declared in the schema (NginxProxy).
     undeclared = [
         p
-        for p in schemas.unknown_value_keys(values, folder / "values.yaml", free_form=["*.annotations"])
+        for p in schemas.unknown_value_keys(
+            values, folder / "values.yaml", free_form=["*.annotations", "*.resources", "nginx.container.resources"]
+        )
         if not _in_schema(p, schema)
     ]
     assert undeclared == []
