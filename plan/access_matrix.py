@@ -53,6 +53,7 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
                 "meshed": w.meshed,
                 "iamRole": _role_name(settings, w),
                 "permissions": _permissions(w, values),
+                "executionApi": _execution_api(w, settings),
                 "meshDestinations": [
                     {"to": e.destination, "port": e.port, "protocol": e.protocol, "purpose": e.purpose}
                     for e in model.edges
@@ -77,6 +78,29 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
         "people": [{"oidcGroup": g, "airflowRole": r} for g, r in model.role_mappings],
         "workloads": rows,
     }
+
+
+def _execution_api(w: Workload, settings: Settings) -> dict[str, Any] | None:
+    """What task pods of ``w`` may read and write through Airflow's execution API: the scope the
+    api-server plugin enforces (components/airflow/runtime/execution_scope.py), by the caller task's
+    DAG: a domain's tasks reach its own DAGs and secrets prefix, the platform's tasks everything else."""
+    domains = {f"domain-{d.name}": d for d in settings.domains}
+    if w.name in domains:
+        d = domains[w.name]
+        return {
+            "dags": [f"{d.name}_*"],
+            "connectionsAndVariables": [f"{d.secrets_prefix}/*"],
+            "notDags": [],
+            "notConnectionsAndVariables": [],
+        }
+    if w.name == "airflow-worker":
+        return {
+            "dags": ["*"],
+            "connectionsAndVariables": ["*"],
+            "notDags": [f"{d.name}_*" for d in settings.domains],
+            "notConnectionsAndVariables": [f"{d.secrets_prefix}/*" for d in settings.domains],
+        }
+    return None
 
 
 def _role_name(settings: Settings, w: Workload) -> str | None:
@@ -162,6 +186,21 @@ def _workload_markdown(row: dict[str, Any]) -> list[str]:
         never = "**never** " if p["effect"] == "Deny" else ""
         lines.append(
             f"  - {never}{', '.join(p['actions'])} on {', '.join(f'`{r}`' for r in p['resources'])}{condition}"
+        )
+    api = row.get("executionApi")
+    if api:
+        never = "".join(
+            f"; never {kind} {', '.join(f'`{p}`' for p in api[key])}"
+            for kind, key in (("DAGs", "notDags"), ("keys", "notConnectionsAndVariables"))
+            if api[key]
+        )
+        lines.append(
+            "- execution API (XComs, DAG runs, task instances of DAGs "
+            + ", ".join(f"`{p}`" for p in api["dags"])
+            + "; connections and variables "
+            + ", ".join(f"`{p}`" for p in api["connectionsAndVariables"])
+            + never
+            + ")"
         )
     calls = [f"`{d['to']}:{d['port']}`" + (" (udp)" if d["protocol"] == "udp" else "") for d in row["meshDestinations"]]
     lines.append(f"- may call in the mesh: {', '.join(calls) if calls else 'nothing'}")

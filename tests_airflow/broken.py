@@ -7,7 +7,7 @@
   off and no secrets backend;
 - the api-server's ``AIRFLOW_MESH_WEBSERVER_CONFIG`` data: an empty ``roles_mapping``, so
   ``webserver_config.py``'s ``AUTH_ROLES_MAPPING`` maps nobody to a role;
-- ``airflow_local_settings.py``: ``dag_policy`` and ``pod_mutation_hook`` redefined as no-ops
+- ``airflow_local_settings.py``: ``dag_policy``, ``task_policy`` and ``pod_mutation_hook`` redefined as no-ops
   (every forged DAG id is accepted, every pod stays where its template put it).
 """
 
@@ -25,6 +25,10 @@ _NOOP_POLICIES = '''
 
 def dag_policy(dag):
     """Broken on purpose (tests_airflow/broken.py): accepts everything."""
+
+
+def task_policy(task):
+    """Broken on purpose (tests_airflow/broken.py): writes and checks nothing."""
 
 
 def pod_mutation_hook(pod):

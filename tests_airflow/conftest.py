@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests_airflow import broken
-from tests_airflow.support import BUNDLE, ROOT, VARIANTS
+from tests_airflow.support import BUNDLE, ISOLATION_VARIANTS, ROOT, VARIANTS
 
 #: Longest one probe may take (it takes ~15 s on the 2-core machine).
 PROBE_TIMEOUT_S = 300
@@ -50,3 +50,51 @@ def probes() -> dict[str, dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {v: pool.submit(_probe, v, out_dir) for v in todo}
         return {v: f.result() for v, f in futures.items()}
+
+
+@pytest.fixture(scope="session")
+def isolation() -> dict[str, dict[str, Any]]:
+    """Facts of the attacker probe (tests_airflow/probe_isolation.py) per variant with domains and a
+    KubernetesExecutor, two at a time; kept as ``<bundle>-probes/<variant>.isolation.json``."""
+    out_dir = BUNDLE.parent / f"{BUNDLE.name}-probes"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(variant: str) -> dict[str, Any]:
+        out = out_dir / f"{variant}.isolation.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "tests_airflow.probe_isolation", str(BUNDLE / variant), str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"isolation probe of {variant} exited {done.returncode}:\n{done.stderr[-4000:]}")
+        return json.loads(out.read_text())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {v: pool.submit(run, v) for v in ISOLATION_VARIANTS}
+        return {v: f.result() for v, f in futures.items()}
+
+
+@pytest.fixture(scope="session")
+def api_probe() -> dict[str, Any]:
+    """Facts of the execution API and REST API attacks (tests_airflow/probe_api.py) on the first
+    variant with domains and a KubernetesExecutor (the API scope does not vary between variants);
+    kept as ``<bundle>-probes/<variant>.api.json``."""
+    variant = ISOLATION_VARIANTS[0]
+    out = BUNDLE.parent / f"{BUNDLE.name}-probes" / f"{variant}.api.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests_airflow.probe_api", str(BUNDLE / variant), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=PROBE_TIMEOUT_S * 2,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"API probe of {variant} exited {done.returncode}:\n{done.stderr[-4000:]}")
+    facts = json.loads(out.read_text())
+    if "error" in facts:
+        pytest.fail(f"API probe raised in Airflow for {variant}:\n{facts['error']}")
+    return facts

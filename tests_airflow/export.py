@@ -17,6 +17,7 @@ Layout of ``OUT`` (one folder per variant, named ``<stack>`` or ``<stack>-<varia
     <variant>/airflow_local_settings.py  values.airflowLocalSettings
     <variant>/pod_template_file.yaml     values.podTemplate (KubernetesExecutor only)
     <variant>/pod_templates/<file>       data of the ConfigMap mounted into the scheduler
+    <variant>/plugins/<file>             data of the ConfigMap(s) mounted into the api-server (its plugins)
     <variant>/meta.json        stack facts the checks compare against (from the stack's settings)
     <variant>/log_grants.json  {IAM RolePolicy name: [S3 object ARN patterns it may PutObject]} on
                                the task-log bucket, to hold against the log keys Airflow renders
@@ -60,7 +61,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 #: Bundle files whose content decides whether two variants are the same for Airflow.
-_AIRFLOW_FILES = ("values.json", "pod_templates")
+_AIRFLOW_FILES = ("values.json", "pod_templates", "plugins")
 
 
 def airflow_release(plan: harness.Plan) -> dict[str, Any]:
@@ -74,9 +75,10 @@ def airflow_release(plan: harness.Plan) -> dict[str, Any]:
     return inputs
 
 
-def pod_template_files(plan: harness.Plan, values: dict[str, Any]) -> dict[str, str]:
-    """Data of the ConfigMap(s) the scheduler mounts (``scheduler.extraVolumes[].configMap``), by key."""
-    names = {v["configMap"]["name"] for v in values.get("scheduler", {}).get("extraVolumes", []) if "configMap" in v}
+def pod_template_files(plan: harness.Plan, values: dict[str, Any], section: str = "scheduler") -> dict[str, str]:
+    """Data of the ConfigMap(s) a component mounts (``<section>.extraVolumes[].configMap``), by key:
+    the scheduler's pod templates, the api-server's plugins."""
+    names = {v["configMap"]["name"] for v in values.get(section, {}).get("extraVolumes", []) if "configMap" in v}
     out: dict[str, str] = {}
     for record in plan.of_type(CONFIG_MAP):
         meta = record["inputs"].get("metadata") or {}
@@ -178,6 +180,10 @@ def write_variant(out: Path, stack: str, overrides: dict[str, Any]) -> None:
     templates.mkdir(exist_ok=True)
     for name, text in pod_template_files(plan, values).items():
         (templates / name).write_text(text)
+    plugins = out / "plugins"
+    plugins.mkdir(exist_ok=True)
+    for name, text in pod_template_files(plan, values, "apiServer").items():
+        (plugins / name).write_text(text)
     (out / "log_grants.json").write_text(json.dumps(log_grants(plan, values), indent=1, sort_keys=True))
     facts = meta(stack, overrides) | {"release_namespace": release.get("namespace", "default")}
     (out / "meta.json").write_text(json.dumps(facts, indent=1, sort_keys=True))

@@ -38,7 +38,8 @@ def sample_dags(meta: dict[str, Any], root: Path) -> dict[str, dict[str, Any]]:
     ``intent`` is what the dag_policy must do: ``accept`` (a DAG where it belongs) or ``reject`` (an
     id claiming a domain the folder is not, or a domain folder's DAG not claiming it). Domain DAGs
     grant their domain's role access (README: "grant the domain's role access with access_control");
-    two accepted DAGs also grant the first domain's role although they are not its DAGs.
+    two DAGs also grant the first domain's role although they are not its DAGs, which the policy
+    refuses (FINDINGS.md F3, issue 13).
     """
     domains = [(d["name"], d["airflow_role"]) for d in meta["domains"]]
     cases: dict[str, tuple[str, str, Any]] = {"platform_report.py": ("platform_report", "accept", None)}
@@ -52,10 +53,10 @@ def sample_dags(meta: dict[str, Any], root: Path) -> dict[str, dict[str, Any]]:
             cases[f"{other}/claims_{name}.py"] = (f"{name}_from_{other}", "reject", _grant(role))
     if domains:
         first_role = domains[0][1]
-        cases[f"platform_grants_{first_role}.py"] = ("platform_shared", "accept", _grant(first_role))
+        cases[f"platform_grants_{first_role}.py"] = ("platform_shared", "reject", _grant(first_role))
         if len(domains) > 1:
             second = domains[1][0]
-            cases[f"{second}/grants_{first_role}.py"] = (f"{second}_shared", "accept", _grant(first_role))
+            cases[f"{second}/grants_{first_role}.py"] = (f"{second}_shared", "reject", _grant(first_role))
     for rel, (dag_id, _, access) in cases.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,21 +135,25 @@ def pods(meta: dict[str, Any], variant: Path) -> dict[str, Any]:
         cases[f"platform_dag_claiming_{name}"] = ("platform_report", None, impostor)
     out: dict[str, Any] = {}
     for case, (dag_id, template, override) in cases.items():
-        pod = PodGenerator.construct_pod(
-            dag_id=dag_id,
-            task_id="t",
-            pod_id=f"{dag_id}-t".replace("_", "-"),
-            try_number=1,
-            kube_image=kube_config.kube_image,
-            date=None,
-            args=["python", "-m", "airflow.sdk.execution_time.execute_workload", "--json-string", "{}"],
-            pod_override_object=override,
-            base_worker_pod=get_base_pod_from_template(template, kube_config),
-            namespace=kube_config.executor_namespace,
-            scheduler_job_id="1",
-            run_id="manual__probe",
-            with_mutation_hook=True,
-        )
+        try:
+            pod = PodGenerator.construct_pod(
+                dag_id=dag_id,
+                task_id="t",
+                pod_id=f"{dag_id}-t".replace("_", "-"),
+                try_number=1,
+                kube_image=kube_config.kube_image,
+                date=None,
+                args=["python", "-m", "airflow.sdk.execution_time.execute_workload", "--json-string", "{}"],
+                pod_override_object=override,
+                base_worker_pod=get_base_pod_from_template(template, kube_config),
+                namespace=kube_config.executor_namespace,
+                scheduler_job_id="1",
+                run_id="manual__probe",
+                with_mutation_hook=True,
+            )
+        except Exception as e:  # the hook refused the pod: no pod is created, the task fails
+            out[case] = {"dag_id": dag_id, "refused": f"{type(e).__name__}: {e.__cause__ or e}"}
+            continue
         body = ApiClient().sanitize_for_serialization(pod)
         out[case] = {
             "dag_id": dag_id,

@@ -27,6 +27,13 @@ BUNDLE = _bundle()
 INDEX: dict[str, Any] = json.loads((BUNDLE / "index.json").read_text())["variants"]
 #: Variants with their own Airflow values, in index order.
 VARIANTS = [name for name, info in INDEX.items() if not info["same_as"]]
+#: Variants the attacker probe runs on (tests_airflow/probe_isolation.py): domains and a KubernetesExecutor.
+ISOLATION_VARIANTS = [
+    v
+    for v in VARIANTS
+    if json.loads((BUNDLE / v / "meta.json").read_text())["domains"]
+    and (BUNDLE / v / "pod_template_file.yaml").is_file()
+]
 
 
 def facts(probes: dict[str, dict[str, Any]], variant: str, check: str) -> Any:

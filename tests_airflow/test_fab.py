@@ -120,11 +120,6 @@ def test_domain_user_reads_its_own_domain_dags(probes, variant):
     assert own and own <= set(access["readable"]["domain_group"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDINGS.md F3: access_control is the DAG author's to write and no policy limits it, so "
-    "a platform DAG or another domain's DAG can grant a domain's role read and trigger",
-)
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if meta(v)["domains"]])
 def test_domain_user_reads_no_dag_outside_its_domain(probes, variant):
     """A domain's people must not see or trigger (can_edit) DAGs that run as the platform or as
@@ -135,11 +130,6 @@ def test_domain_user_reads_no_dag_outside_its_domain(probes, variant):
     assert set(access["readable"]["domain_group"]) - own == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDINGS.md F6: domain roles keep the User role's can_create on Assets, and "
-    "POST /assets/{id}/materialize and POST /assets/events start other DAGs' runs on that grant alone",
-)
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if meta(v)["domains"]])
 def test_domain_user_has_no_write_outside_its_dags(probes, variant):
     """A domain's people act on their DAGs only: no write the auth manager checks against no DAG."""

@@ -56,6 +56,9 @@ def build(settings: Settings) -> AccessModel:
     # domains' prefixes sit below the same connections/ and variables/ folders, hence the Deny.
     domain_prefixes = tuple(d.secrets_prefix for d in settings.domains)
     secrets_read = secrets_read_grants(settings.secrets_prefix, "", exclude=domain_prefixes)
+    # The same for task logs: a domain's DAG ids start with "<domain>_", so do its log keys; the
+    # platform's write grant covers every key, hence the Deny (the api-server only reads, for the UI).
+    domain_logs = tuple(f"{d.name}_" for d in settings.domains)
     aws_apis = _aws_api_hosts(settings.region)
 
     # --- Airflow -------------------------------------------------------------------------------
@@ -84,14 +87,14 @@ def build(settings: Settings) -> AccessModel:
     airflow(
         "triggerer",
         "runs deferred tasks' triggers; serves their logs",
-        grants=(*secrets_read, *logs_write("")),
+        grants=(*secrets_read, *logs_write("", domain_logs)),
         ports=(TRIGGERER_LOG_PORT,),
     )
     celery = settings.airflow_executor == "CeleryExecutor"
     airflow(
         "worker",
         "task pods of DAGs outside any domain" + ("; Celery workers serve running tasks' logs" if celery else ""),
-        grants=(*secrets_read, *logs_write("")),
+        grants=(*secrets_read, *logs_write("", domain_logs)),
         ports=(WORKER_LOG_PORT,) if celery else (),
     )
     airflow("pgbouncer", "pools connections to the metadata database", ports=(PGBOUNCER_PORT,))

@@ -53,10 +53,12 @@ def logs_read() -> tuple[Grant, ...]:
     )
 
 
-def logs_write(dag_prefix: str) -> tuple[Grant, ...]:
-    """Write and read task logs, only below ``logs/dag_id=<dag_prefix>``."""
+def logs_write(dag_prefix: str, exclude: tuple[str, ...] = ()) -> tuple[Grant, ...]:
+    """Write and read task logs, only below ``logs/dag_id=<dag_prefix>`` and never below
+    ``logs/dag_id=<p>`` for a ``p`` in ``exclude`` (an explicit Deny: the platform's prefix ``""``
+    covers every domain's, and only a domain may write or read its own task logs)."""
     objects = (*_LOGS_BUCKET_ARN, f"/{LOG_PREFIX}/dag_id={dag_prefix}*")
-    return (
+    grants = [
         Grant("WriteTaskLogs", ("s3:PutObject", "s3:GetObject"), (objects,)),
         Grant(
             "ListOwnTaskLogs",
@@ -65,7 +67,22 @@ def logs_write(dag_prefix: str) -> tuple[Grant, ...]:
             {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/dag_id={dag_prefix}*"]}},
         ),
         Grant("EncryptTaskLogs", ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"), (LOGS_KEY_ARN,)),
-    )
+    ]
+    if exclude:
+        denied = tuple((*_LOGS_BUCKET_ARN, f"/{LOG_PREFIX}/dag_id={p}*") for p in exclude)
+        grants.append(
+            Grant("NeverDomainTaskLogs", ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), denied, effect="Deny")
+        )
+        grants.append(
+            Grant(
+                "NeverListDomainTaskLogs",
+                ("s3:ListBucket",),
+                (_LOGS_BUCKET_ARN,),
+                {"StringLike": {"s3:prefix": [f"{LOG_PREFIX}/dag_id={p}*" for p in exclude]}},
+                effect="Deny",
+            )
+        )
+    return tuple(grants)
 
 
 def domain_grants(stack_prefix: str, domain: DomainConfig) -> tuple[Grant, ...]:

@@ -152,6 +152,7 @@ def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
             namespace=model.workload(f"domain-{d.name}").namespace,
             service_account=model.workload(f"domain-{d.name}").service_account,
             airflow_role=d.airflow_role,
+            secrets_prefix=d.secrets_prefix,
         )
         for d in settings.domains
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.airflow import inputs, pods
+from components.airflow import inputs, pods, runtime
 from components.platform import AIRFLOW_NAMESPACE
 
 
@@ -29,7 +29,8 @@ class AirflowDomainsArgs:
 
 class AirflowDomains(pulumi.ComponentResource):
     """Per domain: a Role for the scheduler (task pods) and one for the api-server (their logs), bound
-    in the domain namespace only; one ConfigMap in ``airflow`` holding every domain's pod template.
+    in the domain namespace only; one ConfigMap in ``airflow`` holding every domain's pod template, and
+    one holding the api-server's execution-scope plugin.
 
     No ClusterRole anywhere: the executor watches exactly the listed namespaces.
 
@@ -57,6 +58,16 @@ class AirflowDomains(pulumi.ComponentResource):
                 args.api_server_account,
                 LOG_READER_RULES,
             )
+        # The api-server's plugin that scopes the execution API to the caller's domain (values: apiServer
+        # extraVolumeMounts); without domains it scopes platform tasks away from nothing, harmlessly.
+        self.resources.append(
+            k8s.core.v1.ConfigMap(
+                f"{name}-plugins",
+                metadata={"name": inputs.PLUGINS_CONFIGMAP, "namespace": AIRFLOW_NAMESPACE, "labels": _LABELS},
+                data={inputs.PLUGIN_FILE: runtime.execution_scope_source()},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.namespaces[AIRFLOW_NAMESPACE]]),
+            )
+        )
         if args.chart.domains:
             templates = {
                 f"{d.name}.yaml": json.dumps(pods.pod_template(args.chart, d), indent=2) for d in args.chart.domains

@@ -29,12 +29,17 @@ AWS_CONN_ID = "aws_irsa"
 #: kubernetes/kubernetes#61545).
 POD_TEMPLATES_DIR = "/opt/airflow/domain-pod-templates"
 POD_TEMPLATES_CONFIGMAP = "airflow-mesh-pod-templates"
+#: The api-server's Airflow plugin (runtime/execution_scope.py), one file mounted into its plugins folder.
+PLUGINS_CONFIGMAP = "airflow-mesh-plugins"
+PLUGIN_FILE = "airflow_mesh_execution_scope.py"
 #: Name of the OIDC provider in FAB (callback: /auth/oauth-authorized/<name>).
 OIDC_PROVIDER = "oidc"
 OIDC_SCOPES = "openid email profile"
 OIDC_SECRET_ENV = "AIRFLOW_MESH_OIDC_CLIENT_SECRET"
 AIRFLOW_HOME = "/opt/airflow"
 DAGS_MOUNT = f"{AIRFLOW_HOME}/dags"
+#: The chart's ``[core] plugins_folder`` (its default, ``AIRFLOW_HOME/plugins``).
+PLUGINS_DIR = f"{AIRFLOW_HOME}/plugins"
 
 #: Chart section -> access-model workload whose ServiceAccount (created by the identity layer) it runs as.
 CHART_SERVICE_ACCOUNTS: dict[str, str] = {
@@ -60,6 +65,8 @@ class DomainSpec:
     namespace: str
     service_account: str
     airflow_role: str
+    #: Prefix of its connection ids and variable keys (``<prefix>/...``) in Secrets Manager.
+    secrets_prefix: str
 
 
 @dataclass(frozen=True)

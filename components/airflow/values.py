@@ -17,6 +17,9 @@ from components.airflow.inputs import (
     CHART_SERVICE_ACCOUNTS,
     OIDC_SECRET_ENV,
     PGBOUNCER_CA_DIR,
+    PLUGIN_FILE,
+    PLUGINS_CONFIGMAP,
+    PLUGINS_DIR,
     POD_TEMPLATES_CONFIGMAP,
     POD_TEMPLATES_DIR,
     ChartInputs,
@@ -59,7 +62,10 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         "jwtSecretName": inputs.secrets.jwt,
         "apiSecretKeySecretName": inputs.secrets.api,
         "airflowPodAnnotations": {"airflow-mesh/secrets-rotation": rotation_stamp},
-        "env": [*common_env(inputs), runtime.local_settings_env(inputs.domains, inputs.service_accounts)],
+        "env": [
+            *common_env(inputs),
+            runtime.local_settings_env(inputs.domains, inputs.service_accounts, _templates_dir(inputs)),
+        ],
         "config": airflow_config(inputs),
         "airflowLocalSettings": runtime.local_settings_source(),
         "dags": dags(inputs),
@@ -170,9 +176,24 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
                 runtime.webserver_config_env(inputs),
             ],
             "apiServerConfig": runtime.webserver_config_source(),
+            # The execution API's domain scope (runtime/execution_scope.py), one file in the plugins folder.
+            "extraVolumes": [{"name": "airflow-mesh-plugins", "configMap": {"name": PLUGINS_CONFIGMAP}}],
+            "extraVolumeMounts": [
+                {
+                    "name": "airflow-mesh-plugins",
+                    "mountPath": f"{PLUGINS_DIR}/{PLUGIN_FILE}",
+                    "subPath": PLUGIN_FILE,
+                    "readOnly": True,
+                }
+            ],
         }
     )
     return out
+
+
+def _templates_dir(inputs: ChartInputs) -> str | None:
+    """Where the scheduler finds the domains' pod templates (the task policy points domain tasks at them)."""
+    return POD_TEMPLATES_DIR if inputs.domains and inputs.executor == "KubernetesExecutor" else None
 
 
 def scheduler(inputs: ChartInputs) -> dict[str, Any]:

@@ -96,6 +96,18 @@ S3_PROBES = [
     s3("domain-finance", "PutObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", ALLOW),
     s3("domain-finance", "PutObject", LOGS, "logs/dag_id=marketing_daily/run_id=1/t.log", DENY),
     s3("domain-finance", "DeleteBucket", "example-finance-dev", None, DENY),
+    # issue 13, example 4: the platform's task pods and triggerer never read or overwrite a domain's
+    # task logs (explicit Deny under their write-everything grant); the api-server reads them for the UI
+    s3("airflow-worker", "GetObject", LOGS, "logs/dag_id=marketing_daily/run_id=1/t.log", DENY),
+    s3("airflow-worker", "PutObject", LOGS, "logs/dag_id=marketing_daily/run_id=1/t.log", DENY),
+    s3("airflow-worker", "PutObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", DENY),
+    s3("airflow-worker", "PutObject", LOGS, "logs/dag_id=platform_report/run_id=1/t.log", ALLOW),
+    s3("airflow-triggerer", "GetObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", DENY),
+    s3("airflow-triggerer", "PutObject", LOGS, "logs/dag_id=marketing_daily/run_id=1/t.log", DENY),
+    s3("airflow-api-server", "GetObject", LOGS, "logs/dag_id=marketing_daily/run_id=1/t.log", ALLOW),
+    s3("airflow-api-server", "GetObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", ALLOW),
+    s3("domain-marketing", "GetObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", DENY),
+    s3("domain-finance", "GetObject", LOGS, "logs/dag_id=finance_close/run_id=1/t.log", ALLOW),
     # cert-manager has no business in S3
     s3("cert-manager", "GetObject", LOGS, LOG, DENY),
 ]

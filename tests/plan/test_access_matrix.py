@@ -176,6 +176,29 @@ def matrix_row(matrix: dict, workload: str) -> dict:
     return row
 
 
+def test_matrix_execution_api_rows_equal_what_the_api_server_scopes_by(plan):
+    """The execution API scope the matrix states per domain is the data the api-server's plugin reads
+    (AIRFLOW_MESH_LOCAL_SETTINGS in the recorded Airflow release): DAG prefix and secrets prefix."""
+    release = next(r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"].get("chart") == "airflow")
+    values = release["inputs"]["values"]
+    values = json.loads(values) if isinstance(values, str) else values
+    env = next(e for e in values["env"] if e["name"] == "AIRFLOW_MESH_LOCAL_SETTINGS")
+    deployed = json.loads(env["value"])["domains"]
+    rows = {r["workload"]: r for r in matrix_for(plan.stack)["workloads"]}
+    for name, domain in deployed.items():
+        api = rows[f"domain-{name}"]["executionApi"]
+        assert api["dags"] == [f"{name}_*"]
+        assert api["connectionsAndVariables"] == [f"{domain['secrets_prefix']}/*"]
+    if deployed:
+        worker = rows["airflow-worker"]["executionApi"]
+        assert sorted(worker["notDags"]) == sorted(f"{n}_*" for n in deployed)
+    assert all(
+        r["executionApi"] is None
+        for r in rows.values()
+        if r["kind"] not in ("domain",) and r["workload"] != "airflow-worker"
+    )
+
+
 def test_every_provider_says_what_it_enforces_and_the_plan_agrees():
     """The matrix's per-provider statement matches what the recorded plan holds: a provider whose egress
     is "not-enforced" records no exit objects; one that enforces egress records one per exit holder."""

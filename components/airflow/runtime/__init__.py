@@ -3,7 +3,9 @@
 - :mod:`.airflow_local_settings`: cluster policies of every Airflow component (where a DAG may act
   for a domain, where its task pods run);
 - :mod:`.webserver_config`: the api-server's FAB config (OIDC login, group -> role mapping, domain
-  roles).
+  roles);
+- :mod:`.execution_scope`: the api-server's plugin that scopes what a task reads and writes through
+  the execution API to its own domain (it reads its data through ``airflow_local_settings``).
 
 The chart receives each file's text unchanged (:func:`local_settings_source` as
 ``airflowLocalSettings``, :func:`webserver_config_source` as ``apiServer.apiServerConfig``; the
@@ -28,6 +30,7 @@ from components.platform import AIRFLOW_NAMESPACE, DOMAIN_LABEL
 
 LOCAL_SETTINGS_FILE = Path(__file__).with_name("airflow_local_settings.py")
 WEBSERVER_CONFIG_FILE = Path(__file__).with_name("webserver_config.py")
+EXECUTION_SCOPE_FILE = Path(__file__).with_name("execution_scope.py")
 
 
 @cache
@@ -61,18 +64,65 @@ def local_settings_source() -> str:
     return source(LOCAL_SETTINGS_FILE)
 
 
-def local_settings_data(domains: Sequence[DomainSpec], service_accounts: Mapping[str, str]) -> dict[str, Any]:
-    """Its data: each domain's [namespace, ServiceAccount], the platform's, and the domain label."""
+#: Pod label and annotation keys only the platform sets: the KubernetesExecutor's own (it finds and
+#: adopts its pods by them: ``pod_generator.py`` ``build_labels_for_k8s_executor_pod``,
+#: ``kubernetes_executor_types.py`` ``POD_EXECUTOR_DONE_KEY``) and the unprefixed keys the mesh
+#: policies, the chart and telemetry select pods by. Prefixed keys (``kuma.io/...``) are all reserved
+#: by the module itself. tests/components/airflow/test_runtime.py checks every access-model selector
+#: key is here.
+RESERVED_POD_KEYS = (
+    "dag_id",
+    "task_id",
+    "run_id",
+    "try_number",
+    "map_index",
+    "logical_date",
+    "execution_date",
+    "kubernetes_executor",
+    "airflow-worker",
+    "airflow_version",
+    "airflow_executor_done",
+    "airflow_pod_revoked",
+    "component",
+    "release",
+    "tier",
+    "app",
+    "version",
+)
+
+
+def local_settings_data(
+    domains: Sequence[DomainSpec], service_accounts: Mapping[str, str], pod_templates_dir: str | None = None
+) -> dict[str, Any]:
+    """Its data: each domain's placement, role and secrets prefix, the platform's placement, the
+    domain label, the reserved pod keys and where the scheduler finds the domains' pod templates."""
     return {
-        "domains": {d.name: [d.namespace, d.service_account] for d in domains},
-        "platform": [AIRFLOW_NAMESPACE, service_accounts["airflow-worker"]],
+        "domains": {
+            d.name: {
+                "namespace": d.namespace,
+                "service_account": d.service_account,
+                "role": d.airflow_role,
+                "secrets_prefix": d.secrets_prefix,
+            }
+            for d in domains
+        },
+        "platform": {"namespace": AIRFLOW_NAMESPACE, "service_account": service_accounts["airflow-worker"]},
         "domain_label": DOMAIN_LABEL,
+        "reserved_keys": sorted({*RESERVED_POD_KEYS, DOMAIN_LABEL}),
+        "pod_templates_dir": pod_templates_dir if domains else None,
     }
 
 
-def local_settings_env(domains: Sequence[DomainSpec], service_accounts: Mapping[str, str]) -> dict[str, str]:
+def local_settings_env(
+    domains: Sequence[DomainSpec], service_accounts: Mapping[str, str], pod_templates_dir: str | None = None
+) -> dict[str, str]:
     """The ``env`` entry that carries :func:`local_settings_data` (every Airflow container loads the file)."""
-    return _env(LOCAL_SETTINGS_FILE, local_settings_data(domains, service_accounts))
+    return _env(LOCAL_SETTINGS_FILE, local_settings_data(domains, service_accounts, pod_templates_dir))
+
+
+def execution_scope_source() -> str:
+    """Text of the api-server plugin ``execution_scope.py`` (mounted as ``inputs.PLUGIN_FILE``)."""
+    return source(EXECUTION_SCOPE_FILE)
 
 
 # --------------------------------------------------------------------------------------------------

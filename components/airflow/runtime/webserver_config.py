@@ -55,12 +55,19 @@ GROUPS_CLAIM: str = _DATA["groups_claim"]
 DOMAIN_ROLES: list[str] = _DATA["domain_roles"]
 _BASE = FabAirflowSecurityManagerOverride
 # A domain role sees no DAG by itself: it gets the Viewer and User permissions minus every all-DAGs
-# grant (and minus import errors, which show other domains' code); each DAG grants it access with
-# its access_control.
+# grant (and minus import errors, which show other domains' code); each DAG of its folder grants it
+# access through access_control (airflow_local_settings.dag_policy). It never writes a resource that
+# is not DAG-scoped but starts or changes DAG runs: FAB's User role may create asset events, and
+# both POST /api/v2/assets/events (runs every DAG scheduled on the asset) and POST
+# /api/v2/assets/{id}/materialize (a run of the producing DAG) check only that
+# (core_api/routes/public/assets.py: requires_access_asset(method="POST"); issue 13, example 3).
+_NEVER_FOR_DOMAINS = {("can_create", "Assets"), ("can_edit", "Assets"), ("can_delete", "Assets")}
 _DOMAIN_PERMISSIONS = [
     (action, resource)
     for action, resource in _BASE.VIEWER_PERMISSIONS + _BASE.USER_PERMISSIONS
-    if (resource != "DAGs" or action == "menu_access") and resource != "ImportError"
+    if (resource != "DAGs" or action == "menu_access")
+    and resource != "ImportError"
+    and (action, resource) not in _NEVER_FOR_DOMAINS
 ]
 
 

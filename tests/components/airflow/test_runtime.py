@@ -19,8 +19,8 @@ from components.platform import DOMAIN_LABEL
 from tests import schemas, stacks
 
 DOMAINS = (
-    airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing"),
-    airflow_inputs.DomainSpec("finance", "domain-finance", "finance-tasks", "finance"),
+    airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing", "marketing"),
+    airflow_inputs.DomainSpec("finance", "domain-finance", "finance-tasks", "finance", "finance"),
 )
 LOCAL_SETTINGS = "components.airflow.runtime.airflow_local_settings"
 WEBSERVER_CONFIG = "components.airflow.runtime.webserver_config"
@@ -52,7 +52,7 @@ def fresh_import(name: str, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
 
 @pytest.fixture
 def local_settings(monkeypatch):
-    entry = runtime.local_settings_env(DOMAINS, {"airflow-worker": "airflow-worker"})
+    entry = runtime.local_settings_env(DOMAINS, {"airflow-worker": "airflow-worker"}, "/opt/airflow/pod_templates")
     return fresh_import(LOCAL_SETTINGS, monkeypatch, {entry["name"]: entry["value"]})
 
 
@@ -73,14 +73,18 @@ def test_the_chart_gets_the_module_text_and_the_data_comes_from_the_environment(
     values = chart_values(inputs)
     assert values["airflowLocalSettings"] == runtime.LOCAL_SETTINGS_FILE.read_text()
     assert values["apiServer"]["apiServerConfig"] == runtime.WEBSERVER_CONFIG_FILE.read_text()
-    assert runtime.local_settings_env(inputs.domains, inputs.service_accounts) in values["env"]
+    expected = runtime.local_settings_env(inputs.domains, inputs.service_accounts, airflow_inputs.POD_TEMPLATES_DIR)
+    assert expected in values["env"]
     assert runtime.webserver_config_env(inputs) in values["apiServer"]["env"]
     assert local_settings.DATA_ENV == runtime.data_env(runtime.LOCAL_SETTINGS_FILE) == "AIRFLOW_MESH_LOCAL_SETTINGS"
-    assert local_settings.DOMAINS == {
-        "finance": ["domain-finance", "finance-tasks"],
-        "marketing": ["domain-marketing", "marketing-tasks"],
+    assert local_settings.DOMAINS["finance"] == {
+        "namespace": "domain-finance",
+        "service_account": "finance-tasks",
+        "role": "finance",
+        "secrets_prefix": "finance",
     }
-    assert local_settings.PLATFORM == ["airflow", "airflow-worker"] and local_settings.DOMAIN_LABEL == DOMAIN_LABEL
+    assert local_settings.PLATFORM == {"namespace": "airflow", "service_account": "airflow-worker"}
+    assert local_settings.DOMAIN_LABEL == DOMAIN_LABEL and DOMAIN_LABEL in local_settings.RESERVED_KEYS
 
 
 def test_without_its_data_the_module_refuses_to_load(monkeypatch):
@@ -91,66 +95,64 @@ def test_without_its_data_the_module_refuses_to_load(monkeypatch):
         importlib.import_module(LOCAL_SETTINGS)
 
 
+def test_every_label_the_mesh_selects_pods_by_is_reserved(inputs):
+    """A pod_override must not set a label a mesh policy, Service or the executor trusts; the list the
+    module reads is checked against every selector of the access model (Kuma, Istio, Linkerd and
+    Consul policies are generated from it)."""
+    from components import access_model
+
+    model = access_model.build(stacks.settings_for("dev"))
+    data = runtime.local_settings_data(inputs.domains, inputs.service_accounts)
+    selector_keys = {k for w in model.workloads.values() for k in w.selector}
+    unprefixed = {k for k in selector_keys if "/" not in k}
+    assert unprefixed <= set(data["reserved_keys"]), unprefixed - set(data["reserved_keys"])
+
+
 @pytest.mark.parametrize(
-    ("dag_id", "file", "allowed"),
+    ("dag_id", "domain"),
     [
-        ("marketing_daily", "marketing/daily.py", True),
-        ("marketing_daily", "marketing/sub/daily.py", True),
-        ("platform_cleanup", "platform/cleanup.py", True),
-        ("finance_close", "marketing/close.py", False),  # claims finance from marketing's folder
-        ("finance_close", "shared/close.py", False),  # claims a domain from outside every domain's folder
-        ("daily", "marketing/daily.py", False),  # in a domain's folder without its prefix
+        ("marketing_daily", "marketing"),
+        ("finance_close", "finance"),
+        ("finance", None),  # the bare name is not the prefix
+        ("financeteam_x", None),
+        ("platform_cleanup", None),
     ],
 )
-def test_a_dag_acts_for_a_domain_only_from_that_domains_folder(
-    local_settings, airflow_exceptions, dag_id, file, allowed
-):
-    dag = SimpleNamespace(dag_id=dag_id, relative_fileloc=file, fileloc="/opt/airflow/dags/repo/" + file)
-    if allowed:
-        local_settings.dag_policy(dag)
-    else:
-        with pytest.raises(AirflowClusterPolicyViolation, match=dag_id):
-            local_settings.dag_policy(dag)
+def test_a_dag_id_names_a_domain_only_by_its_prefix(local_settings, dag_id, domain):
+    assert local_settings.domain_of_dag(dag_id) == domain
 
 
-def task_pod(dag_id, labels=None, executor=True):
-    meta = SimpleNamespace(
-        namespace="airflow",
-        labels={**({"kubernetes_executor": "True"} if executor else {}), **(labels or {})},
-        annotations={"dag_id": dag_id},
-    )
-    return SimpleNamespace(metadata=meta, spec=SimpleNamespace(service_account_name="airflow-worker"))
+def test_connection_and_variable_keys_belong_to_a_domain_by_its_secrets_prefix(local_settings):
+    assert local_settings.domain_of_key("marketing/warehouse") == "marketing"
+    assert local_settings.domain_of_key("finance/ledger") == "finance"
+    assert local_settings.domain_of_key("financeledger") is None
+    assert local_settings.domain_of_key("aws_irsa") is None
 
 
-def test_domain_dags_run_in_their_namespace_as_their_service_account(local_settings):
-    pod = task_pod("marketing_daily_spend")
-    local_settings.pod_mutation_hook(pod)
-    assert pod.metadata.namespace == "domain-marketing"
-    assert pod.spec.service_account_name == "marketing-tasks"
-    assert pod.metadata.labels[DOMAIN_LABEL] == "marketing"
-
-
-def test_identity_follows_the_dag_id_not_the_template_the_dag_asked_for(local_settings):
-    hook = local_settings.pod_mutation_hook
-    pod = task_pod("marketing_sneaky", {DOMAIN_LABEL: "finance"})
-    pod.spec.service_account_name = "finance-tasks"
-    hook(pod)
-    assert (pod.metadata.namespace, pod.spec.service_account_name) == ("domain-marketing", "marketing-tasks")
-    platform = task_pod("platform_cleanup", {DOMAIN_LABEL: "finance"})
-    hook(platform)
-    assert (platform.metadata.namespace, platform.spec.service_account_name) == ("airflow", "airflow-worker")
-    assert DOMAIN_LABEL not in platform.metadata.labels
-    # "finance" alone, or "financeX_...", is not the finance domain's prefix
-    for dag in ("finance", "financeteam_x"):
-        other = task_pod(dag)
-        hook(other)
-        assert other.metadata.namespace == "airflow"
-
-
-def test_pods_not_launched_by_the_executor_are_left_alone(local_settings):
-    pod = task_pod("marketing_x", executor=False)
-    local_settings.pod_mutation_hook(pod)
-    assert pod.metadata.namespace == "airflow" and DOMAIN_LABEL not in pod.metadata.labels
+def test_the_folder_is_taken_after_resolving_symlinks_and_dot_dot(local_settings, airflow_exceptions, tmp_path):
+    """The folder decides identity, so a path that reads as one folder and resolves into another, or
+    out of the DAG folder, is refused (the DagBag opens the resolved file)."""
+    root = tmp_path / "dags"
+    for folder in ("marketing", "finance", "shared"):
+        (root / folder).mkdir(parents=True)
+    (root / "finance" / "close.py").write_text("")
+    (root / "marketing" / "daily.py").write_text("")
+    (root / "marketing" / "borrowed.py").symlink_to(root / "finance" / "close.py")
+    (root / "marketing" / "finance_dir").symlink_to(root / "finance")
+    (root / "marketing" / "outside.py").symlink_to(tmp_path / "elsewhere.py")
+    (tmp_path / "elsewhere.py").write_text("")
+    folder = local_settings.folder_domain
+    assert folder(str(root / "marketing" / "daily.py"), str(root)) == "marketing"
+    assert folder(str(root / "finance" / "close.py"), str(root)) == "finance"
+    assert folder(str(root / "top.py"), str(root)) is None
+    for bad in (
+        root / "marketing" / "borrowed.py",
+        root / "marketing" / "finance_dir" / "close.py",
+        root / "marketing" / "outside.py",
+        root / "marketing" / ".." / ".." / "elsewhere.py",
+    ):
+        with pytest.raises(AirflowClusterPolicyViolation):
+            folder(str(bad), str(root))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ def test_runtime_data_is_in_the_env_of_exactly_the_containers_that_load_the_file
 
 def test_runtime_modules_import_nothing_of_the_project():
     """Inside the Airflow image there is no ``components`` package: the files must stand alone."""
-    for path in (runtime.LOCAL_SETTINGS_FILE, runtime.WEBSERVER_CONFIG_FILE):
+    for path in (runtime.LOCAL_SETTINGS_FILE, runtime.WEBSERVER_CONFIG_FILE, runtime.EXECUTION_SCOPE_FILE):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom | ast.Import):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]

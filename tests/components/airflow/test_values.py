@@ -18,8 +18,8 @@ from components.platform import DOMAIN_LABEL
 from tests import schemas, stacks
 
 DOMAINS = (
-    airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing"),
-    airflow_inputs.DomainSpec("finance", "domain-finance", "finance-tasks", "finance"),
+    airflow_inputs.DomainSpec("marketing", "domain-marketing", "marketing-tasks", "marketing", "marketing"),
+    airflow_inputs.DomainSpec("finance", "domain-finance", "finance-tasks", "finance", "finance"),
 )
 
 
