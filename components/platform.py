@@ -16,6 +16,10 @@ OAUTH2_PROXY_PORT = 4180
 STATSD_PORT = 9125
 DATABASE_PORT = 5432
 REDIS_PORT = 6379
+#: Airflow's log servers (chart ``ports.workerLogs`` / ``ports.triggererLogs``): the api-server reads a
+#: running Celery task's log from its worker, and a deferred task's from the triggerer that runs it.
+WORKER_LOG_PORT = 8793
+TRIGGERER_LOG_PORT = 8794
 #: The cluster's Service CIDR is fixed (components/cluster/component.py) so the in-cluster API address is known:
 #: the first address of the range. Meshed clients of the Kubernetes API reach it through this exit.
 KUBERNETES_SERVICE_CIDR = "172.20.0.0/16"

@@ -47,14 +47,20 @@ CONSUL_CHART_REPO = "https://helm.releases.hashicorp.com"
 #: Certificates and edge (issue 5). cert-manager installs its CRDs from the release (crds.enabled).
 CERT_MANAGER_CHART_VERSION = "v1.21.1"
 CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io"
-#: NGINX Gateway Fabric 2.6.7 is the release whose schema and CRDs are in upstream/. The 2.7 line is
-#: out upstream (adds Gateway API ``ExternalAuth``); moving to it is a pin change plus docs/edge.md.
+#: NGINX Gateway Fabric 2.7.0: the first release with ``useClusterIP`` (NginxProxy and
+#: UpstreamSettingsPolicy), without which NGINX sends to oauth2-proxy's pod IPs and a mesh that needs
+#: the Service address drops the hop (nginx/nginx-gateway-fabric#5243; issue 14, journey 1).
 NGINX_GATEWAY_FABRIC_CHART = "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
-NGINX_GATEWAY_FABRIC_CHART_VERSION = "2.6.7"
+NGINX_GATEWAY_FABRIC_CHART_VERSION = "2.7.0"
+#: The offline data the 2.7.0 pin is checked against: 2.7.0's own chart and CRDs are not in upstream/,
+#: the closest is NGF's main branch at e55bfe33 (after 2.6.7, with ``useClusterIP`` in its values schema
+#: and CRDs; its compatibility table row is "Edge"). Replace with "2.7.0" once that data is fetched.
+NGINX_GATEWAY_FABRIC_OFFLINE_DATA = "main-e55bfe33"
 OAUTH2_PROXY_CHART_VERSION = "10.7.0"
 OAUTH2_PROXY_CHART_REPO = "https://oauth2-proxy.github.io/manifests"
-#: Gateway API standard channel that NGF 2.6 is built and conformance-tested against (Istio 1.30 too);
-#: NGF 2.7 moves to v1.6.
+#: Gateway API standard channel that NGF's offline data (main-e55bfe33, "Edge": 1.5.1) and Istio 1.30 are
+#: built against. The 2.7.0 release notes name v1.6; NGF accepts an older minor of the CRDs, and moving
+#: to v1.6.1 (in upstream/) is a separate pin change checked with Istio.
 GATEWAY_API_VERSION = "v1.5.1"
 GATEWAY_API_CRDS_URL = (
     f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{GATEWAY_API_VERSION}/standard-install.yaml"

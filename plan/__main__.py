@@ -1,5 +1,8 @@
 """``python -m plan STACK [STACK...] | --all``: write the offline plan of each stack to build/plan/STACK/.
 
+``python -m plan explain --from <principal> --to <target> [STACK]``: each hop of one request, allowed
+or denied, and the object that decides (plan/explain.py).
+
 Prints first what a person reads (resources, cost, deploy time, the offline policy pack's verdict,
 placeholders), then writes resources.json and tree.txt (the recorded graph), types.txt,
 access-matrix.md/.json, cost.md, deploy-time.md and policy.md. ``--types`` also prints the count per
@@ -20,6 +23,9 @@ from plan import harness, reports
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["explain"]:
+        return explain_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m plan", description=__doc__.splitlines()[0])
     parser.add_argument("stacks", nargs="*", help="stack names (stacks/Pulumi.<name>.yaml)")
     parser.add_argument("--all", action="store_true", help="plan every stack in stacks/")
@@ -87,6 +93,25 @@ def main(argv: list[str] | None = None) -> int:
             print(reports.type_counts(plan), end="")
         violated = violated or bool(report.violations)
     return 1 if failed else 3 if violated else 0
+
+
+def explain_main(argv: list[str]) -> int:
+    """``explain``: exit 0 when every hop allows, 1 when one denies, 2 for usage errors."""
+    from plan import explain
+
+    parser = argparse.ArgumentParser(prog="python -m plan explain", description=explain.__doc__.splitlines()[0])
+    parser.add_argument("--from", dest="principal", required=True, help="group:<IdP group>, task:<domain>, <workload>")
+    parser.add_argument("--to", dest="target", required=True, help="/path, dag:<id>, <svc>:<port>, '<action> <arn>'")
+    parser.add_argument("stack", nargs="?", default="dev", help="stack name (default dev)")
+    parser.add_argument("--stacks-dir", type=Path, default=None, help="folder of Pulumi.<stack>.yaml files")
+    args = parser.parse_args(argv)
+    try:
+        hops = explain.explain(args.stack, args.principal, args.target, stacks_dir=args.stacks_dir)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(explain.render(hops))
+    return 0 if all(h.allowed for h in hops) else 1
 
 
 def write_access_matrix(stack: str, out: Path, stacks_dir: Path | None = None) -> None:

@@ -35,6 +35,8 @@ from typing import Any
 
 import yaml
 
+from components import versions
+
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 #: Resource-level API versions the render may rely on (``.Capabilities.APIVersions.Has``) besides
 #: the group/versions Helm knows offline; the same list the upstream README renders with.
@@ -151,6 +153,16 @@ def with_placeholders(value: Any) -> Any:
     return value
 
 
+#: (chart, pinned version) -> offline folder rendered in its place. NGF 2.7.0 is released but only its
+#: pre-release main branch (the 2.7 line with ``useClusterIP``) is in the upstream data
+#: (components/versions.py ``NGINX_GATEWAY_FABRIC_OFFLINE_DATA``).
+STAND_INS: dict[tuple[str, str], str] = {
+    ("nginx-gateway-fabric", versions.NGINX_GATEWAY_FABRIC_CHART_VERSION): (
+        f"nginx-gateway-fabric-{versions.NGINX_GATEWAY_FABRIC_OFFLINE_DATA}"
+    ),
+}
+
+
 class ChartLibrary:
     """The upstream charts with the release-pipeline edits, copied lazily to ``work_dir``."""
 
@@ -180,8 +192,13 @@ class ChartLibrary:
         return out
 
     def folder_for(self, chart: str, version: str) -> str:
-        """Folder for a recorded ``chart`` (a name, ``repo/name`` or ``oci://.../name``) and version."""
+        """Folder for a recorded ``chart`` (a name, ``repo/name`` or ``oci://.../name``) and version.
+
+        A release pinned in components/versions.py whose own chart is not in the offline data renders
+        with the stand-in named there (:data:`STAND_INS`); any other unknown version is an error."""
         name = chart.rstrip("/").rsplit("/", 1)[-1]
+        if (name, version) in STAND_INS:
+            return STAND_INS[(name, version)]
         try:
             return self.index[(name, version)]
         except KeyError:

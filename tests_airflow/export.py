@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from components.airflow.secrets import async_metadata_connection, metadata_connection
 from plan import harness
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -50,6 +51,9 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 #: The fixture stacks the tests own (tests/stacks/): the examples in stacks/ are a team's to change,
 #: and what Airflow is held to must not move when they do.
 STACKS_DIR = harness.ROOT / "tests" / "stacks"
+
+#: Password of the sample metadata URLs in meta.json: characters a URL must quote.
+SAMPLE_PASSWORD = "p@ss/w:rd%"
 
 #: Variants that other tests plan and that change the Airflow values (or might): name -> (stack, overrides).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -149,6 +153,12 @@ def meta(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
             {"name": d.name, "oidc_groups": list(d.oidc_groups), "airflow_role": d.airflow_role}
             for d in settings.domains
         ],
+        # The metadata Secret's two URLs, from the functions that fill it (the plan records the Secret
+        # only as "[secret]"), with a password that needs quoting.
+        "metadata_connections": {
+            "sync": metadata_connection("airflow", SAMPLE_PASSWORD),
+            "async": async_metadata_connection("airflow", SAMPLE_PASSWORD),
+        },
     }
 
 

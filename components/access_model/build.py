@@ -34,6 +34,8 @@ from components.platform import (
     REDIS_PORT,
     REDIS_PORTS,
     STATSD_PORT,
+    TRIGGERER_LOG_PORT,
+    WORKER_LOG_PORT,
 )
 
 if TYPE_CHECKING:
@@ -82,8 +84,19 @@ def build(settings: Settings) -> AccessModel:
     )
     airflow("scheduler", "schedules DAG runs and launches task pods", grants=secrets_read)
     airflow("dag-processor", "parses DAG files", grants=secrets_read)
-    airflow("triggerer", "runs deferred tasks' triggers", grants=(*secrets_read, *logs_write("", domain_logs)))
-    airflow("worker", "task pods of DAGs outside any domain", grants=(*secrets_read, *logs_write("", domain_logs)))
+    airflow(
+        "triggerer",
+        "runs deferred tasks' triggers; serves their logs",
+        grants=(*secrets_read, *logs_write("", domain_logs)),
+        ports=(TRIGGERER_LOG_PORT,),
+    )
+    celery = settings.airflow_executor == "CeleryExecutor"
+    airflow(
+        "worker",
+        "task pods of DAGs outside any domain" + ("; Celery workers serve running tasks' logs" if celery else ""),
+        grants=(*secrets_read, *logs_write("", domain_logs)),
+        ports=(WORKER_LOG_PORT,) if celery else (),
+    )
     airflow("pgbouncer", "pools connections to the metadata database", ports=(PGBOUNCER_PORT,))
     airflow("statsd", "receives Airflow metrics (statsd over UDP) for Prometheus", ports=(STATSD_PORT,))
     airflow("migrate-database-job", "migrates the metadata database schema on upgrades")
@@ -97,6 +110,12 @@ def build(settings: Settings) -> AccessModel:
     for source in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         edges.append(Edge(source, pgbouncer, PGBOUNCER_PORT, "metadata database through PgBouncer"))
     edges.append(Edge("airflow-migrate-database-job", pgbouncer, PGBOUNCER_PORT, "schema migrations"))
+    # Chart-internal flows (components/access_model/chart_flows.py lists every chart Service port and
+    # why it is here or not): a deferred task's live log comes from the triggerer's log server through
+    # the headless Service airflow-triggerer, a running Celery task's from its worker.
+    edges.append(Edge(api, "airflow-triggerer", TRIGGERER_LOG_PORT, "logs of deferred tasks (triggerer log server)"))
+    if celery:
+        edges.append(Edge(api, "airflow-worker", WORKER_LOG_PORT, "logs of running tasks (worker log server)"))
     if settings.airflow_executor == "CeleryExecutor":
         edges.append(Edge("airflow-scheduler", "airflow-redis", REDIS_PORT, "queues tasks on the Celery broker"))
         edges.append(Edge("airflow-worker", "airflow-redis", REDIS_PORT, "takes tasks from the Celery broker"))

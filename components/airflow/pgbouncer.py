@@ -20,6 +20,9 @@ def pgbouncer_ini(host: str, port: int, db_name: str, user: str, ca_file: str, r
         "stats_users": user,
         "ignore_startup_parameters": "extra_float_digits",
         "max_client_conn": 100,
+        # Named protocol-level prepared statements (asyncpg prepares every statement) survive transaction
+        # pooling only when PgBouncer tracks them (1.21+; the chart's image is 1.23.1). Set, not defaulted.
+        "max_prepared_statements": 200,
         "verbose": 0,
         "log_disconnections": 0,
         "log_connections": 0,

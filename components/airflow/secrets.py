@@ -31,6 +31,8 @@ BROKER_URL = "airflow-mesh-broker-url"
 RDS_CA = "airflow-mesh-rds-ca"
 #: Keys inside those Secrets, as the chart expects them.
 OIDC_CLIENT_SECRET_KEY = "client-secret"
+#: Key of the metadata Secret that holds ``[database] sql_alchemy_conn_async`` (beside ``connection``).
+ASYNC_CONNECTION_KEY = "async-connection"
 RDS_CA_FILE = "rds-ca-bundle.pem"
 
 
@@ -113,6 +115,7 @@ class AirflowSecrets(pulumi.ComponentResource):
         db = args.database
         password = pulumi.Output.secret(db.password)
         metadata = password.apply(lambda p: metadata_connection(db.username, p))
+        metadata_async = password.apply(lambda p: async_metadata_connection(db.username, p))
         stats = password.apply(lambda p: stats_connection(db.username, p))
         users = password.apply(lambda p: f'"{db.username}" "{p}"\n')
         ini = pulumi.Output.all(db.address, db.port).apply(
@@ -145,7 +148,7 @@ class AirflowSecrets(pulumi.ComponentResource):
             "oidc": OIDC,
         }
         self.resources: list[pulumi.Resource] = [
-            secret("metadata", METADATA, {"connection": metadata}),
+            secret("metadata", METADATA, {"connection": metadata, ASYNC_CONNECTION_KEY: metadata_async}),
             secret("fernet-key", FERNET_KEY, {"fernet-key": fernet}),
             secret("jwt-secret", JWT, {"jwt-secret": jwt.result}),
             secret("api-secret", API_SECRET_KEY, {"api-secret-key": api_key.result}),
@@ -217,6 +220,27 @@ def metadata_connection(user: str, password: str) -> str:
     """
     host = f"{inputs.PGBOUNCER_SERVICE}.{AIRFLOW_NAMESPACE}.svc.cluster.local"
     return f"postgresql://{_credentials(user, password)}@{host}:{PGBOUNCER_PORT}/{inputs.PGBOUNCER_DB}?sslmode=disable"
+
+
+def async_metadata_connection(user: str, password: str) -> str:
+    """``[database] sql_alchemy_conn_async``: the same PgBouncer, as asyncpg can take it.
+
+    Set explicitly because Airflow 3.1.7 derives it from the sync URL by swapping the scheme only
+    (``airflow/settings.py`` ``_get_async_conn_uri_from_sync``), and SQLAlchemy's asyncpg dialect
+    hands every URL query parameter to ``asyncpg.connect()`` as a keyword (``create_connect_args``:
+    ``opts.update(url.query)``), which has no ``sslmode``: ``TypeError: connect() got an unexpected
+    keyword argument 'sslmode'`` (apache/airflow#67801, MagicStack/asyncpg#737). So:
+
+    - ``ssl=disable``: asyncpg's own spelling; the hop is inside the mesh (see :func:`metadata_connection`);
+    - ``prepared_statement_cache_size=0``: SQLAlchemy keeps no prepared statement across transactions;
+      behind transaction-mode PgBouncer the next transaction may run on another server connection,
+      where the cached statement does not exist. The statements SQLAlchemy still prepares inside a
+      transaction are named protocol-level ones, which PgBouncer >= 1.21 tracks per server connection
+      (``max_prepared_statements`` in :func:`components.airflow.pgbouncer.pgbouncer_ini`).
+    """
+    host = f"{inputs.PGBOUNCER_SERVICE}.{AIRFLOW_NAMESPACE}.svc.cluster.local"
+    query = "ssl=disable&prepared_statement_cache_size=0"
+    return f"postgresql+asyncpg://{_credentials(user, password)}@{host}:{PGBOUNCER_PORT}/{inputs.PGBOUNCER_DB}?{query}"
 
 
 def stats_connection(user: str, password: str) -> str:

@@ -25,6 +25,7 @@ from components.airflow.inputs import (
     ChartInputs,
 )
 from components.airflow.pods import pod_template
+from components.airflow.secrets import ASYNC_CONNECTION_KEY
 from components.platform import AIRFLOW_RELEASE, STORAGE_CLASS
 from components.settings.types import image_parts
 
@@ -48,6 +49,15 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         },
         # The broker name under every executor (SecretNames.broker_url says why).
         "data": {"metadataSecretName": inputs.secrets.metadata, "brokerUrlSecretName": inputs.secrets.broker_url},
+        # The async metadata URL asyncpg can take behind PgBouncer (secrets.async_metadata_connection),
+        # as env in every Airflow container beside the chart's own AIRFLOW__DATABASE__SQL_ALCHEMY_CONN.
+        "secret": [
+            {
+                "envName": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+                "secretName": inputs.secrets.metadata,
+                "secretKey": ASYNC_CONNECTION_KEY,
+            }
+        ],
         "fernetKeySecretName": inputs.secrets.fernet,
         "jwtSecretName": inputs.secrets.jwt,
         "apiSecretKeySecretName": inputs.secrets.api,
@@ -74,7 +84,18 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         "pgbouncer": pgbouncer(inputs, rotation_stamp),
         # A regular Job, not a Helm hook: Pulumi's Release waits for it (and hooks would run before
         # the mesh sidecar's permissions exist on first install).
-        "migrateDatabaseJob": {"useHelmHooks": False, "serviceAccount": _service_account(inputs, "migrateDatabaseJob")},
+        # The chart names that Job ``<release>-run-airflow-migrations`` on every revision, and a Job's pod
+        # template is immutable: with the chart's 300 s TTL, an upgrade within 5 minutes that changes the
+        # template (new image, a key rotation's annotation) fails to patch it (apache/airflow#27561).
+        # TTL 0: the finished Job is deleted at once, and Helm creates a resource that is missing on
+        # upgrade (pkg/kube/client.go Update), so every upgrade runs a fresh Job. It is never found
+        # running either: the atomic release returns only when the components are ready, and their
+        # wait-for-airflow-migrations init containers pass only after this Job migrated the database.
+        "migrateDatabaseJob": {
+            "useHelmHooks": False,
+            "ttlSecondsAfterFinished": 0,
+            "serviceAccount": _service_account(inputs, "migrateDatabaseJob"),
+        },
         # People log in through OIDC only: no default admin with a known password, ever.
         "createUserJob": {"enabled": False, "useHelmHooks": False, "serviceAccount": {"create": False}},
     }

@@ -34,11 +34,13 @@ import pulumi_kubernetes as k8s
 from components import sizing, versions
 from components.edge.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
 from components.edge.routes import (
+    HTTPS_ROUTE,
     LISTENER_PORTS,
     TLS_SECRET,
     certificate_spec,
     gateway_spec,
     https_route_spec,
+    proxy_settings_policy_spec,
     redirect_route_spec,
 )
 from components.platform import (
@@ -183,6 +185,17 @@ class Edge(pulumi.ComponentResource):
                 after(*waits, *args.gateway_api),
             )
 
+        # NGINX's timeouts on the route come from the journey's one number (components/edge/timeouts.py).
+        _custom(
+            f"{name}-proxy-settings",
+            "gateway.nginx.org/v1alpha1",
+            "ProxySettingsPolicy",
+            HTTPS_ROUTE,
+            namespace,
+            proxy_settings_policy_spec(HTTPS_ROUTE),
+            after(ngf),
+        )
+
         # The data-plane pods exist once NGF has provisioned the Gateway; Pulumi's Service await
         # then waits for ready endpoints and for the NLB hostname in the status.
         service = load_balancer_service(f"{name}-lb", namespace, args, after(gateway))
@@ -229,8 +242,10 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             # The NLB Service is owned by this program (see the module docstring); NGF's stays internal.
             "service": {"type": "ClusterIP"},
             "container": {"resources": sizing.helm_resources("nginx-data-plane", args.size_tier)},  # type: ignore[arg-type]
-            # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses.
-            "config": {"ipFamily": "ipv4", "serverTokens": "off"},
+            # NginxProxy settings: IPv4 like the VPC, and no NGINX version in responses. useClusterIP: NGINX
+            # sends to each backend's Service address, not its pod IPs, so the mesh sees a Service hop
+            # (Kuma's delegated gateways require it; nginx/nginx-gateway-fabric#5243).
+            "config": {"ipFamily": "ipv4", "serverTokens": "off", "useClusterIP": True},
         },
         # The pre-install hook that writes the control plane's TLS Secrets through the API server.
         "certGenerator": {"annotations": dict(args.job_pod_annotations)},

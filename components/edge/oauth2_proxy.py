@@ -31,6 +31,7 @@ import pulumi_random as random
 import pulumiverse_time as time
 
 from components import versions
+from components.edge import timeouts
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
 
 #: The Service the HTTPRoute sends every request to (the chart's fullname is the release name).
@@ -177,7 +178,7 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
         "code_challenge_method": "S256",
         "redirect_url": f"https://{args.hostname}/oauth2/callback",
         "upstreams": [AIRFLOW_UPSTREAM],
-        "upstream_timeout": "120s",
+        "upstream_timeout": timeouts.oauth2_proxy_upstream_timeout(),
         "email_domains": list(oidc.allowed_email_domains) or ["*"],
         "cookie_name": COOKIE_NAME,
         "cookie_secure": True,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from components.edge import timeouts
 from components.platform import GATEWAY_CLASS, GATEWAY_NAME
 
 #: Request headers that carry identity to Airflow (oauth2-proxy's pass_user_headers and
@@ -37,6 +38,8 @@ IDENTITY_HEADERS = (
 )
 HSTS = "max-age=31536000; includeSubDomains"
 TLS_SECRET = f"{GATEWAY_NAME}-tls"
+#: The HTTPS route's name (the ProxySettingsPolicy targets it).
+HTTPS_ROUTE = f"{GATEWAY_NAME}-route"
 LISTENER_PORTS = {"http": 80, "https": 443}
 
 
@@ -118,6 +121,17 @@ def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
                 "backendRefs": [{"group": "", "kind": "Service", "name": service, "port": port}],
             }
         ],
+    }
+
+
+def proxy_settings_policy_spec(route: str) -> dict[str, Any]:
+    """NGF ProxySettingsPolicy (gateway.nginx.org/v1alpha1, NGF 2.6+) on the HTTPS route:
+    NGINX waits as long as oauth2-proxy does plus a margin (components/edge/timeouts.py), not its 60 s
+    default (nginx/nginx-gateway-fabric#2164)."""
+    read = timeouts.nginx_proxy_timeout()
+    return {
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": route}],
+        "timeout": {"connect": f"{timeouts.CONNECT_SECONDS}s", "read": read, "send": read},
     }
 
 

@@ -83,7 +83,7 @@ def stack_edge_replicas(stack: str) -> int:
 def test_ngf_is_a_pinned_atomic_release_in_the_edge_namespace(plan):
     ngf = schemas.releases(plan)[NGF_CHART]
     inputs = ngf["inputs"]
-    assert inputs["version"] == versions.NGINX_GATEWAY_FABRIC_CHART_VERSION == "2.6.7"
+    assert inputs["version"] == versions.NGINX_GATEWAY_FABRIC_CHART_VERSION == "2.7.0"
     assert inputs["atomic"] is True and inputs["timeout"] >= 300
     assert inputs["namespace"] == platform.EDGE_NAMESPACE
     assert inputs["name"] == platform.GATEWAY_CONTROLLER
@@ -95,7 +95,7 @@ def test_ngf_is_a_pinned_atomic_release_in_the_edge_namespace(plan):
 
 
 def test_ngf_values_match_the_upstream_chart(plan, upstream):
-    folder = upstream_dir(upstream, "nginx-gateway-fabric", versions.NGINX_GATEWAY_FABRIC_CHART_VERSION)
+    folder = upstream_dir(upstream, "nginx-gateway-fabric", versions.NGINX_GATEWAY_FABRIC_OFFLINE_DATA)
     values = schemas.releases(plan)[NGF_CHART]["inputs"]["values"]
     # Helm validates the chart defaults merged with ours (the schema marks some defaults required).
     merged = _merge(yaml.safe_load((folder / "values.yaml").read_text()), values)
