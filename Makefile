@@ -10,6 +10,10 @@ AF_VENV ?= .venv-airflow
 AF_PY   := $(AF_VENV)/bin/python
 # What the program generates for Airflow, exported from the plan by .venv, checked by .venv-airflow.
 AF_BUNDLE ?= build/airflow-bundle
+# checkov for tests/proof/ in its own venv: its pins (boto3 1.35, packaging 23) clash with
+# requirements-dev.txt. proof/checkov_scan.py runs $(CK_VENV)/bin/checkov as a subprocess.
+CK_VENV ?= .venv-checkov
+CK_PY   := $(CK_VENV)/bin/python
 STACK  ?= dev
 export PYTHON VENV
 # Upstream chart schemas and CRDs for the schema tests (never copied into this repository): a local
@@ -27,7 +31,7 @@ ifeq (plan,$(firstword $(MAKECMDGOALS)))
 endif
 
 .PHONY: help plan plan-all diff test test-airflow lint upstream bench project-file delivery-doc prices \
-	dashboard-picture venv-plan venv-dev \
+	dashboard-picture venv-plan venv-dev venv-checkov \
 	$(VENV)/.installed clean distclean
 
 help:  ## this list
@@ -48,6 +52,15 @@ $(AF_VENV)/.installed: requirements-airflow.txt requirements-airflow.lock
 	$(AF_PY) -m pip install --progress-bar off -r requirements-airflow.txt -c requirements-airflow.lock
 	touch $@
 
+$(CK_VENV)/.installed: requirements-checkov.txt
+	@echo "==> building $(CK_VENV): checkov for tests/proof/ (about a minute the first time)"
+	test -x $(CK_PY) || $(PYTHON) -m venv $(CK_VENV)
+	$(CK_PY) -m pip install --progress-bar off --upgrade pip
+	$(CK_PY) -m pip install --progress-bar off -r requirements-checkov.txt
+	touch $@
+
+venv-checkov: $(CK_VENV)/.installed  ## .venv-checkov: checkov, which tests/proof/ runs as a subprocess
+
 plan: venv-plan  ## offline plan of STACK (default dev) -> build/plan/STACK/, with the policy pack's verdict
 	$(PY) -m plan $(STACK)
 
@@ -64,7 +77,7 @@ lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(AF_VENV)/.installed  ## ruff + the whole test suite + Airflow's own code on the generated config
+test: lint $(AF_VENV)/.installed $(CK_VENV)/.installed  ## ruff + the whole test suite (with the rendered charts) + Airflow's own code on the generated config
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-airflow
 
@@ -88,8 +101,8 @@ dashboard-picture: venv-plan  ## redraw docs/observability-dashboard.svg from th
 	$(PY) -m plan.dashboard_picture
 
 clean:  ## remove what plan and test wrote (build/, tool caches); keeps .venv and the upstream cache
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache  # build/proof holds the render and checkov caches
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean  ## back to a fresh clone: also .venv and the fetched upstream files
-	rm -rf $(VENV) $(AF_VENV) .cache
+	rm -rf $(VENV) $(AF_VENV) $(CK_VENV) .cache

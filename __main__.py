@@ -36,6 +36,10 @@ from components.platform import SYSTEM_NODE_ROLE, TASK_TAINT
 from components.settings import instance_types
 
 settings = stack_settings.load()  # raises SettingsError before any resource is registered
+# prod protects its data; a stack being retired (`retire: true`, docs/retire.md) lifts `protect` and
+# keeps the data (retained on delete) with the network the database stands in.
+protected = settings.is_prod and not settings.retire
+keeps_data = settings.is_prod or settings.retire
 
 aws_provider = aws.Provider(
     "aws",
@@ -107,7 +111,7 @@ cluster = Cluster(
         public_access_cidrs=settings.public_access_cidrs,
         admin_role_arns=settings.admin_role_arns,
         log_retention_days=settings.cluster_log_retention_days,
-        protect=settings.protected,
+        protect=protected,
         node_groups=node_groups,
         node_disk_size_gib=settings.node_disk_size_gib,
         addon_version_pins=settings.addon_version_pins,
@@ -115,7 +119,7 @@ cluster = Cluster(
         permissions_boundary_arn=settings.permissions_boundary_arn or None,
         max_session_duration=settings.max_session_duration_seconds,
         tags=settings.tags,
-        retain_key=settings.keeps_data,
+        retain_key=keeps_data,
     ),
     opts=aws_only,
 )
@@ -125,7 +129,7 @@ model = access_model.build(settings)
 # Karpenter's AWS side comes with the cluster: the controller's role (identity layer) is scoped to it.
 karpenter_aws = KarpenterAws(
     f"{prefix}-karpenter-aws",
-    KarpenterAwsArgs(cluster_name=cluster.name, protect=settings.protected),
+    KarpenterAwsArgs(cluster_name=cluster.name, protect=protected, retain=keeps_data),
     opts=aws_only,
 )
 with_k8s = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider})
@@ -136,14 +140,14 @@ logs = LogBucket(
     LogBucketArgs(
         bucket_name=settings.logs_bucket_name,
         retention_days=settings.task_log_retention_days,
-        protect=settings.protected,
-        retain=settings.keeps_data,
+        protect=protected,
+        retain=keeps_data,
     ),
     opts=aws_only,
 )
 secrets_store = SecretsStore(
     f"{prefix}-secrets",
-    SecretsStoreArgs(prefix=settings.secrets_prefix, protect=settings.protected, retain=settings.keeps_data),
+    SecretsStoreArgs(prefix=settings.secrets_prefix, protect=protected, retain=keeps_data),
     opts=aws_only,
 )
 database = Database(
@@ -158,8 +162,8 @@ database = Database(
         storage_gib=settings.database_storage_gib,
         backup_retention_days=settings.database_backup_retention_days,
         password_rotation_days=settings.secret_rotation_days,
-        protect=settings.protected,
-        retain=settings.keeps_data,
+        protect=protected,
+        retain=keeps_data,
     ),
     opts=aws_only,
 )
@@ -232,7 +236,7 @@ service_mesh = mesh.Mesh(
         vpc_cidr=settings.vpc_cidr,
         identity_mode=settings.identity_mode,
         secret_rotation_days=settings.secret_rotation_days,
-        protect_state=settings.is_prod,
+        protect_state=protected,
         size_tier=sizing.tier(settings.environment),
         telemetry=mesh.MeshTelemetry(platform.COLLECTOR_HOST, platform.OTLP_GRPC_PORT, platform.OTLP_HTTP_PORT),
         depends_on=[*certificates.ready, *gateway_api.ready],
@@ -314,7 +318,7 @@ edge = Edge(
         gateway_api=gateway_api.ready,
         certificates=certificates.ready,
         mesh=service_mesh.ready,
-        protect=settings.protected,
+        protect=protected,
         size_tier=sizing.tier(settings.environment),
     ),
     opts=with_k8s,
@@ -340,7 +344,7 @@ airflow = Airflow(
         rotation_days=settings.secret_rotation_days,
         namespaces=namespaces.by_name,
         service_accounts=identities.service_accounts,
-        depends_on=[*service_mesh.ready, database, *cluster.compute_addons],
+        depends_on=[*service_mesh.ready, database, cluster.storage_class, *cluster.compute_addons],
     ),
     opts=with_k8s,
 )
@@ -394,3 +398,4 @@ pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
 pulumi.export("accessTrailLogGroup", telemetry.access_trail_log_group)
 pulumi.export("dashboardName", telemetry.dashboard_name)
+pulumi.export("storageClass", cluster.storage_class_name)

@@ -30,6 +30,9 @@ KUBERNETES_API = "172.20.0.1"
 KUBERNETES_API_CLIENTS = ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "edge-controller")
 #: Label carried by a domain's task pods (set by its pod template); mesh policies select on it.
 DOMAIN_LABEL = "airflow-mesh/domain"
+#: The cluster's StorageClass (components/cluster/storage.py): encrypted gp3 EBS volumes, the cluster
+#: default. Charts that claim volumes name it explicitly.
+STORAGE_CLASS = "gp3"
 #: Remote task logs live under this prefix of the log bucket; Airflow writes ``dag_id=<id>/...`` below it.
 LOG_PREFIX = "logs"
 

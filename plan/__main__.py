@@ -1,5 +1,8 @@
 """``python -m plan STACK [STACK...] | --all``: write the offline plan of each stack to build/plan/STACK/.
 
+``python -m plan explain --from <principal> --to <target> [STACK]``: each hop of one request, allowed
+or denied, and the object that decides (plan/explain.py).
+
 Prints first what a person reads (resources, cost, deploy time, the offline policy pack's verdict,
 placeholders), then writes resources.json and tree.txt (the recorded graph), types.txt,
 access-matrix.md/.json, cost.md, deploy-time.md and policy.md. ``--types`` also prints the count per

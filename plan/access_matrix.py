@@ -148,6 +148,7 @@ def to_markdown(matrix: dict[str, Any]) -> str:
         "",
         "Users in no listed group get no Airflow role.",
         "",
+        *_enforcement_markdown(matrix),
         "## Who may reach whom",
         "",
         "Solid arrows: calls the mesh allows (port); dotted: traffic that leaves the mesh.",
@@ -192,7 +193,9 @@ def _workload_markdown(row: dict[str, Any]) -> list[str]:
     for p in row["permissions"]:
         never = "**never** " if p["effect"] == "Deny" else ""
         under, resources = _resources(p["resources"])
-        lines += _wrapped(f"  - {never}{', '.join(p['actions'])} on{under}", resources)
+        # long action lists (Karpenter's EC2 reads) wrap like the resources do
+        acts = p["actions"]
+        lines += _wrapped(f"  - {never}".rstrip(), [*acts[:-1], f"{acts[-1]} on{under} {resources[0]}", *resources[1:]])
         for operator, tests in (p.get("condition") or {}).items():
             for key, value in tests.items():
                 lines += _wrapped(f"    when {key} {operator}", [f"`{v}`" for v in _as_list(value)])

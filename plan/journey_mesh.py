@@ -64,7 +64,46 @@ def _istio(plan: harness.Plan, model: AccessModel, source: Workload, dest: Workl
     return False, "no AuthorizationPolicy admits it (a workload with any ALLOW policy denies the rest)"
 
 
-READERS: dict[str, Reader] = {"kuma": _kuma, "istio": _istio}
+def _linkerd(plan: harness.Plan, model: AccessModel, source: Workload, dest: Workload, port: int) -> tuple[bool, str]:
+    """AuthorizationPolicy -> Server (the destination's pods, one port) requiring a MeshTLSAuthentication
+    that names the source's ServiceAccount. Linkerd's default policy here is deny."""
+    servers = {o["metadata"]["name"]: o["spec"] for o in _objects(plan, "Server", dest.namespace)}
+    authns = {o["metadata"]["name"]: o["spec"] for o in _objects(plan, "MeshTLSAuthentication", dest.namespace)}
+    wanted = ("ServiceAccount", source.namespace, source.service_account)
+    for policy in _objects(plan, "AuthorizationPolicy", dest.namespace):
+        spec = policy.get("spec") or {}
+        target = spec.get("targetRef", {})
+        server = servers.get(target.get("name", "")) if target.get("kind") == "Server" else None
+        if not server or server.get("podSelector", {}).get("matchLabels") != dict(dest.selector):
+            continue
+        if server.get("port") != port:
+            continue
+        for ref in spec.get("requiredAuthenticationRefs", []):
+            if ref.get("kind") != "MeshTLSAuthentication" or ref.get("name") not in authns:
+                continue
+            for identity in authns[ref["name"]].get("identityRefs", []):
+                if (identity.get("kind"), identity.get("namespace"), identity.get("name")) == wanted:
+                    name = f"{dest.namespace}/{policy['metadata']['name']}"
+                    return True, f"AuthorizationPolicy {name} (Server {target['name']})"
+    return False, "no AuthorizationPolicy on a Server of that port admits it (default deny)"
+
+
+def _consul(plan: harness.Plan, model: AccessModel, source: Workload, dest: Workload, port: int) -> tuple[bool, str]:
+    """ServiceIntentions to the destination's service (Consul service name = ServiceAccount name) with
+    the source allowed; intentions carry no port. ACLs default deny."""
+    for r in plan.resources:
+        if not r["type"].endswith(":ServiceIntentions"):
+            continue
+        spec = r["inputs"]["spec"]
+        if spec["destination"]["name"] != dest.service_account:
+            continue
+        for src in spec.get("sources", []):
+            if src.get("name") == source.service_account and src.get("action") == "allow":
+                return True, f"ServiceIntentions {r['inputs']['metadata']['name']}"
+    return False, "no ServiceIntentions allows it (ACL default deny)"
+
+
+READERS: dict[str, Reader] = {"kuma": _kuma, "istio": _istio, "linkerd": _linkerd, "consul": _consul}
 
 
 def decide(plan: harness.Plan, model: AccessModel, provider: str, source: str, dest: str, port: int) -> Hop:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import kubernetes_validate
 import yaml
 
 from plan.harness import Plan
+from proof import apiserver, objects
 
 KUBERNETES_VERSION = "1.34.0"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -45,12 +45,11 @@ def releases(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def kubernetes_objects(plan: Plan) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """(record, object) for every Kubernetes object the program registers directly."""
-    for r in plan.resources:
-        if r["custom"] and r["type"].startswith("kubernetes:") and r["type"] != HELM_RELEASE:
-            api_version, kind = r["type"].removeprefix("kubernetes:").rsplit(":", 1)
-            api_version = api_version.removeprefix("core/")
-            yield r, {"apiVersion": api_version, "kind": kind, **r["inputs"]}
+    """(record, object) for every Kubernetes object the program registers directly
+    (proof.objects.emitted, which the rendered-set checks use too)."""
+    records = {r["name"]: r for r in plan.resources}
+    for obj in objects.emitted(plan.resources):
+        yield records[obj.origin], obj.body
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,42 +133,10 @@ def custom_resource_errors(obj: dict[str, Any], *crd_folders: Path) -> list[str]
     return [f"no CRD for {key} in {[str(f) for f in crd_folders]}"]
 
 
-def _strict(schema: Any) -> Any:
-    """Close every object schema that lists properties, as the API server's pruning effectively does."""
-    if isinstance(schema, list):
-        return [_strict(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes-validations")}
-    if out.get("nullable"):
-        kind = out.get("type")
-        if isinstance(kind, str):
-            out["type"] = [kind, "null"]
-    if (
-        "properties" in out
-        and "additionalProperties" not in out
-        and not schema.get("x-kubernetes-preserve-unknown-fields")
-    ):
-        out["additionalProperties"] = False
-    if "metadata" in out.get("properties", {}) and out["properties"]["metadata"].get("type") == "object":
-        out["properties"]["metadata"] = {"type": "object"}
-    return out
-
-
-def _with_object_root(schema: dict[str, Any]) -> dict[str, Any]:
-    """Every Kubernetes object has apiVersion, kind and metadata, whether or not the CRD lists them
-    (Istio's list only spec and status); the API server validates those itself."""
-    properties = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
-    return {**schema, "properties": {**properties, **schema.get("properties", {})}}
-
-
-def _without_secrets(value: Any) -> Any:
-    """``[secret]`` and ``[unknown]`` stand for values the schema cannot see; leave them out."""
-    if isinstance(value, dict):
-        return {k: _without_secrets(v) for k, v in value.items() if v not in ("[secret]", "[unknown]")}
-    if isinstance(value, list):
-        return [_without_secrets(v) for v in value]
-    return value
+# The strict-schema rules are proof.apiserver's, shared with the validation of rendered objects.
+_strict = apiserver.strict
+_with_object_root = apiserver.with_object_root
+_without_secrets = apiserver.without_hidden
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,9 +145,9 @@ def _without_secrets(value: Any) -> Any:
 
 
 def kubernetes_errors(obj: dict[str, Any]) -> list[str]:
-    """Errors of a built-in object against Kubernetes' own (strict) schema; [] when valid."""
-    try:
-        kubernetes_validate.validate(_without_secrets(obj), KUBERNETES_VERSION, strict=True)
-    except kubernetes_validate.ValidationError as err:
-        return [f"{'.'.join(map(str, err.path))}: {err.message}"]
-    return []
+    """Errors of a built-in object against Kubernetes' own (strict) schema; [] when valid.
+    Same schemas as kubernetes_validate.validate, read once (proof.apiserver.builtin_validator)."""
+    validator = apiserver.builtin_validator(KUBERNETES_VERSION, obj["apiVersion"], obj["kind"])
+    if validator is None:
+        return [f"Kubernetes {KUBERNETES_VERSION} does not serve {obj['apiVersion']} {obj['kind']}"]
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(_without_secrets(obj))]

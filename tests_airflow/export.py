@@ -51,6 +51,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 #: The fixture stacks the tests own (tests/stacks/): the examples in stacks/ are a team's to change,
 #: and what Airflow is held to must not move when they do.
 STACKS_DIR = harness.ROOT / "tests" / "stacks"
+
 #: Password of the sample metadata URLs in meta.json: characters a URL must quote.
 SAMPLE_PASSWORD = "p@ss/w:rd%"
 

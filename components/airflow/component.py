@@ -140,7 +140,7 @@ def secret_names(git_ssh: bool, celery: bool = False) -> inputs.SecretNames:
         rds_ca_configmap=secrets.RDS_CA,
         git_ssh=secrets.GIT_SSH if git_ssh else None,
         redis_password=secrets.REDIS_PASSWORD if celery else None,
-        broker_url=secrets.BROKER_URL if celery else None,
+        broker_url=secrets.BROKER_URL,
     )
 
 

@@ -22,8 +22,12 @@ PGBOUNCER_RESULT_BACKEND_DB = f"{AIRFLOW_RELEASE}-result-backend"
 PGBOUNCER_CA_DIR = "/etc/pgbouncer/rds-ca"
 #: Credential-less AWS connection: boto3 finds the IRSA (or Pod Identity) credentials of the pod.
 AWS_CONN_ID = "aws_irsa"
-#: Where the scheduler finds the domains' pod templates.
-POD_TEMPLATES_DIR = "/opt/airflow/pod_templates"
+#: Where the scheduler finds the domains' pod templates. Not the chart's ``/opt/airflow/pod_templates``
+#: nor a parent of it: the chart mounts its own template as a subPath file there (chart 1.19.0
+#: ``templates/scheduler/scheduler-deployment.yaml``), and a file mount inside a ConfigMap directory
+#: mount never starts (the runtime cannot create the mount point on the read-only volume,
+#: kubernetes/kubernetes#61545).
+POD_TEMPLATES_DIR = "/opt/airflow/domain-pod-templates"
 POD_TEMPLATES_CONFIGMAP = "airflow-mesh-pod-templates"
 #: The api-server's Airflow plugin (runtime/execution_scope.py), one file mounted into its plugins folder.
 PLUGINS_CONFIGMAP = "airflow-mesh-plugins"
@@ -77,10 +81,16 @@ class SecretNames:
     oidc: str
     oidc_key: str
     rds_ca_configmap: str
+    #: The broker URL Secret. The program creates it only with Celery, but the chart is told its name
+    #: under every executor: without ``data.brokerUrlSecretName`` chart 1.19.0 renders its own
+    #: pre-install Secret ``airflow-broker-url`` "defensively" (``templates/secrets/redis-secrets.yaml``),
+    #: which with Redis off holds Go's ``%!s(<nil>)`` and would be used as is by a later switch to
+    #: Celery. With the KubernetesExecutor no pod reads it (the chart's ``AIRFLOW__CELERY__BROKER_URL``
+    #: env exists only for Celery executors, ``templates/_helpers.yaml``).
+    broker_url: str
     git_ssh: str | None = None
-    #: Celery only: the broker's password and the broker URL with it.
+    #: Celery only: the broker's password.
     redis_password: str | None = None
-    broker_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from components.airflow.inputs import (
 )
 from components.airflow.pods import pod_template
 from components.airflow.secrets import ASYNC_CONNECTION_KEY
-from components.platform import AIRFLOW_RELEASE
+from components.platform import AIRFLOW_RELEASE, STORAGE_CLASS
 from components.settings.types import image_parts
 
 
@@ -44,10 +44,11 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
             "enabled": True,
             "passwordSecretName": inputs.secrets.redis_password,
             "serviceAccount": _service_account(inputs, "redis"),
+            # The broker keeps queued tasks across restarts on the cluster's gp3 class.
+            "persistence": {"storageClassName": STORAGE_CLASS},
         },
-        "data": {"metadataSecretName": inputs.secrets.metadata}
-        if kubernetes
-        else {"metadataSecretName": inputs.secrets.metadata, "brokerUrlSecretName": inputs.secrets.broker_url},
+        # The broker name under every executor (SecretNames.broker_url says why).
+        "data": {"metadataSecretName": inputs.secrets.metadata, "brokerUrlSecretName": inputs.secrets.broker_url},
         # The async metadata URL asyncpg can take behind PgBouncer (secrets.async_metadata_connection),
         # as env in every Airflow container beside the chart's own AIRFLOW__DATABASE__SQL_ALCHEMY_CONN.
         "secret": [
@@ -71,8 +72,11 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         "apiServer": api_server(inputs),
         "scheduler": scheduler(inputs),
         "dagProcessor": _component(inputs, "dagProcessor", _ha(inputs)),
-        "triggerer": _component(inputs, "triggerer", _ha(inputs)),
-        "workers": {"serviceAccount": _service_account(inputs, "workers")},
+        "triggerer": {**_component(inputs, "triggerer", _ha(inputs)), "persistence": _NO_LOG_VOLUME},
+        "workers": {
+            "serviceAccount": _service_account(inputs, "workers"),
+            "celery": {"persistence": _NO_LOG_VOLUME},
+        },
         # Metrics go to the OpenTelemetry Collector ([metrics] otel_on in config.py): no statsd exporter.
         "statsd": {"enabled": False},
         "pgbouncer": pgbouncer(inputs, rotation_stamp),
@@ -100,6 +104,14 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
     if kubernetes:
         values["podTemplate"] = json.dumps(pod_template(inputs, None), indent=2)
     return values
+
+
+#: The chart gives the triggerer (and Celery workers) a 100Gi log volume per replica by default. Off:
+#: task and trigger logs go to S3 (remote logging), and the local files only serve the logs of what
+#: runs right now, which an emptyDir does. A volume per replica would cost 100Gi of gp3 each and, EBS
+#: being zonal, pin every replica to the zone its volume was made in, undoing the zone spread.
+#: Without persistence the chart makes them Deployments instead of StatefulSets.
+_NO_LOG_VOLUME = {"enabled": False}
 
 
 def _ha(inputs: ChartInputs) -> int:

@@ -53,6 +53,8 @@ class KarpenterAwsArgs:
     cluster_name: pulumi.Input[str]
     #: Prod: the volume key is protected and retained.
     protect: bool
+    #: Retain the volume key on destroy even without ``protect`` (a stack being retired keeps every key).
+    retain: bool = False
 
 
 class KarpenterAws(pulumi.ComponentResource):
@@ -118,6 +120,7 @@ class KarpenterAws(pulumi.ComponentResource):
             alias=f"{name}-task-node-volumes",
             protect=args.protect,
             parent=self,
+            retain=args.protect or args.retain,
         )
 
         self.node_role_name = role.name

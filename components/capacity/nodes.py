@@ -33,10 +33,15 @@ CPU_SIZES = ("2", "4", "8", "16")
 #: CNI taint controller removes ``NodeReadiness:NoSchedule`` once its CNI pod is ready
 #: (kumahq/kuma ``pkg/plugins/runtime/k8s/controllers/cni_taint_controller.go``), but only *adds* it
 #: after the Node exists, so a pod can be bound in between (kumahq/kuma#18741). Pre-tainting closes that
-#: gap. Istio ambient's CNI repairs such pods itself (istio-cni ``repair``), so it needs none.
+#: gap. Istio ambient's CNI repairs such pods itself (istio-cni ``repair``), and Linkerd injects the
+#: ``linkerd-network-validator`` init container (linkerd2 ``charts/partials/_network-validator.tpl``),
+#: which fails a pod until the CNI has set up its redirect; neither has a controller that would remove
+#: a born taint. Consul is not examined here: no taint, and a race would show as a failed pod start.
 MESH_STARTUP_TAINTS: Mapping[str, tuple[Mapping[str, str], ...]] = {
     "kuma": ({"key": "NodeReadiness", "effect": "NoSchedule"},),
     "istio": (),
+    "linkerd": (),
+    "consul": (),
 }
 CAPACITY_WEIGHTS = {"spot": 100, "on-demand": 10}
 EXPECTED_LOAD = "airflow-mesh/expected-task-vcpu-hours"

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import versions
+from components.cluster.storage import ebs_csi_key_policy
 from components.cluster.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
 
 #: Add-ons that call AWS APIs: the service account they run as and the AWS-maintained policy they need.
@@ -35,6 +36,8 @@ class ClusterAddonsArgs:
     identity: WorkloadIdentity
     #: What every add-on waits for (CoreDNS and EBS CSI need nodes to schedule on).
     depends_on: Sequence[pulumi.Resource] = ()
+    #: KMS key of the volumes the EBS CSI driver creates (components/cluster/storage.py); its role may use it.
+    volume_key_arn: pulumi.Input[str] | None = None
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -64,6 +67,9 @@ class ClusterAddons(pulumi.ComponentResource):
                         namespace="kube-system",
                         service_account=service_account,
                         managed_policy_arns=[policy],
+                        policy=pulumi.Output.from_input(args.volume_key_arn).apply(ebs_csi_key_policy)
+                        if addon == "aws-ebs-csi-driver" and args.volume_key_arn is not None
+                        else None,
                     ),
                     opts=pulumi.ResourceOptions(parent=self),
                 )

@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
+from components.cluster.storage import default_storage_class
 from components.cluster.workload_role import IdentityMode, WorkloadIdentity
 from components.kms import customer_key
 from components.platform import KARPENTER_DISCOVERY_TAG, KUBERNETES_SERVICE_CIDR
@@ -84,8 +85,7 @@ class ClusterArgs:
     max_session_duration: int
     #: Tag map, for what provider default tags cannot reach (instances launched by node groups).
     tags: Mapping[str, str]
-    #: Keep the secrets-encryption KMS key through `pulumi destroy` even without ``protect`` (a
-    #: stack being retired keeps every key, with its 30-day deletion window).
+    #: Keep the KMS keys through `pulumi destroy` even without ``protect`` (a stack being retired).
     retain_key: bool = False
 
 
@@ -93,21 +93,20 @@ class Cluster(pulumi.ComponentResource):
     """EKS with API authentication, KMS-encrypted secrets, logs, nodes, add-ons and IRSA.
 
     Outputs: ``name``, ``endpoint``, ``kubeconfig`` (secret), ``oidc_provider_arn``, ``oidc_issuer_url``,
-    ``node_security_group_id``, ``provider`` (the stack's one ``kubernetes.Provider``), ``identity``.
+    ``node_security_group_id``, ``provider`` (the stack's one ``kubernetes.Provider``), ``identity``,
+    ``storage_class`` / ``storage_class_name`` (the default StorageClass, :mod:`components.cluster.storage`).
     """
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        key = customer_key(
-            f"{name}-secrets-key",
-            f"Envelope encryption of Kubernetes secrets in {args.name}",
-            alias=f"{args.name}-secrets",
-            protect=args.protect,
-            parent=self,
-            retain=args.protect or args.retain_key,
-        )
+        # both keys: protected in prod, kept (30-day window) while a stack is retired
+        keep = {"protect": args.protect, "parent": self, "retain": args.protect or args.retain_key}
+        secrets_text = f"Envelope encryption of Kubernetes secrets in {args.name}"
+        key = customer_key(f"{name}-secrets-key", secrets_text, f"{args.name}-secrets", **keep)
+        volumes_text = f"Encryption of the EBS volumes Kubernetes claims in {args.name}"
+        volume_key = customer_key(f"{name}-volumes-key", volumes_text, f"{args.name}-volumes", **keep)
 
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_ASSUME_EKS, opts=child)
         role_policy = aws.iam.RolePolicyAttachment(
@@ -224,6 +223,7 @@ class Cluster(pulumi.ComponentResource):
                 version_pins=args.addon_version_pins,
                 identity=self.identity,
                 depends_on=nodes.node_groups,
+                volume_key_arn=volume_key.arn,
             ),
             opts=child,
         )
@@ -250,7 +250,13 @@ class Cluster(pulumi.ComponentResource):
         #: CoreDNS and the EBS CSI driver: wait for these to need cluster DNS or volumes.
         self.compute_addons = compute_addons.addons
 
+        # Claims bind only once the EBS CSI driver runs, but the class itself can be created any time.
+        self.storage_class = default_storage_class(
+            f"{name}-storage-class", volume_key.arn, pulumi.ResourceOptions(parent=self, provider=self.provider)
+        )
+
         self.name = cluster.name
+        self.storage_class_name = self.storage_class.metadata.name
         self.endpoint = cluster.endpoint
         self.oidc_provider_arn = oidc.arn
         self.oidc_issuer_url = self.identity.oidc_issuer_url
@@ -266,6 +272,7 @@ class Cluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "oidc_provider_arn": self.oidc_provider_arn,
                 "oidc_issuer_url": self.oidc_issuer_url,
+                "storage_class_name": self.storage_class_name,
             }
         )
 

@@ -156,11 +156,7 @@ class StackConfig(_Strict):
         description="Instance types of the on-demand system node group "
         "(platform add-ons, mesh, Airflow control plane).",
     )
-    system_node_min_size: int = Field(
-        3,
-        description="Minimum (and initial) size of the system node group (3 x the default m7i.large fits the "
-        "platform: 2 do not).",
-    )
+    system_node_min_size: int = Field(3, description="Minimum (and initial) size of the system node group.")
     system_node_max_size: int = Field(4, description="Maximum size of the system node group.")
     workload_node_instance_types: list[str] = Field(
         default_factory=lambda: ["m7i.xlarge"],
@@ -337,14 +333,7 @@ class StackConfig(_Strict):
     task_log_retention_days: int = Field(
         365, description="Days task logs are kept in S3 before expiring (older versions go after 30 days)."
     )
-
-    # --- lifecycle ---------------------------------------------------------------------------------
-    retire: bool = Field(
-        False,
-        description="Retire the stack (docs/retire.md): lift every `protect` and keep the database, log bucket, "
-        "KMS keys and the VPC and private subnets the database lives in, so `pulumi destroy` deletes the rest "
-        "and keeps the data.",
-    )
+    retire: bool = Field(False, description="Retire the stack: lift `protect`, keep the data (docs/retire.md).")
 
     # --- data domains (an array of objects: not declarable in Pulumi.yaml) ----------------------
     domains: list[DomainConfig] = Field(
@@ -363,16 +352,6 @@ class Settings(StackConfig):
     @property
     def project(self) -> str:
         return PROJECT
-
-    @property
-    def protected(self) -> bool:
-        """``protect`` on stateful resources: prod, until the stack is being retired."""
-        return self.is_prod and not self.retire
-
-    @property
-    def keeps_data(self) -> bool:
-        """Database, log bucket and keys outlive `pulumi destroy` (retained on delete)."""
-        return self.is_prod or self.retire
 
     @property
     def is_prod(self) -> bool:

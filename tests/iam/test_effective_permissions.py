@@ -219,6 +219,12 @@ POLICY_PROBES = [
     PolicyProbe("otel-collector", "cloudwatch:PutMetricData", "*", DENY),
     PolicyProbe("otel-collector", "secretsmanager:GetSecretValue", CONNECTION, DENY),
     PolicyProbe("otel-collector", "kms:Decrypt", "{logs_key_arn}", DENY),
+    # The EBS CSI driver creates encrypted volumes with the volume key, and with no other key.
+    PolicyProbe("aws-ebs-csi-driver", "kms:GenerateDataKeyWithoutPlaintext", "{volumes_key_arn}", ALLOW),
+    PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{volumes_key_arn}", ALLOW),
+    PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{cluster_key_arn}", DENY),
+    PolicyProbe("aws-ebs-csi-driver", "kms:Decrypt", "{secrets_key_arn}", DENY),
+    PolicyProbe("aws-ebs-csi-driver", "kms:ScheduleKeyDeletion", "{volumes_key_arn}", DENY),
 ]
 #: parliament findings reviewed and accepted, per (workload, issue), with the reason.
 REVIEWED_FINDINGS = {
@@ -248,6 +254,7 @@ def key_arns(plans) -> dict[str, str]:
         "node_volume_key_arn": arns[f"{prefix}-karpenter-aws-volume-key"],
         "karpenter_queue_arn": mocks._aws_sqs_queue_Queue("q", {"name": prefix})[1]["arn"],
         "karpenter_node_role_arn": mocks._aws_iam_role_Role(f"{prefix}-karpenter-aws-node-role", {})[1]["arn"],
+        "volumes_key_arn": arns[f"{prefix}-cluster-volumes-key"],
     }
 
 

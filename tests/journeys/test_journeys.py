@@ -14,7 +14,7 @@ from components.mesh.component import PROVIDERS
 from components.platform import API_SERVER_PORT, PGBOUNCER_PORT, TRIGGERER_LOG_PORT
 from plan.explain import Explainer, render
 from tests import stacks
-from tests.components.mesh.mesh_plans import plan_for
+from tests.components.mesh.mesh_plans import PROVIDER_CONFIG, plan_for
 
 STACK = "dev"
 ADMINS, FINANCE, MARKETING = "data-platform-admins", "data-finance", "data-marketing"
@@ -23,7 +23,8 @@ ADMINS, FINANCE, MARKETING = "data-platform-admins", "data-finance", "data-marke
 @pytest.fixture(scope="module", params=sorted(PROVIDERS))
 def explainer(request) -> Explainer:
     provider = request.param
-    return Explainer(plan_for(STACK, provider), stacks.settings_for(STACK, {"meshProvider": provider}))
+    settings = stacks.settings_for(STACK, {"meshProvider": provider, **PROVIDER_CONFIG.get(provider, {})})
+    return Explainer(plan_for(STACK, provider), settings)
 
 
 def _verdict(hops) -> bool:
@@ -55,7 +56,8 @@ def test_workload_to_service(explainer, source, target, allowed):
     (hop,) = explainer.explain(source, target)
     assert hop.allowed is allowed, hop.line()
     if allowed:
-        assert hop.decided_by.split()[0] in {"MeshTrafficPermission", "AuthorizationPolicy"}, hop.line()
+        kinds = {"MeshTrafficPermission", "AuthorizationPolicy", "ServiceIntentions"}
+        assert hop.decided_by.split()[0] in kinds, hop.line()
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import json
 import re
 
 from components import access_model
+from components.cluster.addons import ADDON_ROLES
+from components.cluster.storage import ebs_csi_key_policy
 from plan import access_matrix
 from plan.bench import synthetic_domains
 from tests import stacks
@@ -45,11 +47,20 @@ def test_matrix_iam_rows_equal_the_recorded_role_policies(plan):
     recorded = workload_roles(plan)
     rows = {r["workload"]: r for r in matrix["workloads"]}
     with_roles = {w for w, r in rows.items() if r["iamRole"]}
-    assert with_roles == {w for w, d in recorded.items() if d.policy}  # add-ons use AWS managed policies
+    # The matrix covers the access model's workloads; the cluster's add-ons are not in it.
+    assert with_roles == {w for w, d in recorded.items() if d.policy and w not in ADDON_ROLES}
     for workload in with_roles:
         docs = recorded[workload]
         assert rows[workload]["iamRole"] == docs.role
         assert statements(rows[workload]["permissions"]) == statements(docs.policy["Statement"]), workload
+
+
+def test_add_ons_have_aws_managed_policies_and_only_the_ebs_driver_a_key_of_its_own(plan):
+    recorded = workload_roles(plan)
+    assert {w: recorded[w].managed for w in ADDON_ROLES} == {w: (policy,) for w, (_, policy) in ADDON_ROLES.items()}
+    assert recorded["vpc-cni"].policy is None
+    ebs = recorded["aws-ebs-csi-driver"].policy["Statement"]
+    assert statements(ebs) == statements(json.loads(ebs_csi_key_policy("kms-key:volumes"))["Statement"])
 
 
 def test_matrix_names_the_kms_keys_the_policies_really_depend_on(plan):

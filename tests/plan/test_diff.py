@@ -55,7 +55,9 @@ def test_two_stacks_compare_by_shape_not_by_name():
     text = diff.main("stack:staging", "prod", stacks.DIR)
     assert "### Plan diff of `prod`: `staging` → `prod`" in text
     assert "- `domain-risk` (new)" in text
-    assert "0 removed" in text, "resource names differ only by stack name"
+    listed = re.findall(r"^  - `([^`]+)`", text, re.M)
+    assert listed and all("<stack>" in n and "-prod-" not in n and "-staging-" not in n for n in listed)
+    assert "`airflow-mesh-<stack>-identity-domain-risk-role` (Role)" in text, "prod's extra domain is added"
 
 
 def test_a_git_ref_is_planned_by_its_own_code_and_unknown_refs_are_refused():

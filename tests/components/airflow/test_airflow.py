@@ -91,7 +91,9 @@ def test_ssh_and_celery_variants_match_the_chart_too(ssh_plan, celery_plan, upst
         "enabled": True,
         "passwordSecretName": "airflow-mesh-redis-password",  # generated, rotated; never a chart default
         "serviceAccount": {"create": False, "name": "airflow-redis"},
+        "persistence": {"storageClassName": "gp3"},  # the cluster's class: EKS >= 1.30 has no default
     }
+    assert celery["workers"]["celery"]["persistence"] == {"enabled": False}  # logs go to S3
     assert celery["data"]["brokerUrlSecretName"] == "airflow-mesh-broker-url"
     assert "podTemplate" not in celery
     # the broker is in the access model, so the mesh lets the scheduler and workers (only) reach it

@@ -31,7 +31,6 @@ RECORDED = {
         ("airflow-dag-processor", "dagProcessor.replicas", "dagProcessor.resources"),
         ("airflow-triggerer", "triggerer.replicas", "triggerer.resources"),
         ("airflow-pgbouncer", "pgbouncer.replicas", "pgbouncer.resources"),
-        ("airflow-statsd", "", "statsd.resources"),
     ],
 }
 

@@ -170,3 +170,22 @@ def test_tags_reach_what_node_groups_launch(plans, stack):
     kinds = {t["resourceType"]: t["tags"] for t in template["tagSpecifications"]}
     assert set(kinds) == {"instance", "volume", "network-interface"}
     assert all(tags["stack"] == stack and tags["managed-by"] == "pulumi" for tags in kinds.values())
+
+
+def test_one_default_storage_class_of_encrypted_gp3_that_airflow_waits_for(plans):
+    """EKS >= 1.30 has no default StorageClass: the cluster makes one, encrypted with a key of its own."""
+    for stack, plan in plans.items():
+        (sc,) = plan.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+        assert sc["inputs"]["metadata"] == {
+            "name": "gp3",
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        }, stack
+        assert sc["inputs"]["provisioner"] == "ebs.csi.aws.com"
+        assert sc["inputs"]["volumeBindingMode"] == "WaitForFirstConsumer"  # EBS is zonal
+        params = sc["inputs"]["parameters"]
+        assert params["type"] == "gp3" and params["encrypted"] == "true"
+        (volume_key,) = [k for k in plan.of_type("aws:kms/key:Key") if k["name"].endswith("-cluster-volumes-key")]
+        assert volume_key["name"] in plan.requires(sc["name"])
+        assert params["kmsKeyId"].startswith("arn:aws:kms:")
+        (airflow,) = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == "airflow"]
+        assert sc["name"] in plan.requires(airflow["name"]), stack

@@ -14,13 +14,12 @@ from components.access_model import Egress
 from components.mesh.consul.config_entries import destination_name, exit_manifests, service_names
 from components.mesh.policy import DATABASE_HOST
 from components.platform import KUBERNETES_API
-from plan import harness
 from policy.rules.model import Resource, Stack
 from policy.rules.offline import evaluate, from_records, stack_of
-from tests import schemas
+from tests import schemas, stacks
 from tests.components.mesh import mesh_plans as mp
 
-STACKS = harness.stack_names()
+STACKS = stacks.NAMES  # the fixture stacks mesh_plans plans (tests/stacks/), not the examples
 SERVERS = {"dev": 1, "staging": 3, "prod": 3}
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 

@@ -11,13 +11,12 @@ from components.access_model import Egress
 from components.mesh.linkerd.exits import DENY_NAME, exit_manifests
 from components.mesh.policy import DATABASE_HOST, ENTRY_POINT_LABEL
 from components.platform import CERT_MANAGER_NAMESPACE, KUBERNETES_API, KUBERNETES_SERVICE_CIDR
-from plan import harness
 from policy.rules.model import Resource, Stack
 from policy.rules.offline import evaluate, from_records, stack_of
-from tests import schemas
+from tests import schemas, stacks
 from tests.components.mesh import mesh_plans as mp
 
-STACKS = harness.stack_names()
+STACKS = stacks.NAMES  # the fixture stacks mesh_plans plans (tests/stacks/), not the examples
 CHARTS = ("linkerd-crds", "linkerd2-cni", "linkerd-control-plane")
 REPLICAS = {"dev": 1, "staging": 2, "prod": 3}
 ANCHOR = "kubernetes:core/v1:Secret"
