@@ -143,6 +143,7 @@ namespaces = Namespaces(
         names=model.namespaces,
         labels=mesh.namespace_labels(settings.mesh_provider),
         overrides={platform.OBSERVABILITY_NAMESPACE: observability.collector.NAMESPACE_LABELS},
+        annotations=mesh.namespace_annotations(settings.mesh_provider),
     ),
     opts=with_k8s,
 )
@@ -200,6 +201,8 @@ service_mesh = mesh.Mesh(
         vpc_cidr=settings.vpc_cidr,
         identity_mode=settings.identity_mode,
         telemetry=mesh.MeshTelemetry(platform.COLLECTOR_HOST, platform.OTLP_GRPC_PORT, platform.OTLP_HTTP_PORT),
+        secret_rotation_days=settings.secret_rotation_days,
+        protect_state=settings.is_prod,
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,

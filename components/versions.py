@@ -31,6 +31,18 @@ KUMA_CHART_VERSION = "2.14.3"
 KUMA_CHART_REPO = "https://kumahq.github.io/charts"
 ISTIO_VERSION = "1.30.3"
 ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
+#: Linkerd (issue 16): only *edge* releases are published as open source (stable 2.x builds come
+#: from vendors, e.g. Buoyant Enterprise for Linkerd): upstream/linkerd/docs/releases/_index.md.
+#: Edge charts are versioned ``YYYY.M.N`` for the edge release ``edge-YY.M.N``; edge-26.8.3 is the
+#: newest in upstream/ (Linkerd 2.20 corresponds to edge-26.6.3).
+LINKERD_EDGE_RELEASE = "edge-26.8.3"
+LINKERD_CHART_VERSION = "2026.8.3"
+LINKERD_CHART_REPO = "https://helm.linkerd.io/edge"
+#: Consul on Kubernetes (issue 16): the consul-k8s chart 1.9.11 deploys Consul 1.22.7 (the newest
+#: 1.x; the chart's 2.0 line also exists). The chart is MPL-2.0; the Consul *server* is BUSL-1.1.
+CONSUL_CHART_VERSION = "1.9.11"
+CONSUL_VERSION = "1.22.7"
+CONSUL_CHART_REPO = "https://helm.releases.hashicorp.com"
 
 #: Certificates and edge (issue 5). cert-manager installs its CRDs from the release (crds.enabled).
 CERT_MANAGER_CHART_VERSION = "v1.21.1"

@@ -13,6 +13,7 @@ from typing import Any
 
 from components.access_model import AccessModel, Workload, render_policy
 from components.settings import Settings
+from plan.mesh_enforcement import enforcement
 
 #: KMS key ARNs only exist after `pulumi up`; the matrix names the key instead.
 KEY_LABELS = {
@@ -69,6 +70,8 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
         "stack": model.stack,
         "identityMode": settings.identity_mode,
         "meshProvider": settings.mesh_provider,
+        # How strongly the mesh rows below hold with this provider (plan/mesh_enforcement.py).
+        "meshEnforcement": dict(enforcement(settings.mesh_provider)),
         "people": [{"oidcGroup": g, "airflowRole": r} for g, r in model.role_mappings],
         "workloads": rows,
     }
@@ -116,12 +119,30 @@ def to_markdown(matrix: dict[str, Any]) -> str:
         "",
         "Users in no listed group get no Airflow role.",
         "",
+        *_enforcement_markdown(matrix),
     ]
     for title, kinds in (("Data domains", ("domain",)), ("Platform", ("airflow", "edge", "platform"))):
         out += [f"## {title}", ""]
         for row in (r for r in matrix["workloads"] if r["kind"] in kinds):
             out += _workload_markdown(row)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _enforcement_markdown(matrix: dict[str, Any]) -> list[str]:
+    e = matrix["meshEnforcement"]
+    return [
+        f"## What the mesh ({matrix['meshProvider']}) enforces of the rows below",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| L4 (who may call whom) | {e['l4']} |",
+        f"| L7 | {e['l7']} |",
+        f"| egress (**{e['egressLevel']}**) | {e['egress']} |",
+        f"| UDP edges | {e['udp']} |",
+        f"| metrics | {e['metrics']} |",
+        f"| not stopped | {e['limits']} |",
+        "",
+    ]
 
 
 def _workload_markdown(row: dict[str, Any]) -> list[str]:

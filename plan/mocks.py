@@ -189,6 +189,16 @@ class RealisticMocks(pulumi.runtime.Mocks):
         base = inputs.get("rfc3339") or f"2026-01-{int(_h(name, 2), 16) % 28 + 1:02d}T00:00:00Z"
         return base, {"rfc3339": base, "rotationRfc3339": base}
 
+    def _tls_index_privateKey_PrivateKey(self, name, inputs):
+        """A PEM-shaped placeholder key (derived from the name, like every mock value)."""
+        body = base64.b64encode(hashlib.sha256(name.encode()).digest() * 2).decode()
+        return f"{name}-id", {"privateKeyPem": f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"}
+
+    def _tls_index_selfSignedCert_SelfSignedCert(self, name, inputs):
+        """A PEM-shaped placeholder certificate, distinct per name (so trust bundles can be compared)."""
+        body = base64.b64encode(hashlib.sha256(name.encode()).digest() * 4).decode()
+        return f"{name}-id", {"certPem": f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"}
+
     def _command_local_Command(self, name, inputs):
         """What `create` printed: for the RDS trust bundle, a PEM-shaped placeholder."""
         body = base64.b64encode(hashlib.sha256(name.encode()).digest() * 4).decode()

@@ -48,7 +48,8 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 #: Variants that other tests plan and that change the Airflow values (or might): name -> (stack, overrides).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "dev-istio": ("dev", {"meshProvider": "istio"}),
+    # Istio ambient does not enforce the stacks' domain egress allow-lists: the settings want the opt-in.
+    "dev-istio": ("dev", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}),
     "dev-pod-identity": ("dev", {"identityMode": "pod-identity"}),
     "staging-celery": ("staging", {"airflowExecutor": "CeleryExecutor", "domains": None}),
     "prod-pod-identity": ("prod", {"identityMode": "pod-identity"}),

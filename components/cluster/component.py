@@ -21,11 +21,13 @@ CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager",
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 #: Ports the control plane must reach on nodes: kubelet (also cert-manager's webhook, which runs on
 #: 10250 with hostNetwork-safe defaults), generic webhooks (443/9443), metrics-server (4443), Kuma's
-#: injector (5443) and Istio's (15017). Without them, admission webhooks time out and pods never start.
+#: injector (5443), Istio's (15017) and Linkerd's proxy injector and service-profile validator (8443;
+#: its policy validator is on 9443). Without them, admission webhooks time out and pods never start.
 WEBHOOK_PORTS: dict[int, str] = {
     443: "webhooks on 443",
     4443: "metrics-server",
     5443: "Kuma sidecar injector and validator",
+    8443: "Linkerd proxy injector and sp-validator",
     9443: "controller webhooks (NGINX Gateway Fabric, others)",
     10250: "kubelet and cert-manager webhook",
     15017: "Istio sidecar/ambient webhooks",

@@ -19,6 +19,8 @@ class NamespacesArgs:
     labels: Mapping[str, str]
     #: Labels merged last for one namespace (the collector's needs Pod Security ``privileged``).
     overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Annotations that enrol a namespace (Linkerd injects by annotation), from the mesh module.
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 class Namespaces(pulumi.ComponentResource):
@@ -39,6 +41,7 @@ class Namespaces(pulumi.ComponentResource):
                         **args.labels,
                         **args.overrides.get(ns, {}),
                     },
+                    **({"annotations": dict(args.annotations)} if args.annotations else {}),
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -1,10 +1,10 @@
 """Mesh layer: mutual TLS and deny-by-default between workloads, exactly along the access model's edges.
 
 Owns the provider interface (:mod:`.provider`), the helpers every provider shares (:mod:`.policy`),
-the providers (:mod:`.kuma`, :mod:`.istio`) and the dispatcher (:mod:`.component`). Takes the access
-model and settings, the namespaces of the identity layer and the root issuer of the certificates
-layer; gives the edge and Airflow layers ``ready`` to wait for, and every layer the namespace labels
-and pod annotations of the chosen provider.
+the providers (:mod:`.kuma`, :mod:`.istio`, :mod:`.linkerd`, :mod:`.consul`) and the dispatcher (:mod:`.component`).
+Takes the access model and settings, the namespaces of the identity layer and the root issuer of the certificates
+layer; gives the edge and Airflow layers ``ready`` to wait for, and every layer the namespace labels and
+annotations and pod annotations of the chosen provider.
 """
 
 from components.mesh.component import (
@@ -12,9 +12,11 @@ from components.mesh.component import (
     Mesh,
     entry_point_pod_annotations,
     job_pod_annotations,
+    namespace_annotations,
     namespace_labels,
     provider_class,
     telemetry_hooks,
+    workload_pod_annotations,
 )
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, entry_points, k8s_name, permissions
 from components.mesh.provider import (
@@ -42,8 +44,10 @@ __all__ = [
     "entry_points",
     "job_pod_annotations",
     "k8s_name",
+    "namespace_annotations",
     "namespace_labels",
     "permissions",
     "provider_class",
     "telemetry_hooks",
+    "workload_pod_annotations",
 ]

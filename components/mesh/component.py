@@ -1,4 +1,4 @@
-"""Mesh: the service mesh, Kuma (default) or Istio ambient, generated from the access model.
+"""Mesh: the service mesh (Kuma by default, Istio ambient, Linkerd or Consul), generated from the access model.
 
 The dispatcher: :data:`PROVIDERS` lists the implementations of
 :class:`~components.mesh.provider.MeshProvider`, :class:`Mesh` builds the one the settings chose,
@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import pulumi
 
+from components.access_model import AccessModel
+from components.mesh.consul.component import ConsulMesh
 from components.mesh.istio.component import IstioAmbient
 from components.mesh.kuma.component import KumaMesh
+from components.mesh.linkerd.component import LinkerdMesh
 from components.mesh.provider import MeshArgs, MeshProvider, TelemetryHooks
 
 #: Every implementation, by the ``meshProvider`` setting that selects it.
-PROVIDERS: dict[str, type[MeshProvider]] = {KumaMesh.NAME: KumaMesh, IstioAmbient.NAME: IstioAmbient}
+PROVIDERS: dict[str, type[MeshProvider]] = {
+    KumaMesh.NAME: KumaMesh,
+    IstioAmbient.NAME: IstioAmbient,
+    LinkerdMesh.NAME: LinkerdMesh,
+    ConsulMesh.NAME: ConsulMesh,
+}
 
 
 def provider_class(provider: str) -> type[MeshProvider]:
@@ -29,6 +37,18 @@ def provider_class(provider: str) -> type[MeshProvider]:
 def namespace_labels(provider: str) -> dict[str, str]:
     """Labels that enrol a namespace in the chosen mesh, plus its Pod Security level."""
     return provider_class(provider).namespace_labels()
+
+
+def namespace_annotations(provider: str) -> dict[str, str]:
+    """Annotations that enrol a namespace in the chosen mesh (Linkerd injects by annotation)."""
+    return provider_class(provider).namespace_annotations()
+
+
+def workload_pod_annotations(provider: str, model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+    """Per workload, pod annotations its exits need from the layer that owns the pods (Consul: outbound
+    exclusions for RDS and the Kubernetes API); empty for providers that express every exit as policy."""
+    answer = getattr(provider_class(provider), "workload_pod_annotations", None)
+    return answer(model, vpc_cidr) if answer is not None else {}
 
 
 def job_pod_annotations(provider: str) -> dict[str, str]:

@@ -5,10 +5,14 @@
 - :func:`entry_points`: edge workloads that serve ports but are nobody's destination inside the
   mesh, i.e. the gateway that receives plaintext from the load balancer;
 - :func:`ca_certificate`: the mesh CA as a cert-manager Certificate below the platform's root issuer;
+- :func:`servers`: the permissions grouped by destination port (Linkerd's ``Server`` is per port,
+  and two Servers selecting the same pod port conflict);
+- :func:`egress_by_namespace` / :func:`egress_by_source`: the model's exits per client namespace
+  (Linkerd's ``EgressNetwork`` scope) or per workload;
 - :data:`POD_SECURITY_LABELS`, :data:`PART_OF` and :func:`k8s_name` for the objects themselves.
 
-Providers (``components.mesh.kuma``, ``components.mesh.istio``) import this module; it imports no
-provider and no dispatcher.
+Providers (``components.mesh.kuma``, ``.istio``, ``.linkerd``, ``.consul``) import this module; it
+imports no provider and no dispatcher.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.access_model import AccessModel, Edge, Workload
+from components.access_model import AccessModel, Edge, Egress, Workload
 
 #: Pod Security for every meshed namespace. Neither mesh needs privileged pods in the workload
 #: namespaces: Kuma runs with its CNI (no NET_ADMIN ``kuma-init`` container) and Istio ambient has no
@@ -56,6 +60,38 @@ def permissions(model: AccessModel) -> tuple[Permission, ...]:
     return tuple(out)
 
 
+#: Model placeholder for the RDS endpoint (access_model: ``{database_address}``): Postgres carries no
+#: SNI, so providers match it by the VPC CIDR and port.
+DATABASE_HOST = "{database_address}"
+
+
+def servers(model: AccessModel) -> dict[tuple[str, int], tuple[Permission, ...]]:
+    """The permissions by (destination workload, port), in model order: one listener each."""
+    out: dict[tuple[str, int], list[Permission]] = {}
+    for p in permissions(model):
+        out.setdefault((p.destination.name, p.edge.port), []).append(p)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def egress_by_source(model: AccessModel) -> dict[str, tuple[Egress, ...]]:
+    """The model's exits per meshed workload."""
+    out: dict[str, list[Egress]] = {}
+    for e in model.egress:
+        if model.workload(e.source).meshed:
+            out.setdefault(e.source, []).append(e)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def egress_by_namespace(model: AccessModel) -> dict[str, tuple[Egress, ...]]:
+    """The model's exits per meshed namespace (every meshed namespace, possibly with none)."""
+    out: dict[str, list[Egress]] = {ns: [] for ns in model.namespaces}
+    for e in model.egress:
+        w = model.workload(e.source)
+        if w.meshed:
+            out[w.namespace].append(e)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 #: Marks the entry point's mesh policies (plaintext from the load balancer on its listener ports).
 ENTRY_POINT_LABEL = "airflow-mesh/entry-point"
 
@@ -69,6 +105,25 @@ def entry_points(model: AccessModel) -> tuple[Workload, ...]:
         for w in model.workloads.values()
         if w.kind == "edge" and w.meshed and w.ports and w.name not in destinations and w.selector
     )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One policy object as a provider describes it before creating it: Pulumi resource suffix,
+    apiVersion, kind, namespace, name, spec; ``entry_point`` marks the sanctioned opening for the load
+    balancer (the label lets the policy pack tell it from a mistake)."""
+
+    resource: str
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    spec: dict[str, object]
+    entry_point: bool = False
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**PART_OF, ENTRY_POINT_LABEL: "true"} if self.entry_point else dict(PART_OF)
 
 
 def k8s_name(*parts: object) -> str:

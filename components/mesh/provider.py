@@ -25,12 +25,12 @@ as its own children:
 
 And it must expose ``ready`` (every resource a meshed workload has to wait for, so pods start after
 the mesh can carry them and are deleted before it) and ``system_namespace``. Outside the component,
-the other layers ask the provider class, before anything exists, for the **namespace labels** that
-enrol a namespace, the **pod annotations** of entry points and API-only hook Jobs, and the
-**telemetry hooks** (:class:`TelemetryHooks`) the observability layer puts on the collector.
+the other layers ask the provider class, before anything exists, for the **namespace labels and
+annotations** that enrol a namespace, the **pod annotations** of entry points and API-only hook Jobs,
+and the **telemetry hooks** (:class:`TelemetryHooks`) the observability layer puts on the collector.
 
-:mod:`components.mesh.kuma` and :mod:`components.mesh.istio` implement it (Linkerd and Consul are to
-follow as further packages next to them); the dispatcher
+:mod:`components.mesh.kuma`, :mod:`components.mesh.istio`, :mod:`components.mesh.linkerd` and
+:mod:`components.mesh.consul` implement it; the dispatcher
 (:mod:`components.mesh.component`) lists them. Shared helpers live in :mod:`components.mesh.policy`.
 """
 
@@ -45,7 +45,7 @@ import pulumi_kubernetes as k8s
 
 from components.access_model import AccessModel
 
-Provider = Literal["kuma", "istio"]
+Provider = Literal["kuma", "istio", "linkerd", "consul"]
 
 #: Attributes of every mesh access-log record in the access trail (what docs/observability.md queries).
 ACCESS_LOG_FIELDS = {
@@ -87,7 +87,7 @@ class TelemetryHooks:
 class MeshArgs:
     """Inputs of :class:`Mesh`."""
 
-    #: ``kuma`` (default) or ``istio`` (ambient mode).
+    #: ``kuma`` (default), ``istio`` (ambient mode), ``linkerd`` (edge release) or ``consul``.
     provider: Provider
     #: Who may talk to whom; the only source of allow rules and exits.
     model: AccessModel
@@ -117,6 +117,10 @@ class MeshArgs:
     identity_mode: str
     #: The stack's collector; None: the mesh sends no telemetry.
     telemetry: MeshTelemetry | None = None
+    #: Generated mesh secrets (Consul's gossip key) are regenerated after this many days.
+    secret_rotation_days: int = 90
+    #: Keep stateful mesh data (Consul servers' volumes) when the stack is destroyed (prod).
+    protect_state: bool = False
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -137,6 +141,11 @@ class MeshProvider(Protocol):
     @staticmethod
     def namespace_labels() -> dict[str, str]:
         """Labels that enrol a namespace in this mesh, plus its Pod Security level."""
+        ...
+
+    @staticmethod
+    def namespace_annotations() -> dict[str, str]:
+        """Annotations a namespace needs to be enrolled (Linkerd injects by annotation), often none."""
         ...
 
     @staticmethod

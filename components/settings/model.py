@@ -202,8 +202,10 @@ class StackConfig(_Strict):
     )
 
     # --- service mesh --------------------------------------------------------------------------
-    mesh_provider: Literal["kuma", "istio"] = Field(
-        "kuma", description="Service mesh: `kuma` (default) or `istio` (ambient mode)."
+    mesh_provider: Literal["kuma", "istio", "linkerd", "consul"] = Field(
+        "kuma",
+        description="Service mesh: `kuma` (default), `istio` (ambient mode), `linkerd` (edge release) or "
+        "`consul` (the Consul server is BUSL-1.1). Comparison: docs/mesh.md.",
     )
     mesh_tls_mode: Literal["strict", "permissive"] = Field(
         "strict", description="mTLS mode: `strict` everywhere; `permissive` is accepted in dev only."
@@ -235,6 +237,11 @@ class StackConfig(_Strict):
         "",
         pattern=r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256})?$",
         description="SNS topic for the alarms; empty: the stack creates `<cluster>-alarms`.",
+    )
+    mesh_accept_unenforced_egress: bool = Field(
+        False,
+        description="Accept a mesh that does not enforce the domains' egress allow-lists (istio ambient lets "
+        "every destination through): they stay in the access matrix as documentation, not as a control.",
     )
 
     # --- edge ----------------------------------------------------------------------------------

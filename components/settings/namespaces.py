@@ -25,6 +25,7 @@ PROVIDER_NAMESPACES = {
     "pulumi_kubernetes": "kubernetes",
     "pulumi_random": "random",
     "pulumi_command": "command",
+    "pulumi_tls": "tls",
     "pulumiverse_time": "time",
 }
 KNOWN_NAMESPACES = (PROJECT, "pulumi", *PROVIDER_NAMESPACES.values())

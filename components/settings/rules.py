@@ -170,23 +170,34 @@ def _retentions() -> str:
 
 
 def _mesh_rules(s: Settings, add) -> None:
-    if s.mesh_provider == "kuma":
-        # Kuma tells external destinations apart by TLS SNI or HTTP Host only: a name on any other
-        # port cannot be let out without opening that port to every host.
+    if s.mesh_provider in ("kuma", "linkerd", "consul"):
+        # Kuma, Linkerd and Consul tell external destinations apart by TLS SNI or HTTP Host only: a name
+        # on any other port cannot be let out without opening that port to every host.
         repo = s.dags_git_repository
         if repo and not repo.startswith("https://"):
             add(
                 "dagsGitRepository",
-                f"{repo!r}: with meshProvider kuma, use an https:// repository (SSH cannot leave by name)",
+                f"{repo!r}: with meshProvider {s.mesh_provider}, use an https:// repository (SSH cannot leave by name)",
             )
         for i, d in enumerate(s.domains):
             for j, rule in enumerate(d.egress):
                 if rule.port not in (80, 443):
                     add(
                         f"domains[{i}].egress[{j}]",
-                        f"{rule.host}:{rule.port}: with meshProvider kuma, "
+                        f"{rule.host}:{rule.port}: with meshProvider {s.mesh_provider}, "
                         "external hosts are reachable on 443 (TLS) or 80 only",
                     )
+    declared = [f"domains[{i}].egress" for i, d in enumerate(s.domains) if d.egress]
+    if s.mesh_provider == "istio" and declared and not s.mesh_accept_unenforced_egress:
+        # Ambient without an egress waypoint passes every destination through (plan/mesh_enforcement.py).
+        add(
+            "meshProvider",
+            f"istio ambient does not enforce egress allow-lists ({', '.join(declared)}); choose kuma, linkerd or "
+            "consul, or set meshAcceptUnenforcedEgress: true to accept them as documentation only",
+        )
+    if s.mesh_provider == "linkerd" and s.mesh_ca_source != "cert-manager":
+        # Linkerd's Helm install has no CA that renews itself: its identity issuer must come from outside.
+        add("meshCaSource", f"{s.mesh_ca_source!r}: with meshProvider linkerd, use cert-manager")
     if s.mesh_tls_mode == "permissive" and s.environment != "dev":
         add("meshTlsMode", f"'permissive' is not allowed in {s.environment} (allowed: strict)")
     if not 1 <= s.mesh_certificate_ttl_hours <= 24:

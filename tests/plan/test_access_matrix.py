@@ -112,7 +112,7 @@ def test_matrix_mesh_rows_equal_the_recorded_mesh_permissions(plan):
 def test_matrix_mesh_rows_equal_istio_authorization_policies_with_ports():
     from tests.components.mesh import mesh_plans as mp
 
-    overrides = {"meshProvider": "istio"}
+    overrides = {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}
     matrix = matrix_for("prod", overrides)
     claimed = {
         (r["workload"], d["to"], d["port"])
@@ -151,3 +151,27 @@ def test_matrix_exits_are_exactly_the_recorded_mesh_passthroughs(plan):
 def matrix_row(matrix: dict, workload: str) -> dict:
     (row,) = [r for r in matrix["workloads"] if r["workload"] == workload]
     return row
+
+
+def test_every_provider_says_what_it_enforces_and_the_plan_agrees():
+    """The matrix's per-provider statement matches what the recorded plan holds: a provider whose egress
+    is "not-enforced" records no exit objects; one that enforces egress records one per exit holder."""
+    from components import mesh
+    from plan.mesh_enforcement import ENFORCEMENT
+    from tests.components.mesh import mesh_plans as mp
+
+    assert set(ENFORCEMENT) == set(mesh.PROVIDERS)
+    exit_types = {
+        "kuma": ("kubernetes:kuma.io/v1alpha1:MeshPassthrough",),
+        "istio": (),
+        "linkerd": (mp.TLS_ROUTE, mp.HTTP_ROUTE, mp.EGRESS_NETWORK),
+        "consul": (mp.SERVICE_DEFAULTS, mp.TERMINATING_GATEWAY),
+    }
+    for provider in mesh.PROVIDERS:
+        matrix = matrix_for("prod", {"meshProvider": provider, **mp.PROVIDER_CONFIG.get(provider, {})})
+        stated = matrix["meshEnforcement"]
+        assert stated == ENFORCEMENT[provider] and all(stated.values())
+        assert f"## What the mesh ({provider}) enforces" in access_matrix.to_markdown(matrix)
+        plan = mp.plan_for("prod", provider)
+        exits = [r for t in exit_types[provider] for r in mp.mesh_of_type(plan, t)]
+        assert bool(exits) is (stated["egressLevel"] != "not-enforced"), provider

@@ -28,11 +28,13 @@ def test_every_stack_passes_every_rule(plan):
 
 
 VARIANTS = [
-    ("dev", {"meshProvider": "istio"}),
-    ("staging", {"meshProvider": "istio"}),
-    ("prod", {"meshProvider": "istio"}),
-    ("prod", {"meshProvider": "istio", "identityMode": "pod-identity"}),
+    ("dev", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}),
+    ("staging", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}),
+    ("prod", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}),
+    ("prod", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True, "identityMode": "pod-identity"}),
     ("prod", {"identityMode": "pod-identity"}),
+    ("staging", {"meshProvider": "linkerd"}),
+    ("prod", {"meshProvider": "consul"}),
     ("prod", {"oauth2ProxySessionStore": "redis"}),
     ("staging", {"otelEndpoint": "otlp.example.com:443"}),
     ("dev", {"meshTlsMode": "permissive", "meshCaSource": "builtin"}),

@@ -84,6 +84,11 @@ class IstioAmbient(pulumi.ComponentResource):
         return {"istio.io/dataplane-mode": "ambient", **POD_SECURITY_LABELS}
 
     @staticmethod
+    def namespace_annotations() -> dict[str, str]:
+        """None: the label enrols the namespace."""
+        return {}
+
+    @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """Nothing: Istio ambient does not restrict egress, so an API-only Job runs in the mesh."""
         return {}

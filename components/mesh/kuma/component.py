@@ -99,6 +99,11 @@ class KumaMesh(pulumi.ComponentResource):
         return {"kuma.io/sidecar-injection": "enabled", **POD_SECURITY_LABELS}
 
     @staticmethod
+    def namespace_annotations() -> dict[str, str]:
+        """None: the label enrols the namespace."""
+        return {}
+
+    @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """A chart's one-shot hook Job that only talks to the Kubernetes API (e.g. NGF's
         cert-generator) has no identity of its own in the access model; with Kuma's egress closed it

@@ -42,8 +42,10 @@ def ssh_plan():
             "dagsGitSshKey": harness.Secure(SSH_KEY),
             "dagsGitKnownHosts": KNOWN_HOSTS,
             "oidcClientSecret": harness.Secure(OIDC_SECRET),
-            # Kuma can only let SSH (port 22) out by IP, not by host name; Istio ambient can
+            # Kuma can only let SSH (port 22) out by IP, not by host name; Istio ambient can (it lets
+            # everything out, so the stack must accept unenforced egress allow-lists explicitly)
             "meshProvider": "istio",
+            "meshAcceptUnenforcedEgress": True,
         },
     )
 

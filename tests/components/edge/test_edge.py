@@ -472,7 +472,7 @@ def test_ngf_cert_generator_hook_runs_outside_kuma_so_it_can_reach_the_api_serve
     the pre-install hook would hang and the atomic release roll back."""
     ngf = schemas.releases(plans["dev"])["oci://ghcr.io/nginx/charts/nginx-gateway-fabric"]["inputs"]["values"]
     assert ngf["certGenerator"]["annotations"] == {"kuma.io/sidecar-injection": "disabled"}
-    istio = schemas.releases(stacks.run("dev", {"meshProvider": "istio"}))[
+    istio = schemas.releases(stacks.run("dev", {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}))[
         "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
     ]["inputs"]["values"]
     assert istio["certGenerator"]["annotations"] == {}

@@ -1,10 +1,11 @@
-"""The service mesh, for both providers, in the recorded plan of every stack: enrolment, exactly the
+"""The service mesh, for every provider, in the recorded plan of every stack: enrolment, exactly the
 access model's edges allowed, strict mTLS where it must be, the order that keeps traffic flowing,
 and every object checked against its upstream schema."""
 
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from components import mesh, versions
 from components.access_model import Edge
@@ -15,7 +16,13 @@ from tests.components.mesh import mesh_plans as mp
 
 STACKS = stacks.NAMES
 CASES = [(stack, provider) for provider in mp.PROVIDERS for stack in STACKS]
-ENROL = {"kuma": ("kuma.io/sidecar-injection", "enabled"), "istio": ("istio.io/dataplane-mode", "ambient")}
+#: Where each provider's enrolment lives on a namespace: (metadata field, key, value).
+ENROL = {
+    "kuma": ("labels", "kuma.io/sidecar-injection", "enabled"),
+    "istio": ("labels", "istio.io/dataplane-mode", "ambient"),
+    "linkerd": ("annotations", "linkerd.io/inject", "enabled"),
+    "consul": ("labels", "consul.hashicorp.com/connect-inject", "enabled"),
+}
 
 
 @pytest.fixture(params=CASES, ids=[f"{s}-{p}" for s, p in CASES])
@@ -27,36 +34,29 @@ def case(request):
 def test_every_airflow_edge_and_domain_namespace_is_enrolled(case):
     stack, provider, plan = case
     model = mp.model_for(stack)
-    labelled = {
-        ns["inputs"]["metadata"]["name"]: ns["inputs"]["metadata"].get("labels", {})
-        for ns in plan.of_type(mp.NAMESPACE)
-    }
+    metadata = {ns["inputs"]["metadata"]["name"]: ns["inputs"]["metadata"] for ns in plan.of_type(mp.NAMESPACE)}
     expected = {"airflow", "edge", *model.domain_namespaces}
     assert expected <= set(model.namespaces)
-    key, value = ENROL[provider]
+    where, key, value = ENROL[provider]
     for namespace in model.namespaces:
-        labels = labelled[namespace]
-        assert labels.get(key) == value, namespace
+        meta = metadata[namespace]
+        assert meta.get(where, {}).get(key) == value, namespace
         # hostPath for the node's pod logs: the collector's namespace alone is privileged (observability).
         level = "privileged" if namespace == "observability" else "baseline"
-        assert labels.get("pod-security.kubernetes.io/enforce") == level, namespace
-        other = ENROL["istio" if provider == "kuma" else "kuma"][0]
-        assert other not in labels, namespace
+        assert meta["labels"].get("pod-security.kubernetes.io/enforce") == level, namespace
+        for other, (other_where, other_key, _) in ENROL.items():
+            if other != provider:
+                assert other_key not in meta.get(other_where, {}), (namespace, other)
     assert "cert-manager" not in model.namespaces  # not meshed: nothing to enrol
 
 
 def test_allowed_pairs_are_exactly_the_models_tcp_edges(case):
     stack, provider, plan = case
     model = mp.model_for(stack)
-    expected = sorted((e.source, e.destination) for e in model.tcp_edges())
+    triples = mp.allowed(plan, provider, model)
+    assert sorted(triples) == sorted((e.source, e.destination, e.port) for e in model.tcp_edges())
     if provider == "kuma":
-        allowed = sorted(mp.kuma_allowed(plan, model))
         assert len(mp.mesh_of_type(plan, mp.MTP)) == len(model.tcp_edges())
-    else:
-        triples = mp.istio_allowed(plan, model)
-        assert sorted(triples) == sorted((e.source, e.destination, e.port) for e in model.tcp_edges())
-        allowed = sorted((s, d) for s, d, _ in triples)
-    assert allowed == expected
     # statsd is gone (Airflow exports OTLP through the mesh): no UDP edge, so nothing outside mTLS.
     assert [e for e in model.edges if e.protocol == "udp"] == []
 
@@ -68,6 +68,16 @@ def test_staging_and_prod_are_strict(case):
         assert tls["inputs"]["spec"]["targetRef"] == {"kind": "Mesh"}
         assert [r["default"]["mode"] for r in tls["inputs"]["spec"]["rules"]] == ["Strict"]
         assert "mtls" not in mp.mesh_of_type(plan, mp.MESH)[0]["inputs"]["spec"]  # Mesh.mtls is gone in Kuma 3
+    elif provider == "linkerd":
+        values = mp.releases(plan)["linkerd-control-plane"]["inputs"]["values"]
+        assert values["proxy"]["defaultInboundPolicy"] == "deny"
+        assert {s["inputs"]["spec"]["accessPolicy"] for s in mp.mesh_of_type(plan, mp.SERVER)} == {"deny"}
+    elif provider == "consul":
+        (defaults,) = mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
+        assert defaults["inputs"]["spec"] == {"mutualTLSMode": "strict"}
+        (consul_mesh,) = mp.mesh_of_type(plan, mp.CONSUL_MESH)
+        assert "allowEnablingPermissiveMutualTLS" not in consul_mesh["inputs"]["spec"]
+        assert mp.releases(plan)["consul"]["inputs"]["values"]["global"]["acls"]["manageSystemACLs"] is True
     else:
         (mesh_wide,) = [p for p in mp.mesh_of_type(plan, mp.PEER_AUTH) if "selector" not in p["inputs"]["spec"]]
         assert mesh_wide["inputs"]["metadata"]["namespace"] == "istio-system"
@@ -82,6 +92,15 @@ def test_dev_may_be_permissive(provider):
     if provider == "kuma":
         (tls,) = mp.mesh_of_type(plan, mp.MESH_TLS)
         assert tls["inputs"]["spec"]["rules"][0]["default"]["mode"] == "Permissive"
+    elif provider == "linkerd":
+        # Linkerd's permissive is "audit": allowed, but logged and counted as unauthorized.
+        assert (
+            mp.releases(plan)["linkerd-control-plane"]["inputs"]["values"]["proxy"]["defaultInboundPolicy"] == "audit"
+        )
+        assert {s["inputs"]["spec"]["accessPolicy"] for s in mp.mesh_of_type(plan, mp.SERVER)} == {"audit"}
+    elif provider == "consul":
+        (defaults,) = mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
+        assert defaults["inputs"]["spec"] == {"mutualTLSMode": "permissive"}
     else:
         modes = {p["inputs"]["spec"]["mtls"]["mode"] for p in mp.mesh_of_type(plan, mp.PEER_AUTH)}
         assert modes == {"PERMISSIVE"}
@@ -94,6 +113,17 @@ def test_control_plane_comes_first_and_permissions_before_strict_mode(case):
     if provider == "kuma":
         allows = mp.mesh_of_type(plan, mp.MTP) + mp.mesh_of_type(plan, mp.PASSTHROUGH)
         enforcing = mp.mesh_of_type(plan, mp.IDENTITY) + mp.mesh_of_type(plan, mp.MESH_TLS)
+    elif provider == "linkerd":
+        # Default deny is each proxy's setting from the control plane (no later switch), so every
+        # policy follows the control plane and meshed workloads wait for the policies (test below).
+        allows = [r for r in mesh_policies(plan)]
+        assert allows
+        for policy in allows:
+            assert releases <= plan.requires(policy["name"]), policy["name"]
+        return
+    elif provider == "consul":
+        enforcing = mp.mesh_of_type(plan, mp.CONSUL_MESH) + mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
+        allows = [r for r in mesh_policies(plan) if r not in enforcing]
     else:
         allows = mp.mesh_of_type(plan, mp.AUTHZ)
         enforcing = mp.mesh_of_type(plan, mp.PEER_AUTH)
@@ -123,26 +153,27 @@ def test_custom_resources_validate_against_upstream_crds(case, upstream):
     _, _, plan = case
     folders = _crd_folders(upstream)
     checked = 0
-    for r in mesh_policies(plan) + mp.mesh_of_type(plan, mp.CERTIFICATE):
+    for r in mesh_policies(plan) + mp.mesh_of_type(plan, mp.CERTIFICATE) + mp.mesh_of_type(plan, mp.ISSUER):
         assert crd_errors(r, folders) == [], r["name"]
         checked += 1
     assert checked >= 10
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"otelEndpoint": "otlp.example.com:443"},
-        {"meshCaName": "ca-2", "meshPreviousCaName": "ca-1"},
-        {"meshCaSource": "builtin"},
-        {"meshTlsMode": "permissive"},
-    ],
-    ids=["otel", "ca-rotation", "builtin-ca", "permissive"],
-)
-@pytest.mark.parametrize("provider", mp.PROVIDERS)
-def test_variants_validate_against_upstream_crds(provider, overrides, upstream):
+VARIANTS = {
+    "otel": {"otelEndpoint": "otlp.example.com:443"},
+    "ca-rotation": {"meshCaName": "ca-2", "meshPreviousCaName": "ca-1"},
+    "builtin-ca": {"meshCaSource": "builtin"},
+    "permissive": {"meshTlsMode": "permissive"},
+}
+#: Linkerd's identity issuer always comes from cert-manager (the settings reject ``builtin``).
+VARIANT_CASES = [(p, v) for p in mp.PROVIDERS for v in VARIANTS if (p, v) != ("linkerd", "builtin-ca")]
+
+
+@pytest.mark.parametrize(("provider", "variant"), VARIANT_CASES, ids=[f"{v}-{p}" for p, v in VARIANT_CASES])
+def test_variants_validate_against_upstream_crds(provider, variant, upstream):
+    overrides = VARIANTS[variant]
     plan = mp.plan_for("dev", provider, **overrides)
-    for r in mesh_policies(plan) + mp.mesh_of_type(plan, mp.CERTIFICATE):
+    for r in mesh_policies(plan) + mp.mesh_of_type(plan, mp.CERTIFICATE) + mp.mesh_of_type(plan, mp.ISSUER):
         assert crd_errors(r, _crd_folders(upstream)) == [], r["name"]
 
 
@@ -175,11 +206,12 @@ def test_mesh_ready_holds_control_plane_permissions_and_tls():
         by_type: dict[str, set[str]] = {}
         for typ, name in registered:
             by_type.setdefault(typ, set()).add(name)
-        must = [mp.RELEASE] + (
-            [mp.MESH, mp.MTP, mp.PASSTHROUGH, mp.IDENTITY, mp.MESH_TLS]
-            if provider == "kuma"
-            else [mp.AUTHZ, mp.PEER_AUTH]
-        )
+        must = [mp.RELEASE] + {
+            "kuma": [mp.MESH, mp.MTP, mp.PASSTHROUGH, mp.IDENTITY, mp.MESH_TLS],
+            "istio": [mp.AUTHZ, mp.PEER_AUTH],
+            "linkerd": [mp.SERVER, mp.L5D_AUTHZ, mp.MTLS_AUTHN, mp.EGRESS_NETWORK, mp.TLS_ROUTE, mp.CONFIG_MAP],
+            "consul": [mp.INTENTIONS, mp.SERVICE_DEFAULTS, mp.TERMINATING_GATEWAY, mp.CONSUL_MESH, mp.PROXY_DEFAULTS],
+        }[provider]
         for typ in must:
             assert by_type[typ] and by_type[typ] <= ready, (provider, typ)
 
@@ -199,6 +231,10 @@ def test_entry_points_are_the_edge_gateway_only():
         assert [w.name for w in mesh.entry_points(mp.model_for(stack))] == ["edge-gateway"]
     assert mesh.entry_point_pod_annotations("kuma") == {"kuma.io/gateway": "enabled"}
     assert mesh.entry_point_pod_annotations("istio") == {}
+    assert mesh.entry_point_pod_annotations("linkerd") == {}
+    assert mesh.entry_point_pod_annotations("consul") == {
+        "consul.hashicorp.com/transparent-proxy-exclude-inbound-ports": "80,443"
+    }
 
 
 def test_long_names_are_shortened_deterministically():
@@ -208,8 +244,6 @@ def test_long_names_are_shortened_deterministically():
 
 
 def test_versions_are_pinned_to_the_upstream_data(upstream):
-    import yaml
-
     # The upstream Chart.yaml files carry the release pipeline's placeholder version: the folder
     # names (see upstream/PROVENANCE-1.md) say which release the data is.
     assert (
@@ -217,23 +251,48 @@ def test_versions_are_pinned_to_the_upstream_data(upstream):
     )
     for chart in ("base", "istiod", "cni", "ztunnel"):
         assert (upstream / "istio" / versions.ISTIO_VERSION / chart / "values.yaml").exists()
+    for chart in ("linkerd-crds", "linkerd-control-plane", "linkerd2-cni"):
+        folder = upstream / "charts" / f"linkerd-{versions.LINKERD_EDGE_RELEASE}" / chart
+        assert yaml.safe_load((folder / "Chart.yaml").read_text())["name"] == chart
+    assert "20" + versions.LINKERD_EDGE_RELEASE.removeprefix("edge-") == versions.LINKERD_CHART_VERSION
+    consul = yaml.safe_load((upstream / "consul" / versions.CONSUL_CHART_VERSION / "Chart.yaml").read_text())
+    assert (consul["version"], consul["appVersion"]) == (versions.CONSUL_CHART_VERSION, versions.CONSUL_VERSION)
+    pins = {
+        "kuma": versions.KUMA_CHART_VERSION,
+        "istio": versions.ISTIO_VERSION,
+        "linkerd": versions.LINKERD_CHART_VERSION,
+        "consul": versions.CONSUL_CHART_VERSION,
+    }
     for stack, provider in CASES:
         for release in mp.releases(mp.plan_for(stack, provider)).values():
-            pin = versions.KUMA_CHART_VERSION if provider == "kuma" else versions.ISTIO_VERSION
-            assert release["inputs"]["version"] == pin
+            assert release["inputs"]["version"] == pins[provider]
             assert release["inputs"]["atomic"] is True and release["inputs"]["timeout"] >= 300
 
 
 # --------------------------------------------------------------------------------------------------
 
 
+POLICY_TYPES = (
+    mp.KUMA,
+    "kubernetes:security.istio.io/",
+    mp.LINKERD,
+    "kubernetes:gateway.networking.k8s.io/",
+    mp.CONSUL,
+)
+
+
 def mesh_policies(plan):
-    return [r for r in mp.mesh_resources(plan) if r["type"].startswith((mp.KUMA, "kubernetes:security.istio.io/"))]
+    return [r for r in mp.mesh_resources(plan) if r["type"].startswith(POLICY_TYPES)]
 
 
 def crd_errors(record, folders):
     """Strict CRD validation of a recorded custom resource (tests.schemas)."""
-    return schemas.custom_resource_errors(mp.as_object(record), *folders)
+    obj = mp.as_object(record)
+    if obj["kind"] == "TLSRoute" and obj["apiVersion"] == "gateway.networking.k8s.io/v1":
+        # The upstream data has TLSRoute only as Linkerd's v1alpha2 CRD; v1 (Gateway API v1.5 standard)
+        # keeps the same spec fields (hostnames, parentRefs, rules[].backendRefs).
+        obj = {**obj, "apiVersion": "gateway.networking.k8s.io/v1alpha2"}
+    return schemas.custom_resource_errors(obj, *folders)
 
 
 def _crd_folders(upstream):
@@ -241,6 +300,9 @@ def _crd_folders(upstream):
         upstream / "kuma" / versions.KUMA_CHART_VERSION / "crds",
         upstream / "istio" / versions.ISTIO_VERSION / "crds",
         upstream / "cert-manager" / "v1.21.1" / "crds",
+        upstream / "gateway-api" / versions.GATEWAY_API_VERSION / "standard",
+        upstream / "consul" / versions.CONSUL_CHART_VERSION / "crds",
+        mp.linkerd_crds(upstream),
     )
 
 
@@ -283,13 +345,26 @@ def _register_mesh(provider: str):
     return out["mesh"], [(r.type, r.name) for r in monitor.requests]
 
 
-@pytest.mark.parametrize("provider", ["kuma", "istio"])
+@pytest.mark.parametrize("provider", mp.PROVIDERS)
 def test_only_the_mesh_component_creates_allow_rules(provider):
     """Nothing else may create allow rules: every traffic permission in the whole plan sits under
     the Mesh component (which generates them from the access model)."""
     plan = mp.plan_for("prod", provider)
     inside = {r["name"] for r in mp.mesh_resources(plan)}
-    kinds = ("MeshTrafficPermission", "AuthorizationPolicy", "MeshPassthrough", "PeerAuthentication")
+    kinds = (
+        "MeshTrafficPermission",
+        "AuthorizationPolicy",
+        "MeshPassthrough",
+        "PeerAuthentication",
+        "Server",
+        "MeshTLSAuthentication",
+        "NetworkAuthentication",
+        "EgressNetwork",
+        "TLSRoute",
+        "ServiceIntentions",
+        "ServiceDefaults",
+        "TerminatingGateway",
+    )
     everywhere = [r for r in plan.resources if r["type"].rsplit(":", 1)[-1] in kinds]
     assert everywhere and {r["name"] for r in everywhere} <= inside
     for r in everywhere:

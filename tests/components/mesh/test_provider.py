@@ -17,10 +17,11 @@ def test_every_provider_implements_the_interface(name):
     cls = mesh.PROVIDERS[name]
     assert name == cls.NAME
     assert cls.SYSTEM_NAMESPACE and isinstance(cls.SYSTEM_NAMESPACE, str)
-    labels = cls.namespace_labels()
+    labels, annotations = cls.namespace_labels(), cls.namespace_annotations()
     assert mesh.POD_SECURITY_LABELS.items() <= labels.items(), "every meshed namespace gets Pod Security"
-    assert len(labels) > len(mesh.POD_SECURITY_LABELS), "and the label that enrols it in this mesh"
-    for answer in (labels, cls.entry_point_pod_annotations(), cls.job_pod_annotations()):
+    enrolment = len(labels) - len(mesh.POD_SECURITY_LABELS) + len(annotations)
+    assert enrolment > 0, "and the label or annotation that enrols it in this mesh"
+    for answer in (labels, annotations, cls.entry_point_pod_annotations(), cls.job_pod_annotations()):
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in answer.items())
     members = {m for m in dir(mesh.MeshProvider) if not m.startswith("_")} | set(mesh.MeshProvider.__annotations__)
     assert {m for m in members if m not in {"ready", "system_namespace"}} <= set(dir(cls))
@@ -32,5 +33,5 @@ def test_settings_offer_exactly_the_providers_the_dispatcher_knows():
 
 
 def test_an_unknown_provider_is_named():
-    with pytest.raises(ValueError, match="'linkerd' is not one of kuma, istio"):
-        mesh.provider_class("linkerd")
+    with pytest.raises(ValueError, match="'cilium' is not one of kuma, istio, linkerd, consul"):
+        mesh.provider_class("cilium")

@@ -122,7 +122,9 @@ BAD_CONFIGS = [
     ("prod", {"meshCertificateTtlHours": 72}, "airflow-mesh:meshCertificateTtlHours", "outside 1-24"),
     ("prod", {"meshControlPlaneReplicas": 1}, "airflow-mesh:meshControlPlaneReplicas", "at least 2"),
     ("dev", {"meshPreviousCaName": "ca-1"}, "airflow-mesh:meshPreviousCaName", "must differ"),
-    ("dev", {"meshProvider": "linkerd"}, "airflow-mesh:meshProvider", "allowed: kuma, istio"),
+    ("dev", {"meshProvider": "cilium"}, "airflow-mesh:meshProvider", "allowed: kuma, istio, linkerd, consul"),
+    ("dev", {"meshProvider": "linkerd", "meshCaSource": "builtin"}, "airflow-mesh:meshCaSource", "use cert-manager"),
+    ("dev", {"meshProvider": "istio"}, "airflow-mesh:meshProvider", "does not enforce egress allow-lists"),
     # edge
     ("dev", {"airflowHostname": "airflow.other.example.org"}, "airflow-mesh:airflowHostname", "outside hostedZoneName"),
     ("prod", {"oidcAllowedGroups": []}, "airflow-mesh:oidcAllowedGroups", "must not be empty in prod"),

@@ -51,6 +51,7 @@ def dev_elsewhere() -> harness.Plan:
             "aws:region": REGION_B,
             "availabilityZones": [f"{REGION_B}a", f"{REGION_B}b"],
             "meshProvider": "istio",
+            "meshAcceptUnenforcedEgress": True,  # the dev domains declare egress, which ambient does not enforce
             "airflowImage": f"registry.example.com/data/airflow@{DIGEST}",
             "airflowHostname": "dev.data.example.com",
             "oidcAllowedGroups": [LITERAL_GROUP, "data-platform-admins"],

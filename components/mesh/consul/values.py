@@ -1,0 +1,95 @@
+"""Helm values of the consul-k8s chart 1.9.11 (Consul 1.22.7), from :class:`MeshArgs` alone.
+
+Keys are checked against upstream/consul/1.9.11/values.yaml in tests/components/mesh/test_consul.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.mesh.provider import MeshArgs
+
+#: Consul datacenter name (one per stack's cluster).
+DATACENTER = "dc1"
+#: Namespaces whose pods are injected carry this label (the injector's namespaceSelector).
+INJECT_LABEL = ("consul.hashicorp.com/connect-inject", "enabled")
+TERMINATING_GATEWAY = "terminating-gateway"
+#: Kubernetes Secret holding the gossip key (created by the provider, not the chart).
+GOSSIP_SECRET = "consul-gossip-key"
+GOSSIP_KEY = "key"
+#: Root and intermediate lifetimes of Consul's built-in Connect CA; leaves follow the settings.
+ROOT_CERT_TTL = "87600h"
+INTERMEDIATE_CERT_TTL = "8760h"
+SERVER_STORAGE = "10Gi"
+
+
+def connect_ca_config(args: MeshArgs) -> dict[str, Any]:
+    """Consul agent configuration of the built-in CA: leaf certificates live ``certificate_ttl_hours``
+    (Consul's default is 72 h) and the proxies renew them before expiry."""
+    return {
+        "connect": {
+            "ca_provider": "consul",
+            "ca_config": {
+                "leaf_cert_ttl": f"{args.certificate_ttl_hours}h",
+                "intermediate_cert_ttl": INTERMEDIATE_CERT_TTL,
+                "root_cert_ttl": ROOT_CERT_TTL,
+            },
+        }
+    }
+
+
+def chart_values(
+    args: MeshArgs, *, storage_class: str, namespaces: list[str], server_ca_secret: str | None
+) -> dict[str, Any]:
+    """The chart's values. ``server_ca_secret``: a cert-manager CA Secret (``tls.crt``/``tls.key``) for the
+    servers' TLS; ``None`` lets the chart's tls-init job generate that CA."""
+    ha = args.control_plane_replicas >= 2
+    # Raft needs an odd quorum: 3 servers outside dev (also with meshControlPlaneReplicas 2), 1 in dev.
+    servers = max(3, args.control_plane_replicas | 1) if ha else 1
+    tls: dict[str, Any] = {"enabled": True, "enableAutoEncrypt": True, "verify": True, "httpsOnly": True}
+    if server_ca_secret:
+        tls["caCert"] = {"secretName": server_ca_secret, "secretKey": "tls.crt"}
+        tls["caKey"] = {"secretName": server_ca_secret, "secretKey": "tls.key"}
+    key, value = INJECT_LABEL
+    return {
+        "global": {
+            "name": "consul",
+            "datacenter": DATACENTER,
+            "tls": tls,
+            # ACL default deny, tokens bootstrapped and managed by the chart's server-acl-init job.
+            "acls": {"manageSystemACLs": True},
+            "gossipEncryption": {"autoGenerate": False, "secretName": GOSSIP_SECRET, "secretKey": GOSSIP_KEY},
+        },
+        "server": {
+            "replicas": servers,
+            "bootstrapExpect": servers,
+            # EKS >= 1.30 has no default StorageClass: name one explicitly (created by the provider).
+            "storage": SERVER_STORAGE,
+            "storageClass": storage_class,
+            "disruptionBudget": {"enabled": ha, "maxUnavailable": 1 if ha else None},
+            "extraConfig": json.dumps(connect_ca_config(args), sort_keys=True),
+        },
+        "connectInject": {
+            "enabled": True,
+            "replicas": 2 if ha else 1,
+            # Every pod of an enrolled namespace, and only those (namespaces are enrolled by label).
+            "default": True,
+            "namespaceSelector": f"matchLabels:\n  {key}: {value}\n",
+            "k8sAllowNamespaces": namespaces,
+            "transparentProxy": {"defaultEnabled": True, "defaultOverwriteProbes": True},
+            # The CNI installs the redirection: no privileged init container in the workload pods.
+            "cni": {"enabled": True},
+            # consul-dataplane as a native sidecar (init container with restartPolicy Always): Jobs and
+            # KubernetesExecutor task pods complete (apache/airflow#40359).
+            "dataplaneAsSidecarInitContainer": {"defaultEnabled": True},
+            "failurePolicy": "Fail",
+        },
+        "terminatingGateways": {
+            "enabled": True,
+            "defaults": {"replicas": 2 if ha else 1},
+            "gateways": [{"name": TERMINATING_GATEWAY}],
+        },
+        "ui": {"enabled": False},
+        "syncCatalog": {"enabled": False},
+    }

@@ -1,0 +1,226 @@
+"""LinkerdMesh: Linkerd (open-source edge release) with default-deny inbound, generated from the access model.
+
+    namespaces -> trust anchors, identity issuer (cert-manager), trust roots ConfigMap
+      -> linkerd-crds -> linkerd2-cni -> linkerd-control-plane (proxy.defaultInboundPolicy: deny)
+      -> Servers, MeshTLSAuthentications, AuthorizationPolicies, entry point, EgressNetworks + routes
+
+Default deny is a property of each proxy, fixed when the pod is injected: every injected pod starts
+denying whatever no policy allows, so there is no separate "turn enforcement on" step. The policies
+exist before any meshed workload starts because the workloads wait for ``ready``. Linkerd always
+uses mTLS between meshed proxies; ``tls_mode`` chooses ``deny`` or (dev only) ``audit``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.mesh.linkerd.exits import cluster_networks, exit_manifests
+from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
+from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
+from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest
+from components.mesh.provider import MeshArgs
+from components.platform import KUBERNETES_SERVICE_CIDR
+
+SYSTEM_NAMESPACE = "linkerd"
+CNI_NAMESPACE = "linkerd-cni"
+#: The proxy injector injects pods of namespaces (or pods) annotated with this.
+INJECT_ANNOTATION = "linkerd.io/inject"
+DEFAULT_POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
+
+
+def control_plane_values(args: MeshArgs) -> dict[str, Any]:
+    """Helm values of linkerd-control-plane (keys checked against values.yaml + values-ha.yaml)."""
+    ha = args.control_plane_replicas >= 2
+    values: dict[str, Any] = {
+        "controllerReplicas": args.control_plane_replicas,
+        # Pods that miss injection would run outside the mesh: fail their creation instead (upstream
+        # pairs default deny with HA mode for this reason, docs/2-edge/features/server-policy.md).
+        "webhookFailurePolicy": "Fail",
+        "cniEnabled": True,
+        "clusterNetworks": cluster_networks(args.vpc_cidr, KUBERNETES_SERVICE_CIDR),
+        "identity": {
+            "externalCA": True,
+            "issuer": {
+                "scheme": "kubernetes.io/tls",
+                "issuanceLifetime": issuance_lifetime(args.certificate_ttl_hours),
+            },
+        },
+        "proxy": {
+            "defaultInboundPolicy": access_policy(args.tls_mode),
+            # Native sidecars (the edge default, pinned): Jobs and KubernetesExecutor pods complete.
+            "nativeSidecar": True,
+        },
+    }
+    if ha:
+        # values-ha.yaml of the chart, expressed here so the replica count follows the settings.
+        values.update(
+            {
+                "highAvailability": True,
+                "enablePodDisruptionBudget": True,
+                "controller": {"podDisruptionBudget": {"maxUnavailable": 1}},
+                "deploymentStrategy": {"rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}},
+                "enablePodAntiAffinity": True,
+            }
+        )
+        values["proxy"]["resources"] = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
+    if args.telemetry:
+        # Traces only: Linkerd's proxies have no OTLP access log (telemetry_hooks: none yet).
+        endpoint = f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"
+        values["proxy"]["tracing"] = {"enabled": True, "collector": {"endpoint": endpoint}}
+        values["controller"] = {
+            **values.get("controller", {}),
+            "tracing": {"enabled": True, "collector": {"endpoint": endpoint}},
+        }
+    return values
+
+
+class LinkerdMesh(pulumi.ComponentResource):
+    """Linkerd control plane, identity, and the policies generated from the access model.
+
+    Outputs: ``ready``, ``system_namespace``, and for tests and reports ``permissions`` (policy
+    objects per edge and entry point) and ``exits`` (EgressNetworks and routes).
+    """
+
+    NAME = "linkerd"
+    SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+
+    @staticmethod
+    def namespace_labels() -> dict[str, str]:
+        """Pod Security only: Linkerd enrols a namespace by annotation (:meth:`namespace_annotations`).
+        The CNI sets up the redirection, so no injected pod needs NET_ADMIN and ``baseline`` holds."""
+        return dict(POD_SECURITY_LABELS)
+
+    @staticmethod
+    def namespace_annotations() -> dict[str, str]:
+        """Injection, and default deny written on the namespace too, so a pod created while the
+        cluster-wide default were ever different still starts denying."""
+        return {INJECT_ANNOTATION: "enabled", DEFAULT_POLICY_ANNOTATION: "deny"}
+
+    @staticmethod
+    def job_pod_annotations() -> dict[str, str]:
+        """Nothing: the Kubernetes API is inside ``clusterNetworks``, and native sidecars let the Job end."""
+        return {}
+
+    @staticmethod
+    def entry_point_pod_annotations() -> dict[str, str]:
+        """Nothing on the pod: the gateway's listener ports are admitted by policy (``policies``)."""
+        return {}
+
+    def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow-mesh:mesh:Linkerd", name, None, opts)
+        if args.ca_source != "cert-manager":
+            raise ValueError("linkerd: the identity issuer comes from cert-manager (meshCaSource: cert-manager)")
+        self.system_namespace = SYSTEM_NAMESPACE
+        prerequisites = list(args.depends_on)  # cert-manager and the Gateway API CRDs the policy controller reads
+
+        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        # Created here (not by Helm, which only creates them from the CLI) so the identity issuer and
+        # the trust roots exist before the control plane starts.
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-system",
+            metadata={
+                "name": SYSTEM_NAMESPACE,
+                "labels": {
+                    **PART_OF,
+                    "linkerd.io/is-control-plane": "true",
+                    "config.linkerd.io/admission-webhooks": "disabled",
+                    "linkerd.io/control-plane-ns": SYSTEM_NAMESPACE,
+                    "pod-security.kubernetes.io/enforce": "restricted",  # the CNI removes proxy-init's privileges
+                },
+                "annotations": {INJECT_ANNOTATION: "disabled"},
+            },
+            opts=child(*prerequisites),
+        )
+        cni_namespace = k8s.core.v1.Namespace(
+            f"{name}-cni-system",
+            metadata={
+                "name": CNI_NAMESPACE,
+                "labels": {
+                    **PART_OF,
+                    "linkerd.io/cni-resource": "true",
+                    "config.linkerd.io/admission-webhooks": "disabled",
+                    # The CNI DaemonSet writes the node's CNI configuration (host paths).
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                },
+            },
+            opts=child(*prerequisites),
+        )
+        identity = LinkerdIdentity(name, args, parent=self, namespace=namespace, depends_on=prerequisites)
+
+        def release(component: str, chart: str, namespace_: str, values: dict, deps: list) -> k8s.helm.v3.Release:
+            return k8s.helm.v3.Release(
+                f"{name}-{component}",
+                k8s.helm.v3.ReleaseArgs(
+                    name=chart,
+                    chart=chart,
+                    version=versions.LINKERD_CHART_VERSION,
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.LINKERD_CHART_REPO),
+                    namespace=namespace_,
+                    create_namespace=False,
+                    atomic=True,
+                    timeout=600,
+                    values=values,
+                ),
+                opts=child(*prerequisites, *deps),
+            )
+
+        # The Gateway API CRDs belong to the stack (components.edge.gateway_api), never to Linkerd.
+        crds = release("crds", "linkerd-crds", SYSTEM_NAMESPACE, {"installGatewayAPI": False}, [namespace])
+        cni = release(
+            "cni", "linkerd2-cni", CNI_NAMESPACE, {"repairController": {"enabled": True}}, [cni_namespace, crds]
+        )
+        control_plane = release(
+            "control-plane",
+            "linkerd-control-plane",
+            SYSTEM_NAMESPACE,
+            control_plane_values(args),
+            [namespace, crds, cni, *identity.resources],
+        )
+        data_plane = [crds, cni, control_plane]
+
+        self.permissions = [
+            self._create(name, m, args, child(*data_plane))
+            for m in (
+                *permission_manifests(args.model, args.tls_mode),
+                *entry_point_manifests(args.model, args.tls_mode),
+            )
+        ]
+        self.exits = [
+            self._create(name, m, args, child(*data_plane))
+            for m in exit_manifests(
+                args.model,
+                vpc_cidr=args.vpc_cidr,
+                service_cidr=KUBERNETES_SERVICE_CIDR,
+                identity_mode=args.identity_mode,
+            )
+        ]
+        self.ready: list[pulumi.Resource] = [
+            namespace,
+            cni_namespace,
+            *identity.resources,
+            *data_plane,
+            *self.permissions,
+            *self.exits,
+        ]
+        self.register_outputs({})
+
+    def _create(
+        self, name: str, m: Manifest, args: MeshArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        found = args.namespaces.get(m.namespace)
+        if found is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[found]))
+        return k8s.apiextensions.CustomResource(
+            f"{name}-{m.resource.replace('*', 'wildcard')}",
+            api_version=m.api_version,
+            kind=m.kind,
+            metadata={"name": m.name, "namespace": m.namespace, "labels": m.labels},
+            spec=m.spec,
+            opts=opts,
+        )
