@@ -265,7 +265,12 @@ telemetry = observability.Observability(
             otel_endpoint=settings.otel_endpoint,
             mesh_log_paths=mesh_hooks.log_paths,
             mesh_log_operators=mesh_hooks.log_operators,
-            collector_pod_annotations=mesh_hooks.collector_pod_annotations,
+            collector_pod_annotations={
+                **mesh.workload_pod_annotations(settings.mesh_provider, model, settings.vpc_cidr).get(
+                    "otel-collector", {}
+                ),
+                **mesh_hooks.collector_pod_annotations,
+            },
         ),
         signals=observability.Signals(
             stack=settings.stack,

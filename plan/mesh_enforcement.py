@@ -33,7 +33,7 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "egress": "enforced per workload: outbound passthrough is off and each workload's MeshPassthrough lists "
         "its exits (TLS SNI, HTTP Host, CIDR for the database).",
         "egressLevel": "enforced",
-        "udp": "not carried: statsd (UDP) bypasses the sidecar, outside mTLS and outside any permission.",
+        "udp": "not carried: UDP would bypass the sidecar; the platform sends none.",
         "metrics": "proxy metrics are only exported where observability configures MeshMetric.",
         "limits": "a container that bypasses the sidecar's redirection (host network, NET_ADMIN) is not stopped.",
     },
@@ -43,7 +43,7 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "egress": "NOT enforced: ztunnel passes traffic to destinations outside the mesh straight through; the "
         "model's exits are documentation only.",
         "egressLevel": "not-enforced",
-        "udp": "not carried: ztunnel captures TCP only; statsd (UDP) is outside mTLS.",
+        "udp": "not carried: ztunnel captures TCP only; the platform sends no UDP.",
         "metrics": "ztunnel's own metrics port is not under the workloads' AuthorizationPolicies.",
         "limits": "any egress, to any host, from any meshed pod.",
     },
@@ -57,7 +57,7 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "inside clusterNetworks (the VPC: RDS, VPC endpoints; the Kubernetes API) are not restricted at all. "
         "Linkerd itself says its egress control is not a strong security guarantee.",
         "egressLevel": "per-namespace",
-        "udp": "not carried: the proxy handles TCP only; statsd (UDP) is outside mTLS.",
+        "udp": "not carried: the proxy handles TCP only; the platform sends no UDP.",
         "metrics": "scraping a proxy's admin port (4191) needs its own authorization; none is generated.",
         "limits": "a process that bypasses the proxy is not stopped; workloads sharing a namespace share its exits.",
     },
@@ -70,7 +70,7 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "inside the VPC or the Service CIDR (RDS, the Kubernetes API) and wildcard names (*.s3 virtual-hosted "
         "buckets) cannot be destinations and are not handled.",
         "egressLevel": "enforced",
-        "udp": "not carried: transparent proxy redirects TCP (and DNS) only; statsd (UDP) is outside mTLS.",
+        "udp": "not carried: transparent proxy redirects TCP (and DNS) only; the platform sends no UDP.",
         "metrics": "Envoy and merged app metrics are not enabled; scraping would need its own exposure.",
         "limits": "a container that bypasses the redirection (host network, NET_ADMIN) is not stopped; the Consul "
         "server is BUSL-1.1.",

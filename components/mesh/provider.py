@@ -115,12 +115,12 @@ class MeshArgs:
     vpc_cidr: str
     #: ``irsa`` or ``pod-identity``: with Pod Identity, AWS SDKs also reach the node-local agent.
     identity_mode: str
+    #: The stack's collector; None: the mesh sends no telemetry.
+    telemetry: MeshTelemetry | None = None
     #: Generated mesh secrets (Consul's gossip key) are regenerated after this many days.
     secret_rotation_days: int = 90
     #: Keep stateful mesh data (Consul servers' volumes) when the stack is destroyed (prod).
     protect_state: bool = False
-    #: The stack's collector; None: the mesh sends no telemetry.
-    telemetry: MeshTelemetry | None = None
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
     #: Sizing tier of the control plane's requests (components/sizing.py): ``small`` in dev.

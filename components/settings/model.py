@@ -243,23 +243,17 @@ class StackConfig(_Strict):
         2, description="Mesh control-plane replicas (2 or more outside dev, with a PodDisruptionBudget)."
     )
     otel_endpoint: str = Field(
-        "",
-        description="Extra OTLP gRPC endpoint (`host:443`, TLS) the stack's collector also exports every signal to; "
-        "empty: CloudWatch and X-Ray only.",
+        "", description="Extra OTLP endpoint (`host:443`, TLS) the collector also exports to; empty: AWS only."
     )
 
     # --- observability -------------------------------------------------------------------------
     access_trail_retention_days: int = Field(
-        90,
-        description="Retention of the access-trail log group (mesh, edge and task logs), in days; one of "
-        "CloudWatch's values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, "
-        "2557, 2922, 3288, 3653). Prod keeps it longer.",
+        90, description="Access-trail log group retention in days (a CloudWatch value; at least 365 in prod)."
     )
     alarm_topic_arn: str = Field(
         "",
         pattern=r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256})?$",
-        description="SNS topic the alarms notify (scheduler heartbeat, edge 5xx, certificate expiry); "
-        "empty: the stack creates its own `<cluster>-alarms` topic to subscribe to.",
+        description="SNS topic for the alarms; empty: the stack creates `<cluster>-alarms`.",
     )
     mesh_accept_unenforced_egress: bool = Field(
         False,
@@ -398,18 +392,16 @@ class Settings(StackConfig):
 
     @property
     def access_trail_log_group(self) -> str:
-        """Fixed name of the access-trail log group (mesh, edge and task logs): IAM names it before it exists."""
+        """Fixed names (IAM names them before they exist): the access trail, then the EMF metrics group."""
         return f"/{PROJECT}/{self.stack}/access-trail"
 
     @property
     def metrics_log_group(self) -> str:
-        """Fixed name of the log group that carries the collector's metrics as embedded metric format."""
         return f"/{PROJECT}/{self.stack}/metrics"
 
     @property
     def metrics_namespace(self) -> str:
-        """CloudWatch metrics namespace of the stack (dashboard and alarms read it)."""
-        return f"AirflowMesh/{self.stack}"
+        return f"AirflowMesh/{self.stack}"  # CloudWatch namespace of the dashboard and alarms
 
     @property
     def secrets_prefix(self) -> str:

@@ -68,10 +68,13 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
         )
         values["proxy"]["resources"] = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
     if args.telemetry:
-        # Traces of the proxies and the controllers go to the stack's collector (OTLP gRPC).
-        collector = {"endpoint": f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"}
-        values["proxy"]["tracing"] = {"enabled": True, "collector": collector}
-        values["controller"] = {**values.get("controller", {}), "tracing": {"enabled": True, "collector": collector}}
+        # Traces only: Linkerd's proxies have no OTLP access log (telemetry_hooks: none yet).
+        endpoint = f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"
+        values["proxy"]["tracing"] = {"enabled": True, "collector": {"endpoint": endpoint}}
+        values["controller"] = {
+            **values.get("controller", {}),
+            "tracing": {"enabled": True, "collector": {"endpoint": endpoint}},
+        }
     return values
 
 

@@ -13,7 +13,7 @@ from components import versions
 from components.access_model import Egress
 from components.mesh.consul.config_entries import destination_name, exit_manifests, service_names
 from components.mesh.policy import DATABASE_HOST
-from components.platform import KUBERNETES_API
+from components.platform import KUBERNETES_API, KUBERNETES_SERVICE_CIDR
 from policy.rules.model import Resource, Stack
 from policy.rules.offline import evaluate, from_records, stack_of
 from tests import schemas, stacks
@@ -140,7 +140,7 @@ def test_exits_through_the_terminating_gateway_only(stack):
     }
     names = service_names(model)
     for e in model.egress:
-        if e.host in (DATABASE_HOST, KUBERNETES_API):
+        if e.host in (DATABASE_HOST, KUBERNETES_API, KUBERNETES_SERVICE_CIDR):
             continue  # inside the VPC / Service CIDR: not a Consul destination (docs/mesh.md)
         service = destination_name(e.host, e.port)
         assert destinations[service]["destination"] == {"addresses": [e.host], "port": e.port}
@@ -193,6 +193,7 @@ def test_exits_consul_cannot_name_become_pod_annotations_for_their_owners():
     for client in ("airflow-scheduler", "airflow-api-server", "edge-controller"):
         assert annotations[client] == {cidrs: f"{KUBERNETES_API}/32"}
     assert set(annotations) == {
+        "otel-collector",  # cert-manager's metrics, in the Service CIDR
         "airflow-pgbouncer",
         "airflow-scheduler",
         "airflow-api-server",
