@@ -229,7 +229,7 @@ def test_every_exit_of_the_model_is_let_out_and_nothing_else(stack):
             routes.setdefault(r["inputs"]["metadata"]["namespace"], set()).add(host)
     expected: dict[str, set[str]] = {}
     for e in model.egress:
-        if e.host in (DATABASE_HOST, KUBERNETES_API):
+        if e.host in (DATABASE_HOST, KUBERNETES_API, KUBERNETES_SERVICE_CIDR):
             continue  # inside clusterNetworks: not egress to Linkerd, and not restricted (docs/mesh.md)
         ns = model.workload(e.source).namespace
         expected.setdefault(ns, set()).add(e.host)
