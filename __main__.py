@@ -33,7 +33,7 @@ from components.identity.namespaces import Namespaces, NamespacesArgs
 from components.identity.workloads import WorkloadIdentities, WorkloadIdentitiesArgs
 from components.network.component import Network, NetworkArgs
 from components.platform import SYSTEM_NODE_ROLE, TASK_TAINT
-from components.settings import instance_types
+from components.settings import instance_types, session_rules
 
 settings = stack_settings.load()  # raises SettingsError before any resource is registered
 # prod protects its data; a stack being retired (`retire: true`, docs/retire.md) lifts `protect` and
@@ -316,6 +316,8 @@ edge = Edge(
         ),
         oauth2_proxy_service_account=identities.service_accounts["edge-oauth2-proxy"],
         session_store=settings.oauth2_proxy_session_store,
+        session_shape=session_rules.session_shape(settings),
+        logout_host=session_rules.logout_host(settings),
         secret_rotation_days=settings.secret_rotation_days,
         gateway_pod_annotations=mesh.entry_point_pod_annotations(settings.mesh_provider),
         job_pod_annotations=mesh.job_pod_annotations(settings.mesh_provider),

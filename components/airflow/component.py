@@ -170,6 +170,7 @@ def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
         oidc_issuer_url=settings.oidc_issuer_url,
         oidc_client_id=settings.oidc_client_id,
         oidc_groups_claim=settings.oidc_groups_claim,
+        oidc_end_session_endpoint=settings.oidc_end_session_endpoint,
         role_mappings=tuple(settings.role_mappings),
         domains=domains,
         service_accounts={w.name: w.service_account for w in model.workloads.values() if w.kind == "airflow"},

@@ -124,3 +124,5 @@ class ChartInputs:
     size_tier: str = "standard"
     dags_git_branch: str = "main"
     dags_git_known_hosts: str = ""
+    #: The IdP's logout URL; empty: Airflow reads ``end_session_endpoint`` from the issuer's discovery.
+    oidc_end_session_endpoint: str = ""

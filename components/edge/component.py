@@ -33,7 +33,7 @@ import pulumi_kubernetes as k8s
 
 from components import sizing, versions
 from components.edge.access_log import NGINX_LOG_FORMAT
-from components.edge.oauth2_proxy import OAuth2Proxy, OAuth2ProxyArgs, OidcClient
+from components.edge.oauth2_proxy import COOKIE_NAME, OAuth2Proxy, OAuth2ProxyArgs, OidcClient
 from components.edge.routes import (
     HTTPS_ROUTE,
     LISTENER_PORTS,
@@ -51,6 +51,7 @@ from components.platform import (
     GATEWAY_SELECTOR,
     GATEWAY_SERVICE_ACCOUNT,
 )
+from components.settings import session_size
 
 LOAD_BALANCER_SERVICE = f"{GATEWAY_SERVICE_ACCOUNT}-lb"
 PART_OF = {"app.kubernetes.io/part-of": "airflow-mesh", "app.kubernetes.io/component": "edge"}
@@ -86,6 +87,10 @@ class EdgeArgs:
     oauth2_proxy_service_account: k8s.core.v1.ServiceAccount
     #: ``cookie`` or ``redis`` session store of oauth2-proxy.
     session_store: Literal["cookie", "redis"] = "cookie"
+    #: The largest session the stack accepts: NGINX's proxy buffers are sized for it.
+    session_shape: session_size.SessionShape = session_size.DEFAULT_SHAPE
+    #: The IdP host logout ends its session at (oauth2-proxy lets ``/oauth2/sign_out`` redirect there).
+    logout_host: str = ""
     #: oauth2-proxy's cookie secret is regenerated after this many days.
     secret_rotation_days: int = 90
     #: Annotations the mesh wants on the data-plane pods (an entry point that takes plaintext from
@@ -154,6 +159,7 @@ class Edge(pulumi.ComponentResource):
                 service_account=args.oauth2_proxy_service_account,
                 replicas=args.replicas,
                 session_store=args.session_store,
+                logout_host=args.logout_host,
                 rotation_days=args.secret_rotation_days,
                 depends_on=args.mesh,
                 timeout_seconds=args.timeout_seconds,
@@ -186,14 +192,16 @@ class Edge(pulumi.ComponentResource):
                 after(*waits, *args.gateway_api),
             )
 
-        # NGINX's timeouts on the route come from the journey's one number (components/edge/timeouts.py).
+        # NGINX's timeouts on the route come from the journey's one number (components/edge/timeouts.py),
+        # its response buffer from the largest session the stack accepts (components/settings/session_size.py).
+        buffer_bytes = session_size.proxy_buffer_bytes(args.session_shape, args.session_store, COOKIE_NAME)
         _custom(
             f"{name}-proxy-settings",
             "gateway.nginx.org/v1alpha1",
             "ProxySettingsPolicy",
             HTTPS_ROUTE,
             namespace,
-            proxy_settings_policy_spec(HTTPS_ROUTE),
+            proxy_settings_policy_spec(HTTPS_ROUTE, buffer_bytes),
             after(ngf),
         )
 

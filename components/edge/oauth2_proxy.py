@@ -84,6 +84,9 @@ class OAuth2ProxyArgs:
     #: ``cookie``: the session lives in the (encrypted, split if large) cookie; ``redis``: the cookie
     #: only holds a ticket and the session lives in Redis (redis-ha subchart, Sentinel).
     session_store: Literal["cookie", "redis"] = "cookie"
+    #: The IdP host Airflow's logout ends the IdP session at: ``/oauth2/sign_out`` redirects only to
+    #: ``whitelist_domains`` (pkg/app/redirect/validator.go; anything else silently becomes ``/``).
+    logout_host: str = ""
     #: The cookie secret is regenerated after this many days (everyone signs in again).
     rotation_days: int = 90
     #: What must exist first (the mesh, so the pods start with their sidecar and permissions).
@@ -188,7 +191,7 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
         "cookie_path": "/",
         "cookie_expire": "12h",
         "cookie_refresh": "1h",
-        "whitelist_domains": [args.hostname],
+        "whitelist_domains": [args.hostname, *([args.logout_host] if args.logout_host else [])],
         "skip_provider_button": True,
         "skip_jwt_bearer_tokens": True,
         "api_routes": list(API_ROUTES),

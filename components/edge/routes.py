@@ -43,6 +43,13 @@ TLS_SECRET = f"{GATEWAY_NAME}-tls"
 #: The HTTPS route's name (the ProxySettingsPolicy targets it).
 HTTPS_ROUTE = f"{GATEWAY_NAME}-route"
 LISTENER_PORTS = {"http": 80, "https": 443}
+#: Airflow 3.1's Logout button (ui: ``api/v2/auth/logout``), which redirects to the auth manager's
+#: ``get_url_logout()``: for FabAuthManager the FastAPI ``/auth/logout`` route, which only deletes
+#: Airflow's cookies (providers/fab/auth_manager/api_fastapi/routes/login.py), so oauth2-proxy's and the
+#: IdP's sessions would sign the user straight back in. The gateway sends it to FAB's Flask logout
+#: instead, which webserver_config.py replaces with one that ends all three (issue 14, journey 4).
+UI_LOGOUT_PATH = "/api/v2/auth/logout"
+FAB_LOGOUT_PATH = "/auth/logout/"
 
 
 def certificate_spec(hostname: str, issuer: str) -> dict[str, Any]:
@@ -106,7 +113,8 @@ def redirect_route_spec(hostname: str) -> dict[str, Any]:
 
 
 def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
-    """HTTPS: everything (``/oauth2/*`` included) to oauth2-proxy, forged identity removed, HSTS added."""
+    """HTTPS: everything (``/oauth2/*`` included) to oauth2-proxy, forged identity removed, HSTS added;
+    Airflow's Logout sent to the logout that ends every session (:data:`UI_LOGOUT_PATH`)."""
     return {
         "parentRefs": [_parent("https")],
         "hostnames": [hostname],
@@ -125,20 +133,69 @@ def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
                     },
                 ],
                 "backendRefs": [{"group": "", "kind": "Service", "name": service, "port": port}],
-            }
+            },
+            # Exact beats PathPrefix whatever the order (Gateway API route precedence).
+            {
+                "matches": [{"path": {"type": "Exact", "value": UI_LOGOUT_PATH}}],
+                "filters": [
+                    strip_identity_headers(),
+                    {
+                        "type": "RequestRedirect",
+                        "requestRedirect": {
+                            "path": {"type": "ReplaceFullPath", "replaceFullPath": FAB_LOGOUT_PATH},
+                            "statusCode": 302,
+                        },
+                    },
+                ],
+            },
         ],
     }
 
 
-def proxy_settings_policy_spec(route: str) -> dict[str, Any]:
+def proxy_settings_policy_spec(route: str, buffer_bytes: int) -> dict[str, Any]:
     """NGF ProxySettingsPolicy (gateway.nginx.org/v1alpha1, NGF 2.6+) on the HTTPS route:
     NGINX waits as long as oauth2-proxy does plus a margin (components/edge/timeouts.py), not its 60 s
-    default (nginx/nginx-gateway-fabric#2164)."""
+    default (nginx/nginx-gateway-fabric#2164), and reads response headers as large as the session's
+    (``buffer_bytes`` from components/settings/session_size.py; nginx/nginx-gateway-fabric#4050)."""
     read = timeouts.nginx_proxy_timeout()
     return {
         "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": route}],
         "timeout": {"connect": f"{timeouts.CONNECT_SECONDS}s", "read": read, "send": read},
+        "buffering": proxy_buffering(buffer_bytes),
     }
+
+
+def proxy_buffering(buffer_bytes: int) -> dict[str, Any]:
+    """``proxy_buffer_size`` of ``buffer_bytes`` (a multiple of 1 KiB) with ``proxy_buffers`` and
+    ``proxy_busy_buffers_size`` that NGINX accepts next to it (:func:`buffering_problems`): setting only
+    the first makes the default busy size (2 x the larger buffer) exceed NGINX's bound and the
+    configuration fail to load."""
+    kib = buffer_bytes // 1024
+    return {"bufferSize": f"{kib}k", "buffers": {"number": 4, "size": f"{kib}k"}, "busyBuffersSize": f"{2 * kib}k"}
+
+
+def nginx_size(value: str) -> int:
+    """Bytes of an NGINX size (``16k``, ``1m``, ``512``)."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    return int(value[:-1]) * units[value[-1]] if value[-1] in units else int(value)
+
+
+def buffering_problems(buffering: dict[str, Any], page: int = 4096) -> list[str]:
+    """What NGINX's ``nginx -t`` would refuse in a ProxySettingsPolicy ``buffering`` (checks of
+    ngx_http_proxy_merge_loc_conf, src/http/modules/ngx_http_proxy_module.c; unset values take NGINX's
+    defaults: buffer size one page, 8 buffers of one page, busy size twice the larger of the two)."""
+    size = nginx_size(buffering.get("bufferSize", str(page)))
+    number = buffering.get("buffers", {}).get("number", 8)
+    each = nginx_size(buffering.get("buffers", {}).get("size", str(page)))
+    busy = nginx_size(buffering["busyBuffersSize"]) if "busyBuffersSize" in buffering else 2 * max(size, each)
+    problems = []
+    if number < 2:
+        problems.append("there must be at least 2 proxy_buffers")
+    if busy < max(size, each):
+        problems.append("proxy_busy_buffers_size must be >= proxy_buffer_size and one of proxy_buffers")
+    if busy > (number - 1) * each:
+        problems.append("proxy_busy_buffers_size must be less than the size of all proxy_buffers minus one buffer")
+    return problems
 
 
 def _parent(listener: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from components import versions
 from components.platform import KUBERNETES_SERVICE_CIDR
 from components.settings.model import ENVIRONMENTS, config_key
 from components.settings.node_rules import database_rules, node_rules
+from components.settings.session_rules import session_rules
 
 if TYPE_CHECKING:
     from components.settings.model import Settings
@@ -345,6 +346,7 @@ RULE_GROUPS = (
     database_rules,
     _mesh_rules,
     _edge_rules,
+    session_rules,
     _airflow_rules,
     _domain_rules,
     _identity_rules,

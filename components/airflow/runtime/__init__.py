@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from components.airflow.inputs import OIDC_PROVIDER, OIDC_SCOPES, OIDC_SECRET_ENV, ChartInputs, DomainSpec
 from components.platform import AIRFLOW_NAMESPACE, DOMAIN_LABEL
@@ -145,9 +146,25 @@ def webserver_config_source() -> str:
     return source(WEBSERVER_CONFIG_FILE)
 
 
+#: oauth2-proxy's sign-out endpoint (its ``/oauth2`` proxy prefix), on the Airflow host.
+SIGN_OUT_PATH = "/oauth2/sign_out"
+
+
+def logout_data(inputs: ChartInputs) -> dict[str, str]:
+    """Where Airflow's logout sends the browser: oauth2-proxy's sign-out, then the IdP's logout (the
+    configured one, or the discovered one on ``idp_host``, the host oauth2-proxy may redirect to),
+    then back to Airflow's front page (register it at the IdP as a post-logout redirect URI)."""
+    return {
+        "sign_out_path": SIGN_OUT_PATH,
+        "end_session_endpoint": inputs.oidc_end_session_endpoint,
+        "idp_host": urlsplit(inputs.oidc_end_session_endpoint or inputs.oidc_issuer_url).hostname or "",
+        "post_logout_redirect_uri": f"https://{inputs.hostname}/",
+    }
+
+
 def webserver_config_data(inputs: ChartInputs) -> dict[str, Any]:
     """Its data: the OIDC client (never its secret, only the variable holding it), the role
-    mapping and the domain roles."""
+    mapping, the domain roles and where logout goes (:func:`logout_data`)."""
     issuer = inputs.oidc_issuer_url.rstrip("/")
     return {
         "provider": OIDC_PROVIDER,
@@ -158,6 +175,7 @@ def webserver_config_data(inputs: ChartInputs) -> dict[str, Any]:
         "groups_claim": inputs.oidc_groups_claim,
         "roles_mapping": roles_mapping(inputs.role_mappings),
         "domain_roles": sorted(d.airflow_role for d in inputs.domains),
+        "logout": logout_data(inputs),
     }
 
 

@@ -9,7 +9,9 @@ The stack's data is not in this file: it is the JSON object in the environment v
     {"provider": "<FAB provider name>", "client_id": "...", "secret_env": "<env var of the secret>",
      "metadata_url": "<issuer>/.well-known/openid-configuration", "scopes": "openid email profile",
      "groups_claim": "groups", "roles_mapping": {"<IdP group>": ["<role>", ...]},
-     "domain_roles": ["<role>", ...]}
+     "domain_roles": ["<role>", ...],
+     "logout": {"sign_out_path": "/oauth2/sign_out", "end_session_endpoint": "<https URL or empty>",
+                "idp_host": "<host oauth2-proxy may redirect to>", "post_logout_redirect_uri": "https://<host>/"}}
 
 The OIDC client secret itself is read from the environment variable it names (a Secret reference),
 never written down. Without the data the import fails and the api-server does not start.
@@ -18,11 +20,18 @@ never written down. Without the data the import fails and the api-server does no
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride
+from flask import redirect, session
+from flask_appbuilder import expose
 from flask_appbuilder.security.manager import AUTH_OAUTH
+from flask_appbuilder.security.views import AuthOAuthView
+from flask_login import logout_user
+from werkzeug.wrappers import Response
 
 #: Environment variable holding the stack's data (see the module docstring).
 DATA_ENV = "AIRFLOW_MESH_WEBSERVER_CONFIG"
@@ -71,9 +80,66 @@ _DOMAIN_PERMISSIONS = [
 ]
 
 
-class AirflowMeshSecurityManager(FabAirflowSecurityManagerOverride):
-    """Domain roles are created and their permissions re-applied at every start (sync_roles)."""
+LOGOUT: dict[str, str] = _DATA["logout"]
+#: Airflow's own JWT cookie (airflow/api_fastapi/auth/managers/base_auth_manager.py COOKIE_NAME_JWT_TOKEN).
+AIRFLOW_TOKEN_COOKIE = "_token"
+#: oauth2-proxy replaces this in the ``rd`` of ``/oauth2/sign_out`` with the session's ID token
+#: (oauthproxy.go ``SignOut``, ``idTokenPlaceholder``): most IdPs honour post_logout_redirect_uri only
+#: with an id_token_hint, and only oauth2-proxy holds the ID token the browser signed in with.
+ID_TOKEN_PLACEHOLDER = "{id_token}"
+_log = logging.getLogger(__name__)
 
+
+def end_session_url(endpoint: str) -> str:
+    """The IdP's logout URL: back to Airflow afterwards, the client and the ID token named."""
+    query = urlencode({"client_id": _DATA["client_id"], "post_logout_redirect_uri": LOGOUT["post_logout_redirect_uri"]})
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}&id_token_hint={ID_TOKEN_PLACEHOLDER}"
+
+
+def sign_out_url(endpoint: str) -> str:
+    """``/oauth2/sign_out?rd=...``: oauth2-proxy clears its cookies, then sends the browser to the IdP's
+    logout (``endpoint``), or straight back to Airflow when the IdP has none."""
+    target = end_session_url(endpoint) if endpoint else LOGOUT["post_logout_redirect_uri"]
+    return f"{LOGOUT['sign_out_path']}?rd={quote(target, safe='')}"
+
+
+def end_session_endpoint(remote: Any) -> str:
+    """The stack's ``oidcEndSessionEndpoint``, else ``end_session_endpoint`` from the issuer's discovery
+    document (authlib fetched and cached it for the login). Empty when there is none, or when it is on a
+    host oauth2-proxy does not allow (it would silently redirect to ``/`` instead)."""
+    if LOGOUT["end_session_endpoint"]:
+        return LOGOUT["end_session_endpoint"]
+    try:
+        endpoint = remote.load_server_metadata().get("end_session_endpoint") or ""
+    except Exception:  # the IdP is down: still end Airflow's and oauth2-proxy's sessions
+        _log.exception("OIDC discovery failed; logout cannot end the IdP session")
+        return ""
+    if endpoint and urlsplit(endpoint).hostname != LOGOUT["idp_host"]:
+        _log.error("end_session_endpoint %s is not on %s; set oidcEndSessionEndpoint", endpoint, LOGOUT["idp_host"])
+        return ""
+    return endpoint
+
+
+class AirflowMeshAuthOAuthView(AuthOAuthView):
+    """FAB's OAuth views with a logout that ends every session: FAB's (database row and cookie),
+    Airflow's JWT cookie, oauth2-proxy's and the IdP's. FAB's own only calls ``logout_user``
+    (flask_appbuilder/security/views.py ``AuthView.logout``), so the next request signs straight back in."""
+
+    @expose("/logout/")
+    def logout(self) -> Response:
+        endpoint = end_session_endpoint(self.appbuilder.sm.oauth_remotes[_DATA["provider"]])
+        logout_user()
+        session.clear()
+        response = redirect(sign_out_url(endpoint))
+        response.delete_cookie(AIRFLOW_TOKEN_COOKIE, secure=True, httponly=True)
+        return response
+
+
+class AirflowMeshSecurityManager(FabAirflowSecurityManagerOverride):
+    """Domain roles are created and their permissions re-applied at every start (sync_roles); logout
+    ends every session (:class:`AirflowMeshAuthOAuthView`)."""
+
+    authoauthview = AirflowMeshAuthOAuthView
     ROLE_CONFIGS = [*_BASE.ROLE_CONFIGS, *({"role": role, "perms": _DOMAIN_PERMISSIONS} for role in DOMAIN_ROLES)]
 
     def get_oauth_user_info(self, provider: str, resp: dict[str, Any]) -> dict[str, Any]:

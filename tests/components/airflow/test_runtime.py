@@ -181,6 +181,17 @@ def webserver_config(inputs, monkeypatch):
     manager.AUTH_OAUTH = 4
     monkeypatch.setitem(sys.modules, "airflow.providers.fab.auth_manager.security_manager.override", override)
     monkeypatch.setitem(sys.modules, "flask_appbuilder.security.manager", manager)
+    stand_ins = {
+        "flask": {"redirect": None, "session": {}},
+        "flask_appbuilder": {"expose": lambda _path: lambda view: view},
+        "flask_appbuilder.security.views": {"AuthOAuthView": object},
+        "flask_login": {"logout_user": None},
+        "werkzeug.wrappers": {"Response": object},
+    }
+    for name, attributes in stand_ins.items():
+        module = types.ModuleType(name)
+        module.__dict__.update(attributes)
+        monkeypatch.setitem(sys.modules, name, module)
     entry = runtime.webserver_config_env(inputs)
     return fresh_import(
         WEBSERVER_CONFIG,
@@ -243,3 +254,38 @@ def test_runtime_modules_import_nothing_of_the_project():
             if isinstance(node, ast.ImportFrom | ast.Import):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 assert not any(n.split(".")[0] in {"components", "plan", "policy"} for n in names), path.name
+
+
+def test_logout_goes_through_oauth2_proxy_to_the_idp_with_the_id_token(webserver_config):
+    """The IdP's logout is oauth2-proxy's ``rd``, encoded once; ``{id_token}`` survives the encoding for
+    oauth2-proxy to fill in, and the IdP sends the browser back to Airflow's front page."""
+    from urllib.parse import parse_qs, urlsplit
+
+    config = webserver_config
+    url = config.sign_out_url("https://example.okta.com/oauth2/default/v1/logout")
+    assert url.startswith("/oauth2/sign_out?rd=")
+    (rd,) = parse_qs(urlsplit(url).query)["rd"]
+    idp = urlsplit(rd)
+    assert (idp.hostname, idp.path) == ("example.okta.com", "/oauth2/default/v1/logout")
+    assert parse_qs(idp.query)["post_logout_redirect_uri"] == ["https://airflow.dev.data.example.com/"]
+    assert "id_token_hint={id_token}" in rd
+    # no end-session endpoint: Airflow and oauth2-proxy still end theirs, and the browser comes home
+    assert parse_qs(urlsplit(config.sign_out_url("")).query)["rd"] == ["https://airflow.dev.data.example.com/"]
+
+
+def test_discovered_logout_endpoint_is_used_only_on_the_allowed_host(webserver_config):
+    class Remote:
+        def __init__(self, metadata):
+            self.metadata = metadata
+
+        def load_server_metadata(self):
+            if isinstance(self.metadata, Exception):
+                raise self.metadata
+            return self.metadata
+
+    end = webserver_config.end_session_endpoint
+    okta = "https://example.okta.com/oauth2/default/v1/logout"
+    assert end(Remote({"end_session_endpoint": okta})) == okta
+    assert end(Remote({"end_session_endpoint": "https://elsewhere.example.net/logout"})) == ""
+    assert end(Remote({})) == ""  # an IdP without RP-initiated logout (Google)
+    assert end(Remote(OSError("IdP down"))) == ""
