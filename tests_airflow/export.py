@@ -148,6 +148,8 @@ def meta(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
         "overrides": overrides,
         "executor": settings.airflow_executor,
         "groups_claim": settings.oidc_groups_claim,
+        "oidc_issuer_url": settings.oidc_issuer_url,
+        "airflow_hostname": settings.airflow_hostname,
         "role_mappings": [list(p) for p in settings.role_mappings],
         "domains": [
             {"name": d.name, "oidc_groups": list(d.oidc_groups), "airflow_role": d.airflow_role}

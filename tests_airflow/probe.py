@@ -118,6 +118,7 @@ def main(bundle: Path, variant: Path, out: Path) -> None:
             "fab": guarded(lambda: probe_fab.check(meta)),
             "dagbag": guarded(lambda: probe_runtime.dagbag(meta, work / "dags")),
             "dag_access": guarded(lambda: probe_fab.dag_access(meta, work / "dags")),
+            "logout": guarded(lambda: probe_fab.logout(meta)),
             "pods": guarded(lambda: probe_runtime.pods(meta, variant)),
             "executor": guarded(probe_runtime.executor),
             "remote_logging": guarded(lambda: probe_runtime.remote_logging(work)),

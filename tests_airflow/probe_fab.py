@@ -148,3 +148,54 @@ def dag_access(meta: dict[str, Any], dags_root: Path) -> dict[str, Any]:
         "readable": readable,
         "domain_role": meta["domains"][0]["airflow_role"] if meta["domains"] else None,
     }
+
+
+def logout(meta: dict[str, Any]) -> dict[str, Any]:
+    """FAB's logout view of the app ``check`` built (webserver_config.py ``AirflowMeshAuthOAuthView``),
+    after a real login through FAB's OAuth callback, for three discovery documents of the issuer: one
+    with an ``end_session_endpoint`` on the issuer's host, one with it elsewhere, one without (the
+    document is what authlib caches: ``load_server_metadata`` skips the fetch when ``_loaded_at`` is set)."""
+    import time
+
+    app = _APP[0]
+    sm = app.appbuilder.sm
+    provider = next(iter(sm.oauth_remotes))
+    remote = sm.oauth_remotes[provider]
+    issuer = meta["oidc_issuer_url"].rstrip("/")
+    documents = {
+        "discovered": {"end_session_endpoint": f"{issuer}/v1/logout"},
+        "foreign_host": {"end_session_endpoint": "https://idp.elsewhere.example/logout"},
+        "none": {},
+    }
+    admin_group = next(g for g, role in meta["role_mappings"] if role == "Admin")
+    claims = {
+        "sub": "sub-logout",
+        "preferred_username": "probe-logout",
+        "email": "logout@example.com",
+        meta["groups_claim"]: [admin_group],
+    }
+    remote.authorize_access_token = lambda **_: {"access_token": "probe", "token_type": "Bearer", "userinfo": claims}
+    callback = next(r for r in app.url_map.iter_rules() if r.endpoint.endswith(".oauth_authorized"))
+    logout_rule = next(r for r in app.url_map.iter_rules() if r.endpoint.endswith(".logout"))
+    out: dict[str, Any] = {"rule": logout_rule.rule, "view": app.view_functions[logout_rule.endpoint].__qualname__}
+    for case, document in documents.items():
+        remote.server_metadata.clear()
+        remote.server_metadata.update({**document, "_loaded_at": time.time()})
+        with app.test_client() as client:
+            with client.session_transaction() as session:
+                session["oauth_state"] = _STATE_KEY
+            state = jwt.encode({"next": []}, _STATE_KEY, algorithm="HS256")
+            client.get(callback.rule.replace("<provider>", provider), query_string={"state": state})
+            client.set_cookie("_token", "airflow-jwt")
+            before = client.get("/users/userinfo/").status_code
+            response = client.get(logout_rule.rule)
+            after = client.get("/users/userinfo/")
+            out[case] = {
+                "userinfo_before": before,
+                "status": response.status_code,
+                "location": response.headers.get("Location"),
+                "set_cookie": response.headers.getlist("Set-Cookie"),
+                "userinfo_after": after.status_code,
+                "userinfo_after_location": after.headers.get("Location"),
+            }
+    return out
