@@ -7,7 +7,9 @@ from, so a layer that drifted from the access model shows up here as the layer t
 Principals: ``group:<IdP group>`` (a person), ``task:<domain>`` (a domain's task pod) or a workload
 of the access model (``airflow-api-server``, ``edge-gateway``...).
 Targets: a URL path (``/api/v2/dags``), ``<workload>:<port>`` (``airflow-triggerer:8794``), an AWS
-``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``.
+``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``; for a
+person also ``session`` (the largest accepted session through NGINX) and ``logout``
+(:mod:`plan.journey_sessions`).
 
 Each :class:`Hop` says allowed or denied and the object that decides (a MeshTrafficPermission or
 AuthorizationPolicy name, an IAM statement Sid, an Airflow role, a timeout and where it is set).
@@ -23,7 +25,7 @@ from typing import Any
 from components import access_model
 from components.access_model import AccessModel
 from components.platform import API_SERVER_PORT, OAUTH2_PROXY_PORT
-from plan import harness, journey_mesh, journey_timeouts
+from plan import harness, journey_mesh, journey_sessions, journey_timeouts
 from plan.hops import Hop
 
 #: Airflow's built-in FAB roles: each reaches every DAG (Viewer reads, the others also edit or run).
@@ -112,9 +114,16 @@ class Explainer:
             group = principal.removeprefix("group:")
             if target.startswith("dag:"):
                 return [*self.person_request(group, "/dags"), self.dag(group, target.removeprefix("dag:"))]
+            if target == "session":
+                return [
+                    *self.person_request(group, "/oauth2/callback"),
+                    *journey_sessions.login_session(self.plan, self.settings),
+                ]
+            if target == "logout":
+                return journey_sessions.person_logout(self.plan)
             if target.startswith("/"):
                 return self.person_request(group, target)
-            raise ValueError(f"a person's target is a URL path or dag:<id>, not {target!r}")
+            raise ValueError(f"a person's target is a URL path or dag:<id> (or session, logout), not {target!r}")
         workload = self._workload(principal)
         if " " in target:
             action, resource = target.split(" ", 1)

@@ -217,9 +217,7 @@ class StackConfig(_Strict):
     oidc_allowed_email_domains: list[str] = Field(
         default_factory=list, description="Email domains allowed through the edge; empty: any domain."
     )
-    oidc_end_session_endpoint: str = Field(
-        "", description="IdP logout URL (https); empty: the issuer's discovery `end_session_endpoint`, at logout."
-    )
+    oidc_end_session_endpoint: str = Field("", description="IdP logout URL; empty: the issuer's discovery.")
 
     # --- service mesh --------------------------------------------------------------------------
     mesh_provider: Literal["kuma", "istio", "linkerd", "consul"] = Field(
@@ -286,15 +284,10 @@ class StackConfig(_Strict):
         "cookie",
         description="oauth2-proxy session store: `cookie`, or `redis` when IdP tokens are too large for cookies.",
     )
-    oauth2_proxy_session_max_groups: int = Field(
-        5, ge=0, le=1000, description="Most groups in one user's groups claim (filter it at the IdP to Airflow's)."
-    )
-    oauth2_proxy_session_max_group_name_bytes: int = Field(
-        40, ge=1, le=256, description="Bytes of the longest group name in the groups claim (Entra ID ids: 36)."
-    )
-    oauth2_proxy_session_max_token_bytes: int = Field(
-        900, ge=0, le=16384, description="Bytes of the largest access or refresh token, without a groups claim."
-    )
+    # The largest session accepted (cookie sessions must fit NGINX: components/settings/session_size.py).
+    oauth2_proxy_session_max_groups: int = Field(5, ge=0, le=1000, description="Most groups in a groups claim.")
+    oauth2_proxy_session_max_group_name_bytes: int = Field(40, ge=1, le=256, description="Longest group name.")
+    oauth2_proxy_session_max_token_bytes: int = Field(900, ge=0, le=16384, description="Largest access/refresh token.")
 
     # --- airflow -------------------------------------------------------------------------------
     airflow_executor: Literal["KubernetesExecutor", "CeleryExecutor"] = Field(
