@@ -65,7 +65,7 @@ def login_session(plan: harness.Plan, settings: Any) -> list[Hop]:
     policy = _policy(plan)
     buffering = policy["spec"].get("buffering", {})
     size = routes.nginx_size(buffering.get("bufferSize", str(session_size.NGINX_DEFAULT_PROXY_BUFFER_BYTES)))
-    need = wire.set_cookie_headers + wire.groups_header + session_size.OTHER_RESPONSE_HEADERS_BYTES
+    need = wire.response_headers()
     problems = routes.buffering_problems(buffering)
     name = f"ProxySettingsPolicy {policy['metadata']['name']}"
     return [
@@ -85,7 +85,7 @@ def login_session(plan: harness.Plan, settings: Any) -> list[Hop]:
         ),
         Hop(
             "gateway",
-            f"callback headers {need} B <= proxy_buffer_size {size} B",
+            f"callback or sign-out headers {need} B <= proxy_buffer_size {size} B",
             need <= size and not problems,
             f"{name} buffering",
             "; ".join(problems) or "nginx/nginx-gateway-fabric#4050",

@@ -42,6 +42,14 @@ def session_rules(s: Settings, add: Add) -> None:
             f"({session_size.NGINX_HEADER_LINE_BYTES} minus {session_size.OTHER_COOKIES_BYTES} for Airflow's "
             "own cookies); set it to 'redis', or filter the groups claim at the IdP and lower the limits",
         )
+    groups_line = session_size.cookie_session(shape, COOKIE_NAME).groups_header
+    if groups_line > session_size.GROUPS_HEADER_MAX_BYTES:
+        add(
+            "oauth2ProxySessionMaxGroups",
+            f"{shape.groups} groups of {shape.group_name_bytes} bytes make a {groups_line}-byte groups header on "
+            f"every request to Airflow (at most {session_size.GROUPS_HEADER_MAX_BYTES}, whatever the session "
+            "store); filter the groups claim at the IdP to the groups Airflow maps",
+        )
     if s.oidc_end_session_endpoint:
         try:
             https_url(s.oidc_end_session_endpoint)

@@ -42,6 +42,14 @@ OTHER_COOKIES_BYTES = 2048
 #: A response's headers other than the session and groups: Airflow's own (Content-Security-Policy,
 #: cache, content type...), oauth2-proxy's Location and cleared CSRF cookie on the callback.
 OTHER_RESPONSE_HEADERS_BYTES = 4096
+#: The IdP's logout URL around the ID token: endpoint, client id, post-logout redirect URI (encoded).
+LOGOUT_URL_BYTES = 512
+#: The most a groups line may take. oauth2-proxy sends the groups to Airflow on every request
+#: (``X-Forwarded-Groups``, pass_user_headers) and back on every response (``X-Auth-Request-Groups``):
+#: with the session cookies (at most :func:`cookie_room`) it must stay under the tightest header limit
+#: on the way, uvicorn's h11 parser's 16 KiB request head (``h11_max_incomplete_event_size``; used when
+#: httptools is absent) before Envoy sidecars' 60 KiB (Kuma, Consul: ``max_request_headers_kb``).
+GROUPS_HEADER_MAX_BYTES = 8192
 #: NGINX ``proxy_buffer_size`` default on x86-64 (one memory page).
 NGINX_DEFAULT_PROXY_BUFFER_BYTES = 4096
 #: Attributes oauth2-proxy puts on the session cookie: net/http ``Cookie.String()`` with Path, Max-Age
@@ -160,8 +168,17 @@ class WireSize:
     cookie_header: int
     #: Every ``Set-Cookie: ...\\r\\n`` line of the login callback's response.
     set_cookie_headers: int
-    #: The ``X-Auth-Request-Groups: a,b,...\\r\\n`` line on every proxied response.
+    #: The ``X-Auth-Request-Groups: a,b,...\\r\\n`` line on every proxied response (and the same
+    #: ``X-Forwarded-Groups`` line on every request oauth2-proxy sends Airflow).
     groups_header: int
+    #: The headers of ``/oauth2/sign_out``'s redirect: a ``Location`` carrying the IdP's logout URL with
+    #: the ID token in it (oauthproxy.go ``SignOut`` fills ``{id_token}``), and one cleared cookie each.
+    sign_out_headers: int
+
+    def response_headers(self) -> int:
+        """The largest response header block oauth2-proxy sends through NGINX (callback or sign-out)."""
+        callback = self.set_cookie_headers + self.groups_header
+        return max(callback, self.sign_out_headers) + OTHER_RESPONSE_HEADERS_BYTES
 
 
 def cookie_session(shape: SessionShape, name: str) -> WireSize:
@@ -182,7 +199,9 @@ def _wire(shape: SessionShape, name: str, value_chars: int) -> WireSize:
     pairs = sum(len(n) + 1 + v for n, v in cookies) + 2 * (len(cookies) - 1)
     set_cookie = sum(len("Set-Cookie: ") + len(n) + 1 + v + len(COOKIE_ATTRIBUTES) + 2 for n, v in cookies)
     groups = len("X-Auth-Request-Groups: ") + shape.groups * (shape.group_name_bytes + 1) + 2
-    return WireSize(cookies, len("Cookie: ") + pairs + 2, set_cookie, groups)
+    cleared = sum(len("Set-Cookie: ") + len(n) + 1 + len(COOKIE_ATTRIBUTES) + 2 for n, _ in cookies)
+    sign_out = len("Location: ") + LOGOUT_URL_BYTES + token_sizes(shape)["it"] + 2 + cleared
+    return WireSize(cookies, len("Cookie: ") + pairs + 2, set_cookie, groups, sign_out)
 
 
 def session(shape: SessionShape, store: str, name: str) -> WireSize:
@@ -202,8 +221,7 @@ def fits_in_cookies(shape: SessionShape, name: str) -> bool:
 
 def proxy_buffer_bytes(shape: SessionShape, store: str, name: str) -> int:
     """NGINX ``proxy_buffer_size`` that holds the largest response header block oauth2-proxy sends: the
-    session's Set-Cookie lines (callback, hourly refresh), the groups line and everything else; a power
-    of two, never below NGINX's default."""
-    wire = session(shape, store, name)
-    need = wire.set_cookie_headers + wire.groups_header + OTHER_RESPONSE_HEADERS_BYTES
+    session's Set-Cookie lines (callback, hourly refresh) with the groups line, or the sign-out redirect
+    carrying the ID token, plus everything else; a power of two, never below NGINX's default."""
+    need = session(shape, store, name).response_headers()
     return max(NGINX_DEFAULT_PROXY_BUFFER_BYTES, 1 << (need - 1).bit_length())

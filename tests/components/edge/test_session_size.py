@@ -138,7 +138,7 @@ def test_redis_carries_the_big_session_with_a_ticket_and_buffers_for_its_headers
     (policy,) = plan.of_type(POLICY)
     buffering = policy["inputs"]["spec"]["buffering"]
     assert routes.buffering_problems(buffering) == []
-    need = ticket.set_cookie_headers + ticket.groups_header + session_size.OTHER_RESPONSE_HEADERS_BYTES
+    need = ticket.response_headers()
     assert routes.nginx_size(buffering["bufferSize"]) >= need
 
 
@@ -148,7 +148,7 @@ def test_callback_response_of_the_accepted_session_fits_nginx_buffer(plans, stac
     (policy,) = plans[stack].of_type(POLICY)
     buffering = policy["inputs"]["spec"]["buffering"]
     wire = session_size.cookie_session(session_size.DEFAULT_SHAPE, NAME)
-    need = wire.set_cookie_headers + wire.groups_header + session_size.OTHER_RESPONSE_HEADERS_BYTES
+    need = wire.response_headers()
     assert need > session_size.NGINX_DEFAULT_PROXY_BUFFER_BYTES, "NGINX's default would 502"
     assert routes.nginx_size(buffering["bufferSize"]) >= need
     assert routes.buffering_problems(buffering) == []
@@ -159,3 +159,22 @@ def test_buffering_check_catches_what_nginx_refuses():
     assert routes.buffering_problems({"bufferSize": "16k"})
     assert routes.buffering_problems({"bufferSize": "16k", "buffers": {"number": 4, "size": "16k"}}) == []
     assert routes.buffering_problems({"buffers": {"number": 2, "size": "4k"}, "busyBuffersSize": "8k"})
+
+
+def test_too_many_groups_are_refused_whatever_the_store():
+    """oauth2-proxy sends the groups to Airflow on every request (X-Forwarded-Groups): Redis does not
+    shrink that line."""
+    with pytest.raises(SettingsError) as caught:
+        stacks.run("dev", {"oauth2ProxySessionStore": "redis", "oauth2ProxySessionMaxGroups": 300})
+    (problem,) = caught.value.problems
+    assert problem[0] == "airflow-mesh:oauth2ProxySessionMaxGroups" and "12325-byte groups header" in problem[1]
+    assert caught.value.registered_resources == 0
+
+
+def test_sign_out_redirect_carries_the_id_token_and_fits_the_buffer():
+    """``/oauth2/sign_out`` answers with the IdP's logout URL holding the ID token, groups and all."""
+    wire = session_size.redis_ticket(BEYOND, NAME)
+    assert wire.sign_out_headers > session_size.token_sizes(BEYOND)["it"]
+    assert wire.response_headers() <= session_size.proxy_buffer_bytes(BEYOND, "redis", NAME)
+    hundred = SessionShape(groups=100, group_name_bytes=60, token_bytes=900)
+    assert session_size.redis_ticket(hundred, NAME).sign_out_headers > wire.set_cookie_headers + wire.groups_header
