@@ -104,12 +104,14 @@ def person_logout(plan: harness.Plan) -> list[Hop]:
     (route,) = [r for r in plan.resources if r["type"].endswith(":HTTPRoute") and r["name"].endswith("-route")]
     route_name = route["inputs"]["metadata"]["name"]
     redirects = {
-        rule["matches"][0]["path"]["value"]: f["requestRedirect"]["path"]["replaceFullPath"]
+        match["path"]["value"]: f["requestRedirect"]["path"]["replaceFullPath"]
         for rule in route["inputs"]["spec"]["rules"]
+        for match in rule.get("matches", [])
         for f in rule.get("filters", [])
         if f["type"] == "RequestRedirect" and "path" in f["requestRedirect"]
     }
     to_fab = redirects.get(routes.UI_LOGOUT_PATH)
+    bypass = [p for p in routes.LOGOUT_PATHS if redirects.get(p) != routes.FAB_LOGOUT_PATH]
     config = _release_values(plan, "airflow")["apiServer"]["apiServerConfig"]
     ours = "authoauthview = AirflowMeshAuthOAuthView" in config
     logout = _webserver_data(plan).get("logout", {})
@@ -121,9 +123,11 @@ def person_logout(plan: harness.Plan) -> list[Hop]:
         Hop(
             "gateway",
             f"{routes.UI_LOGOUT_PATH} -> {to_fab}",
-            to_fab == routes.FAB_LOGOUT_PATH,
+            not bypass,
             f"HTTPRoute {route_name} (RequestRedirect)",
-            "" if to_fab else "FastAPI /auth/logout only deletes Airflow's cookies",
+            f"not redirected: {', '.join(bypass)} (FastAPI /auth/logout only deletes Airflow's cookies)"
+            if bypass
+            else "",
         ),
         Hop(
             "airflow",

@@ -50,6 +50,8 @@ LISTENER_PORTS = {"http": 80, "https": 443}
 #: instead, which webserver_config.py replaces with one that ends all three (issue 14, journey 4).
 UI_LOGOUT_PATH = "/api/v2/auth/logout"
 FAB_LOGOUT_PATH = "/auth/logout/"
+#: Both ways to Airflow's cookie-only logout: the UI's, and the FastAPI route it redirects to.
+LOGOUT_PATHS = (UI_LOGOUT_PATH, "/auth/logout")
 
 
 def certificate_spec(hostname: str, issuer: str) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
             },
             # Exact beats PathPrefix whatever the order (Gateway API route precedence).
             {
-                "matches": [{"path": {"type": "Exact", "value": UI_LOGOUT_PATH}}],
+                "matches": [{"path": {"type": "Exact", "value": path}} for path in LOGOUT_PATHS],
                 "filters": [
                     strip_identity_headers(),
                     {

@@ -106,5 +106,5 @@ def test_redirect_check_follows_oauth2_proxy(rd, allowed):
 def test_logout_route_is_exact_and_only_redirects(plans):
     for plan in plans.values():
         (rule,) = [r for r in _route(plan)["inputs"]["spec"]["rules"] if "backendRefs" not in r]
-        assert rule["matches"] == [{"path": {"type": "Exact", "value": routes.UI_LOGOUT_PATH}}]
+        assert rule["matches"] == [{"path": {"type": "Exact", "value": p}} for p in routes.LOGOUT_PATHS]
         assert [f["type"] for f in rule["filters"]] == ["RequestHeaderModifier", "RequestRedirect"]
