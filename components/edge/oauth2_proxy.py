@@ -9,6 +9,9 @@ route were misconfigured. Why a reverse proxy and not NGF's ExternalAuth filter:
   groups and email domains and stored in a ``__Host-`` cookie (Secure, HttpOnly, SameSite=Lax, no
   Domain attribute: it is sent to the Airflow host and nowhere else). Only ``/api/`` answers 401
   instead of redirecting, because a script cannot follow a login page.
+- Sessions: how large the session may be for the cookie store, and when Redis is required, is
+  components/settings/session_size.py; logout (``/oauth2/sign_out`` on to the IdP host in
+  ``whitelist_domains``) is docs/edge.md, "How a person logs out".
 - Machines: ``Authorization: Bearer <JWT>`` from the same IdP (audience = the client id) is verified
   against the issuer's keys and passed through without a session (``skip_jwt_bearer_tokens``).
 
