@@ -347,7 +347,8 @@ def _machine_rules(s: Settings, add) -> None:
     if s.machine_role_mappings and s.oidc_allowed_groups and not group:
         add(
             "machineEdgeGroup",
-            "required when oidcAllowedGroups and machineRoleMappings are both set: oauth2-proxy lets a token "
+            f"required when {config_key('oidcAllowedGroups')} and {config_key('machineRoleMappings')} are both "
+            "set: oauth2-proxy lets a token "
             "through only with an allowed group in its groups claim, which client-credentials tokens lack unless "
             "the IdP adds one (docs/edge.md)",
         )

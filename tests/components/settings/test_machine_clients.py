@@ -47,7 +47,7 @@ BAD_MACHINE_CONFIGS = [
         "has no effect without machineRoleMappings",
     ),
     ("dev", {"machineTokenIssuerUrl": "http://idp.example.com"}, "machineTokenIssuerUrl", "must be an https:// URL"),
-    ("staging", {"machineEdgeGroup": ""}, "machineEdgeGroup", "required when oidcAllowedGroups"),
+    ("staging", {"machineEdgeGroup": ""}, "machineEdgeGroup", "required when airflow-mesh:oidcAllowedGroups"),
     ("staging", {"machineEdgeGroup": "data-engineers"}, "machineEdgeGroup", "is mapped to an Airflow role"),
     (
         "dev",
