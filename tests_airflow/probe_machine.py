@@ -124,6 +124,11 @@ def domain_client(app: Any, data: dict[str, Any], key: Any, flask_app: Any) -> d
     }
 
 
+def data_groups() -> set[str]:
+    """IdP groups of the FAB config's role mapping (webserver_config.py ``AUTH_ROLES_MAPPING``)."""
+    return set(json.loads(os.environ["AIRFLOW_MESH_WEBSERVER_CONFIG"])["roles_mapping"])
+
+
 def fab_alone(mapped_client_token: str) -> dict[str, Any]:
     """Control: the same mapped client's token on an api-server with FAB's own auth manager (today)."""
     from airflow.api_fastapi.app import create_app
@@ -173,8 +178,15 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     with flask_app.app_context():
         sm = flask_app.appbuilder.sm
         users = {
-            u.username: sorted(r.name for r in u.roles) for u in sm.get_all_users() if u.username.startswith("machine-")
+            u.username: sorted(r.name for r in u.roles)
+            for u in sm.get_all_users()
+            if u.username.endswith("@machine.invalid")
         }
+        # A person whose IdP username is a machine's (FAB finds users by username alone), and a control.
+        person = {"first_name": "P", "last_name": "Q", "role_keys": [sorted(data_groups())[0]]}
+        takeover = sm.auth_user_oauth({**person, "username": "0OA-CI-DEPLOYER@machine.invalid"}, False)
+        control = sm.auth_user_oauth({**person, "username": "alice@example.com", "email": "alice@example.com"}, False)
+        login = {"machine_username": takeover is not None, "person_username": control is not None}
     return {
         "auth_manager": f"{type(get_auth_manager()).__module__}.{type(get_auth_manager()).__name__}",
         "auth_manager_file": str(sys.modules[type(get_auth_manager()).__module__].__file__),
@@ -183,6 +195,7 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "machine_users": users,
         "idp_requests": list(transport.calls),
         "domain_client": domain,
+        "login_as_machine": login,
         "fab_alone": fab_alone(signed["mapped_client"]),
     }
 

@@ -63,8 +63,8 @@ def test_a_mapped_client_gets_its_roles_permissions(machine):
     assert (calls["mapped_client"]["read"], calls["mapped_client"]["write"]) == (200, 200)
     assert (calls["mapped_scope"]["read"], calls["mapped_scope"]["write"]) == (200, 403)
     assert len(calls["mapped_scope"]["read_dags"]) == 4
-    assert machine["machine_users"]["machine-0oa-ci-deployer"] == ["Op"]
-    assert machine["machine_users"]["machine-0oa-reporting"] == ["Viewer"]
+    assert machine["machine_users"]["0oa-ci-deployer@machine.invalid"] == ["Op"]
+    assert machine["machine_users"]["0oa-reporting@machine.invalid"] == ["Viewer"]
 
 
 def test_a_client_mapped_to_a_domain_role_sees_and_changes_only_its_domain(machine):
@@ -86,10 +86,17 @@ def test_an_expired_token_is_refused_as_expired(machine):
 
 def test_an_unmapped_machine_gets_no_user_at_all(machine):
     assert set(machine["machine_users"]) == {
-        "machine-0oa-ci-deployer",
-        "machine-0oa-reporting",
-        "machine-0oa-marketing-loader",
+        "0oa-ci-deployer@machine.invalid",
+        "0oa-reporting@machine.invalid",
+        "0oa-marketing-loader@machine.invalid",
     }
+
+
+def test_no_person_signs_in_under_a_machines_username(machine):
+    """FAB finds an OAuth user by username alone (case-insensitively): without the guard in
+    webserver_config.py a person named like a machine would take over its user and, at its next
+    call, its roles."""
+    assert machine["login_as_machine"] == {"machine_username": False, "person_username": True}
 
 
 def test_airflows_own_tokens_still_work(machine):

@@ -12,7 +12,7 @@ token" to anything else, so a CI job's IdP access token that passed the edge sto
   asymmetric algorithms only; then its client id (``client_id`` RFC 9068, ``cid`` Okta, ``azp``,
   ``appid`` Entra v1) and scopes (``scope`` or ``scp``) are mapped to Airflow roles. A machine with
   no mapped role is refused (403), never given a default role. It acts as the FAB user
-  ``machine-<client id>`` whose roles are set to the mapping on every call (so FAB's permission
+  ``<client id>@machine.invalid`` whose roles are set to the mapping on every call (so FAB's permission
   checks, DAG ``access_control`` and the audit log work unchanged);
 - every other token goes to FAB unchanged (Airflow's own tokens: the UI, ``/auth/token``).
 
@@ -46,8 +46,9 @@ DATA_ENV = "AIRFLOW_MESH_AUTH_MANAGER"
 CLIENT_CLAIMS = ("client_id", "cid", "azp", "appid")
 #: Signature algorithms an IdP signs access tokens with; never HMAC (the key would be public).
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
-#: Username prefix of machine users (people's usernames come from their email or preferred_username).
-MACHINE_USER_PREFIX = "machine-"
+#: Machine users are ``<client id>@machine.invalid`` (RFC 2606 reserves ``.invalid``); webserver_config.py
+#: refuses a person's login under such a name, or a person could take over a machine's user and roles.
+MACHINE_USER_DOMAIN = "machine.invalid"
 
 
 def machine_data() -> dict[str, Any]:
@@ -128,15 +129,15 @@ class AirflowMeshFabAuthManager(FabAuthManager):
         return self._validator
 
     def _machine_user(self, name: str, roles: list[str]) -> User:
-        """The FAB user ``machine-<name>`` with exactly ``roles`` (created on first use)."""
+        """The FAB user ``<name>@machine.invalid`` with exactly ``roles`` (created on first use)."""
         sm = self.security_manager
         found = [role for role in (sm.find_role(r) for r in roles) if role is not None]
         if not found:
             raise jwt.InvalidTokenError(f"roles {roles} of machine client {name!r} do not exist")
-        username = f"{MACHINE_USER_PREFIX}{name}"
+        username = f"{name}@{MACHINE_USER_DOMAIN}"
         user = sm.find_user(username=username)
         if user is None:
-            user = sm.add_user(username, "machine", name, f"{name}@machine.invalid", found)
+            user = sm.add_user(username, "machine", name, username, found)
             if not user:
                 raise jwt.InvalidTokenError(f"could not create the user of machine client {name!r}")
         elif {r.name for r in user.roles} != {r.name for r in found}:

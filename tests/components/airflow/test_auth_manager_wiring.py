@@ -60,3 +60,18 @@ def test_the_machine_data_is_the_stacks_mapping(plans):
     }
     prod = json.loads(env_of(airflow_values(plans["prod"])["apiServer"])[journey_machine.AUTH_MANAGER_DATA_ENV])
     assert prod["issuer"] == "" and prod["clients"] == {} and prod["scopes"] == {}
+
+
+def _constant(source: str, name: str) -> str:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return ast.literal_eval(node.value)
+    raise LookupError(name)
+
+
+def test_the_login_guard_refuses_exactly_the_machine_usernames():
+    """webserver_config.py refuses people's logins under the names the auth manager gives machines."""
+    domain = _constant(runtime.auth_manager_source(), "MACHINE_USER_DOMAIN")
+    assert _constant(runtime.webserver_config_source(), "MACHINE_USER_SUFFIX") == f"@{domain}"
