@@ -6,6 +6,7 @@ stack accepts (the machine issuer, an accepted audience, valid signature and tim
 whether the *recorded* configuration lets such a token of that client through, and which object
 decides:
 
+- the gateway: the HTTPS route must keep ``Authorization`` (it removes forged identity headers);
 - oauth2-proxy (its config file in the Helm values): bearer tokens verified at all
   (``skip_jwt_bearer_tokens``), the audience accepted (the client id, ``oidc_extra_audiences`` or an
   ``extra_jwt_issuers`` entry), the token's subject passing ``email_domains`` or the authenticated
@@ -13,6 +14,8 @@ decides:
   email its ``sub`` as email and checks groups on bearer sessions too (components/edge/oauth2_proxy.py
   ``machine_options`` cites the code); at Okta a client-credentials token's ``sub`` is its client id,
   which is what a ``client:`` principal is checked as. A ``scope:`` principal has no known subject.
+  With ``pass_authorization_header`` off oauth2-proxy injects no Authorization of its own and leaves
+  the client's in place (pkg/apis/options/legacy_options.go ``getRequestHeaders``), so Airflow gets it.
 - Airflow (the api-server's env in the Airflow release values): ``[core] auth_manager`` is the
   program's, and its data maps the client or scope to roles (components/airflow/runtime/auth_manager.py).
 """
@@ -35,6 +38,22 @@ def api_server_env(plan: Any) -> dict[str, str]:
     """The api-server's plain ``env`` entries as recorded in the Airflow release's values."""
     values = journey_timeouts._release_values(plan, "airflow")
     return {e["name"]: e["value"] for e in values.get("apiServer", {}).get("env", []) if "value" in e}
+
+
+def gateway_keeps_authorization(plan: Any, path: str) -> Hop:
+    """The HTTPS route must not remove ``Authorization`` (it removes forged identity headers): read
+    from the recorded HTTPRoutes' RequestHeaderModifier filters."""
+    removed: list[tuple[str, str]] = []
+    for route in plan.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"):
+        for rule in route["inputs"].get("spec", {}).get("rules", []):
+            for f in rule.get("filters", []):
+                for header in (f.get("requestHeaderModifier") or {}).get("remove", []):
+                    removed.append((route["inputs"]["metadata"]["name"], header))
+    strips = [name for name, header in removed if header.lower() == "authorization"]
+    step = f"HTTPS route {path} keeps Authorization"
+    if strips:
+        return Hop("gateway", step, False, f"HTTPRoute {strips[0]} RequestHeaderModifier removes it")
+    return Hop("gateway", step, True, "HTTPRoute airflow-route (PathPrefix /)", "identity headers removed, not this")
 
 
 def oauth2_proxy_bearer(plan: Any, kind: str, name: str, audience: str, edge_group: str) -> list[Hop]:
@@ -92,7 +111,7 @@ def machine_request(explainer: Any, principal: str, path: str) -> list[Hop]:
     audience = (settings.machine_token_audiences or ["(no machine audience configured)"])[0]
     return [
         explainer._nlb(),
-        Hop("gateway", f"HTTPS route {path}", True, "HTTPRoute airflow-route (PathPrefix /)"),
+        gateway_keeps_authorization(explainer.plan, path),
         journey_mesh.gateway_addressing(explainer.plan, explainer.provider),
         explainer.mesh("edge-gateway", "edge-oauth2-proxy", OAUTH2_PROXY_PORT),
         *oauth2_proxy_bearer(explainer.plan, kind, name, audience, settings.machine_edge_group),

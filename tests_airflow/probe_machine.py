@@ -35,8 +35,9 @@ def _key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def idp_transport(issuer: str, public_jwk: dict[str, Any]) -> Any:
-    """An HTTP transport answering the issuer's discovery document and its keys; counts the calls."""
+def idp_transport(issuer: str, public_jwks: list[dict[str, Any]]) -> Any:
+    """An HTTP transport answering the issuer's discovery document and its keys (``public_jwks``, which
+    the caller may change: a key rotation); records the calls."""
     import httpx
 
     calls: list[str] = []
@@ -47,7 +48,7 @@ def idp_transport(issuer: str, public_jwk: dict[str, Any]) -> Any:
         if url == f"{issuer}/.well-known/openid-configuration":
             return httpx.Response(200, json={"issuer": issuer, "jwks_uri": f"{issuer}/v1/keys"})
         if url == f"{issuer}/v1/keys":
-            return httpx.Response(200, json={"keys": [public_jwk]})
+            return httpx.Response(200, json={"keys": list(public_jwks)})
         return httpx.Response(404)
 
     transport = httpx.MockTransport(handler)
@@ -124,6 +125,28 @@ def domain_client(app: Any, data: dict[str, Any], key: Any, flask_app: Any) -> d
     }
 
 
+def key_rotation(app: Any, data: dict[str, Any], published: list[dict[str, Any]], transport: Any) -> dict[str, Any]:
+    """The IdP publishes a new key and signs with it: refused while the keys were fetched moments ago
+    (no refetch storm), accepted once the retry interval has passed (as if a minute went by)."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.tokens import key_to_jwk_dict
+
+    new_key = _key()
+    published.append(key_to_jwk_dict(new_key, "idp-key-2"))
+    now = int(time.time())
+    client = sorted(data["clients"])[0]
+    claims = {"iss": data["issuer"], "aud": data["audiences"][0], "iat": now, "exp": now + 600, "cid": client}
+    headers = {"rotated": {"Authorization": f"Bearer {sign(new_key, claims, kid='idp-key-2')}"}}
+    jwks = get_auth_manager()._validator.jwks
+    jwks.last_fetch_attempt_at = time.monotonic()  # a fetch a moment ago
+    fetches = len(transport.calls)
+    soon = calls(app, headers)["rotated"]
+    fetches_soon = len(transport.calls) - fetches
+    jwks.last_fetch_attempt_at -= 60
+    later = calls(app, headers)["rotated"]
+    return {"soon": soon["read"], "fetches_soon": fetches_soon, "later": later["read"], "later_write": later["write"]}
+
+
 def data_groups() -> set[str]:
     """IdP groups of the FAB config's role mapping (webserver_config.py ``AUTH_ROLES_MAPPING``)."""
     return set(json.loads(os.environ["AIRFLOW_MESH_WEBSERVER_CONFIG"])["roles_mapping"])
@@ -159,7 +182,8 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     app = create_app()
     manager = get_auth_manager()
     key, other_key = _key(), _key()
-    transport = idp_transport(data["issuer"], key_to_jwk_dict(key, KID))
+    published = [key_to_jwk_dict(key, KID)]
+    transport = idp_transport(data["issuer"], published)
     type(manager).http_client = httpx.AsyncClient(transport=transport)
 
     flask_app = create_fab_app(enable_plugins=False)
@@ -175,6 +199,7 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     results = calls(app, headers)
 
     domain = domain_client(app, data, key, flask_app)
+    rotation = key_rotation(app, data, published, transport)
     with flask_app.app_context():
         sm = flask_app.appbuilder.sm
         users = {
@@ -196,6 +221,7 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "idp_requests": list(transport.calls),
         "domain_client": domain,
         "login_as_machine": login,
+        "key_rotation": rotation,
         "fab_alone": fab_alone(signed["mapped_client"]),
     }
 

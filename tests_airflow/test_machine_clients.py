@@ -108,3 +108,11 @@ def test_airflows_own_tokens_still_work(machine):
 def test_keys_come_from_the_issuers_discovery_document(machine):
     issuer = machine["data"]["issuer"]
     assert machine["idp_requests"][:2] == [f"{issuer}/.well-known/openid-configuration", f"{issuer}/v1/keys"]
+
+
+def test_a_rotated_signing_key_is_fetched_when_first_seen_and_not_in_a_storm(machine):
+    """Airflow's JWKS refetches hourly; a token signed with a key the IdP published since is refused
+    within the retry interval (no fetch per request) and accepted after it (one refetch)."""
+    rotation = machine["key_rotation"]
+    assert (rotation["soon"], rotation["fetches_soon"]) == (403, 0)
+    assert (rotation["later"], rotation["later_write"]) == (200, 200)

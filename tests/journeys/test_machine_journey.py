@@ -83,3 +83,17 @@ def test_the_access_matrix_lists_the_machines():
     assert matrix["machines"]["audiences"] == ["api://airflow"]
     assert {"machine": "client:0oa-ci-deployer", "airflowRole": "Op"} in matrix["machines"]["clients"]
     assert "| `scope:airflow.read` | Viewer |" in access_matrix.to_markdown(matrix)
+
+
+def test_a_route_that_removed_authorization_would_be_the_denying_layer():
+    """The walk reads the recorded HTTPRoute: if a route stripped Authorization, the gateway decides."""
+    import copy
+
+    plan = copy.deepcopy(plan_for("dev"))
+    for route in plan.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"):
+        for rule in route["inputs"]["spec"]["rules"]:
+            for f in rule.get("filters", []):
+                if f.get("type") == "RequestHeaderModifier":
+                    f["requestHeaderModifier"]["remove"].append("Authorization")
+    hops = Explainer(plan, stacks.settings_for("dev", PROVIDER_CONFIG.get("kuma", {}))).explain(CI, "/api/v2/dags")
+    assert _denied(hops)[0].layer == "gateway" and "removes it" in _denied(hops)[0].decided_by, render(hops)

@@ -30,7 +30,9 @@ use: ``{"issuer": "<https issuer>" or "", "audiences": [...], "clients": {"<clie
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from functools import cached_property
 from typing import Any
 
@@ -40,6 +42,7 @@ from airflow.api_fastapi.auth.tokens import JWKS, JWTValidator
 from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
 from airflow.providers.fab.auth_manager.models import User
 
+log = logging.getLogger(__name__)
 #: Environment variable holding the stack's data (see the module docstring).
 DATA_ENV = "AIRFLOW_MESH_AUTH_MANAGER"
 #: Claims that name the OAuth client, most specific first.
@@ -99,10 +102,23 @@ class AirflowMeshFabAuthManager(FabAuthManager):
         issuer = self.machine.get("issuer") or ""
         if not issuer or _unverified_issuer(token) != issuer:
             return await super().get_user_from_token(token)
+        validator = await self._machine_validator()
         try:
-            claims = await (await self._machine_validator()).avalidated_claims(token)
-        except KeyError as err:  # JWKS.get_key: no key with the token's kid
-            raise jwt.InvalidTokenError(f"unknown signing key {err}") from None
+            claims = await validator.avalidated_claims(token)
+        except KeyError:
+            # JWKS.get_key: no key with the token's kid. After a key rotation the IdP signs with a key
+            # published since the last fetch, and Airflow's JWKS refetches only hourly: refetch once now,
+            # at most every refresh_retry_interval_secs (tokens.py JWKS._should_fetch_jwks).
+            jwks = validator.jwks
+            if jwks is None or time.monotonic() - jwks.last_fetch_attempt_at < jwks.refresh_retry_interval_secs:
+                raise jwt.InvalidTokenError("token signed with an unknown key") from None
+            # Marked stale, not "never fetched" (fetched_at = 0 would refetch on every request while the
+            # IdP is down); a failed fetch leaves the old keys and the retry interval in force.
+            jwks.fetched_at = time.monotonic() - jwks.refresh_interval_secs - 1
+            try:
+                claims = await validator.avalidated_claims(token)
+            except KeyError:
+                raise jwt.InvalidTokenError("token signed with an unknown key") from None
         roles = roles_for(claims, self.machine)
         name = client_of(claims) or str(claims.get("sub", ""))
         if not roles:
@@ -114,9 +130,14 @@ class AirflowMeshFabAuthManager(FabAuthManager):
         if getattr(self, "_validator", None) is None:
             client = self.http_client or httpx.AsyncClient()
             issuer = self.machine["issuer"]
-            discovery = await client.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
-            discovery.raise_for_status()
-            jwks_uri = discovery.json()["jwks_uri"]
+            try:
+                discovery = await client.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
+                discovery.raise_for_status()
+                jwks_uri = discovery.json()["jwks_uri"]
+            except (httpx.HTTPError, ValueError, KeyError) as err:
+                # Refused (403), not a 500; the next token tries discovery again.
+                log.error("discovery of the machine issuer %s failed: %s", issuer, err)
+                raise jwt.InvalidTokenError("the machine token issuer cannot be reached") from None
             self._validator = JWTValidator(
                 jwks=JWKS(url=jwks_uri, client=client),
                 issuer=issuer,
