@@ -285,6 +285,11 @@ def _airflow_rules(s: Settings, add) -> None:
 _MACHINE_NAME = re.compile(r"^[A-Za-z0-9._:@/+-]{1,256}$")
 
 
+#: Scopes every person's access token carries too (the edge's login asks for them, oauth2_proxy.py SCOPES;
+#: OIDC Core 5.4 and 11): mapping one would give the role to every person who signs in.
+_PEOPLE_SCOPES = ("openid", "email", "profile", "offline_access", "address", "phone", "groups")
+
+
 def _machine_rules(s: Settings, add) -> None:
     """Machine clients: who they are (client id or scope), which role, which tokens the edge accepts.
 
@@ -308,6 +313,8 @@ def _machine_rules(s: Settings, add) -> None:
         elif kind == "client" and name == s.oidc_client_id:
             # People's access tokens carry the web client's id (cid/azp): they would all get this role.
             add(key, f"{name!r} is oidcClientId, the people's client: register a separate client for machines")
+        elif kind == "scope" and name in _PEOPLE_SCOPES:
+            add(key, f"{name!r} is a scope of people's tokens too: every person would get {role!r}")
         elif kind == "scope" and s.oidc_allowed_email_domains:
             add(
                 key,

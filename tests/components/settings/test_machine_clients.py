@@ -35,6 +35,12 @@ BAD_MACHINE_CONFIGS = [
         "machineRoleMappings[0]",
         "map client ids",
     ),
+    (
+        "dev",
+        {"machineRoleMappings": ["scope:openid=Admin"]},
+        "machineRoleMappings[0]",
+        "a scope of people's tokens too",
+    ),
     ("dev", {"machineTokenAudiences": [""]}, "machineTokenAudiences[0]", "'': an audience is non-empty"),
     ("dev", {"machineTokenAudiences": [" api://airflow"]}, "machineTokenAudiences[0]", "without surrounding spaces"),
     ("dev", {"machineTokenAudiences": ["a=b"]}, "machineTokenAudiences[0]", "must not contain '='"),
