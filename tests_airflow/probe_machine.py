@@ -202,6 +202,12 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     rotation = key_rotation(app, data, published, transport)
     with flask_app.app_context():
         sm = flask_app.appbuilder.sm
+        deployer = sm.find_user(username=f"{sorted(data['clients'])[0]}@machine.invalid")
+        deployer.active = False
+        sm.update_user(deployer)
+    deactivated = calls(app, {"mapped_client": headers["mapped_client"]})["mapped_client"]
+    with flask_app.app_context():
+        sm = flask_app.appbuilder.sm
         users = {
             u.username: sorted(r.name for r in u.roles)
             for u in sm.get_all_users()
@@ -222,6 +228,7 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "domain_client": domain,
         "login_as_machine": login,
         "key_rotation": rotation,
+        "deactivated": deactivated,
         "fab_alone": fab_alone(signed["mapped_client"]),
     }
 

@@ -116,3 +116,7 @@ def test_a_rotated_signing_key_is_fetched_when_first_seen_and_not_in_a_storm(mac
     rotation = machine["key_rotation"]
     assert (rotation["soon"], rotation["fetches_soon"]) == (403, 0)
     assert (rotation["later"], rotation["later_write"]) == (200, 200)
+
+
+def test_deactivating_a_machines_user_refuses_its_tokens_at_once(machine):
+    assert machine["deactivated"]["read"] == 403 and machine["deactivated"]["detail"] == "Invalid JWT token"

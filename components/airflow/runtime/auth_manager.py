@@ -13,7 +13,8 @@ token" to anything else, so a CI job's IdP access token that passed the edge sto
   ``appid`` Entra v1) and scopes (``scope`` or ``scp``) are mapped to Airflow roles. A machine with
   no mapped role is refused (403), never given a default role. It acts as the FAB user
   ``<client id>@machine.invalid`` whose roles are set to the mapping on every call (so FAB's permission
-  checks, DAG ``access_control`` and the audit log work unchanged);
+  checks, DAG ``access_control`` and the audit log work unchanged; deactivating that user in FAB
+  refuses the client at once);
 - every other token goes to FAB unchanged (Airflow's own tokens: the UI, ``/auth/token``).
 
 The class name contains ``FabAuthManager`` on purpose: Airflow syncs DAG ``access_control`` only
@@ -120,7 +121,9 @@ class AirflowMeshFabAuthManager(FabAuthManager):
             except KeyError:
                 raise jwt.InvalidTokenError("token signed with an unknown key") from None
         roles = roles_for(claims, self.machine)
-        name = client_of(claims) or str(claims.get("sub", ""))
+        name = client_of(claims) or str(claims.get("sub") or "")
+        if not name:
+            raise jwt.InvalidTokenError("the token names no client and no subject")
         if not roles:
             raise jwt.InvalidTokenError(f"machine client {name!r} is mapped to no Airflow role")
         return self._machine_user(name, roles)
@@ -157,6 +160,13 @@ class AirflowMeshFabAuthManager(FabAuthManager):
             raise jwt.InvalidTokenError(f"roles {roles} of machine client {name!r} do not exist")
         username = f"{name}@{MACHINE_USER_DOMAIN}"
         user = sm.find_user(username=username)
+        if user is not None:
+            # The session may hold the row from an earlier request: read what an admin changed since.
+            sm.session.refresh(user)
+        if user is not None and not user.is_active:
+            # An admin switched the machine's user off in FAB (Security > List Users): its tokens stop
+            # working at once, before they expire or the client is removed from the stack.
+            raise jwt.InvalidTokenError(f"the user of machine client {name!r} is deactivated")
         if user is None:
             user = sm.add_user(username, "machine", name, username, found)
             if not user:
