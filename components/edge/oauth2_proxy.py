@@ -215,7 +215,8 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
     }
     options.update(machine_options(oidc))
     if oidc.allowed_groups:
-        options["allowed_groups"] = [*oidc.allowed_groups, *([oidc.machine_group] if oidc.machine_group else [])]
+        machine = [oidc.machine_group] if oidc.machine_group and oidc.machine_group not in oidc.allowed_groups else []
+        options["allowed_groups"] = [*oidc.allowed_groups, *machine]
     return {**options, **args.overrides}
 
 
