@@ -23,6 +23,7 @@ from pydantic import Field, SecretStr
 
 from components import versions
 from components.settings.domains import DomainConfig, Strict
+from components.settings.machine import DESCRIPTIONS as _MACHINE
 from components.settings.types import (
     ClaimName,
     Email,
@@ -178,27 +179,11 @@ class StackConfig(Strict):
         default_factory=list, description="Email domains allowed through the edge; empty: any domain."
     )
 
-    # --- machine clients (CI jobs, scripts: OAuth 2 client credentials) -------------------------
-    machine_token_issuer_url: str = Field(
-        "",
-        description="HTTPS issuer of machine clients' access tokens (e.g. an Okta custom authorization server); "
-        "empty: oidcIssuerUrl.",
-    )
-    machine_token_audiences: list[Printable] = Field(
-        default_factory=list,
-        description="Audiences (`aud`) accepted on machine access tokens, e.g. `api://airflow`: at Okta the "
-        "authorization server's audience, never the client id. Required with machineRoleMappings.",
-    )
-    machine_role_mappings: list[str] = Field(
-        default_factory=list,
-        description="Machine client to Airflow role, as `client:<client id>=Role` or `scope:<scope>=Role` "
-        "(Admin, Op, User, Viewer or a domain's role). IdP tokens of unmapped clients get nothing.",
-    )
-    machine_edge_group: Printable = Field(
-        "",
-        description="Group the IdP puts into every machine token's groups claim (oidcGroupsClaim), so machine "
-        "tokens pass oidcAllowedGroups at the edge; required when both are set, mapped to no Airflow role.",
-    )
+    # --- machine clients (CI jobs, scripts: OAuth 2 client credentials; docs/edge.md) -----------
+    machine_token_issuer_url: str = Field("", description=_MACHINE["issuer"])
+    machine_token_audiences: list[Printable] = Field(default_factory=list, description=_MACHINE["audiences"])
+    machine_role_mappings: list[str] = Field(default_factory=list, description=_MACHINE["mappings"])
+    machine_edge_group: Printable = Field("", description=_MACHINE["group"])
 
     # --- service mesh --------------------------------------------------------------------------
     mesh_provider: Literal["kuma", "istio", "linkerd", "consul"] = Field(
@@ -369,12 +354,10 @@ class Settings(StackConfig):
 
     @property
     def machine_issuer_url(self) -> str:
-        """Issuer of machine access tokens: machineTokenIssuerUrl, or the people's issuer."""
-        return self.machine_token_issuer_url or self.oidc_issuer_url
+        return self.machine_token_issuer_url or self.oidc_issuer_url  # empty: the people's issuer
 
     @property
-    def machine_mappings(self) -> list[tuple[str, str]]:
-        """(``client:<id>`` or ``scope:<name>``, Airflow role) pairs from machineRoleMappings."""
+    def machine_mappings(self) -> list[tuple[str, str]]:  # (client:<id> | scope:<name>, Airflow role)
         return [tuple(m.rsplit("=", 1)) for m in self.machine_role_mappings]  # type: ignore[misc]
 
     @property
