@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from components import versions
 from components.platform import KUBERNETES_SERVICE_CIDR
-from components.settings.machine import BUILTIN_ROLES, machine_rules
+from components.settings.machine import BUILTIN_ROLES
+from components.settings.machine_rules import machine_rules
 from components.settings.model import ENVIRONMENTS, config_key
 from components.settings.node_rules import database_rules, node_rules
 
