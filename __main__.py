@@ -314,6 +314,12 @@ edge = Edge(
             groups_claim=settings.oidc_groups_claim,
             allowed_groups=settings.oidc_allowed_groups,
             allowed_email_domains=settings.oidc_allowed_email_domains,
+            machine_issuer_url=settings.machine_issuer_url,
+            machine_audiences=settings.machine_token_audiences,
+            machine_client_ids=[
+                m.removeprefix("client:") for m, _ in settings.machine_mappings if m.startswith("client:")
+            ],
+            machine_group=settings.machine_edge_group,
         ),
         oauth2_proxy_service_account=identities.service_accounts["edge-oauth2-proxy"],
         session_store=settings.oauth2_proxy_session_store,

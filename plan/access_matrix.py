@@ -79,8 +79,36 @@ def build(model: AccessModel, settings: Settings) -> dict[str, Any]:
         # How strongly the mesh rows below hold with this provider (plan/mesh_enforcement.py).
         "meshEnforcement": dict(enforcement(settings.mesh_provider)),
         "people": [{"oidcGroup": g, "airflowRole": r} for g, r in model.role_mappings],
+        "machines": {
+            "issuer": model.machine_issuer,
+            "audiences": list(model.machine_audiences),
+            "edgeGroup": settings.machine_edge_group,
+            "clients": [{"machine": m, "airflowRole": r} for m, r in model.machine_mappings],
+        },
         "workloads": rows,
     }
+
+
+def _machines_markdown(matrix: dict[str, Any]) -> list[str]:
+    """The machine identities: who is accepted (issuer, audiences) and which role each client or scope gets."""
+    machines = matrix["machines"]
+    if not machines["clients"]:
+        return ["## Machines: client id or scope -> Airflow role", "", "No machine client gets any role.", ""]
+    edge = f", groups claim holding `{machines['edgeGroup']}` at the edge" if machines["edgeGroup"] else ""
+    return [
+        "## Machines: client id or scope -> Airflow role",
+        "",
+        f"Bearer access tokens of `{machines['issuer']}` with audience "
+        + ", ".join(f"`{a}`" for a in machines["audiences"])
+        + f"{edge}; the api-server maps them (docs/edge.md).",
+        "",
+        "| machine | Airflow role |",
+        "|---|---|",
+        *[f"| `{c['machine']}` | {c['airflowRole']} |" for c in machines["clients"]],
+        "",
+        "Tokens of any other client get no Airflow role.",
+        "",
+    ]
 
 
 def _execution_api(w: Workload, settings: Settings) -> dict[str, Any] | None:
@@ -148,6 +176,7 @@ def to_markdown(matrix: dict[str, Any]) -> str:
         "",
         "Users in no listed group get no Airflow role.",
         "",
+        *_machines_markdown(matrix),
         *_enforcement_markdown(matrix),
         "## Who may reach whom",
         "",

@@ -4,8 +4,9 @@ Every answer is read back from the *recorded* plan (the objects ``pulumi up`` wo
 permissions, IAM policies, Helm values, Gateway API policies), not from the intent they were built
 from, so a layer that drifted from the access model shows up here as the layer that denies.
 
-Principals: ``group:<IdP group>`` (a person), ``task:<domain>`` (a domain's task pod) or a workload
-of the access model (``airflow-api-server``, ``edge-gateway``...).
+Principals: ``group:<IdP group>`` (a person), ``client:<client id>`` or ``scope:<scope>`` (a machine
+with an IdP access token, :mod:`plan.journey_machine`), ``task:<domain>`` (a domain's task pod) or a
+workload of the access model (``airflow-api-server``, ``edge-gateway``...).
 Targets: a URL path (``/api/v2/dags``), ``<workload>:<port>`` (``airflow-triggerer:8794``), an AWS
 ``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``; for a
 person also ``session`` (the largest accepted session through NGINX) and ``logout``
@@ -25,7 +26,7 @@ from typing import Any
 from components import access_model
 from components.access_model import AccessModel
 from components.platform import API_SERVER_PORT, OAUTH2_PROXY_PORT
-from plan import harness, journey_mesh, journey_sessions, journey_timeouts
+from plan import harness, journey_machine, journey_mesh, journey_sessions, journey_timeouts
 from plan.hops import Hop
 
 #: Airflow's built-in FAB roles: each reaches every DAG (Viewer reads, the others also edit or run).
@@ -124,6 +125,10 @@ class Explainer:
             if target.startswith("/"):
                 return self.person_request(group, target)
             raise ValueError(f"a person's target is a URL path or dag:<id> (or session, logout), not {target!r}")
+        if principal.startswith(("client:", "scope:")):
+            if not target.startswith("/"):
+                raise ValueError(f"a machine's target is a URL path, not {target!r}")
+            return journey_machine.machine_request(self, principal, target)
         workload = self._workload(principal)
         if " " in target:
             action, resource = target.split(" ", 1)

@@ -17,7 +17,9 @@ Layout of ``OUT`` (one folder per variant, named ``<stack>`` or ``<stack>-<varia
     <variant>/airflow_local_settings.py  values.airflowLocalSettings
     <variant>/pod_template_file.yaml     values.podTemplate (KubernetesExecutor only)
     <variant>/pod_templates/<file>       data of the ConfigMap mounted into the scheduler
-    <variant>/plugins/<file>             data of the ConfigMap(s) mounted into the api-server (its plugins)
+    <variant>/plugins/<file>             api-server ConfigMap keys mounted into its plugins folder
+    <variant>/config/<file>              api-server ConfigMap keys mounted into $AIRFLOW_HOME/config
+                                         (the auth manager module, on sys.path)
     <variant>/meta.json        stack facts the checks compare against (from the stack's settings)
     <variant>/log_grants.json  {IAM RolePolicy name: [S3 object ARN patterns it may PutObject]} on
                                the task-log bucket, to hold against the log keys Airflow renders
@@ -65,7 +67,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 #: Bundle files whose content decides whether two variants are the same for Airflow.
-_AIRFLOW_FILES = ("values.json", "pod_templates", "plugins")
+_AIRFLOW_FILES = ("values.json", "pod_templates", "plugins", "config")
+#: Where the api-server's ConfigMap files go in the bundle, by the folder they are mounted into.
+_MOUNT_FOLDERS = {"/opt/airflow/plugins": "plugins", "/opt/airflow/config": "config"}
 
 
 def airflow_release(plan: harness.Plan) -> dict[str, Any]:
@@ -88,6 +92,21 @@ def pod_template_files(plan: harness.Plan, values: dict[str, Any], section: str 
         meta = record["inputs"].get("metadata") or {}
         if meta.get("name") in names and meta.get("namespace", "airflow") == "airflow":
             out.update(record["inputs"].get("data") or {})
+    return out
+
+
+def api_server_files(plan: harness.Plan, values: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The api-server's mounted ConfigMap keys by bundle folder (``plugins``, ``config``), placed where
+    its ``extraVolumeMounts`` put them (a key mounted as a whole folder counts as a plugin)."""
+    data = pod_template_files(plan, values, "apiServer")
+    placed = {
+        m["subPath"]: _MOUNT_FOLDERS.get(m["mountPath"].rsplit("/", 1)[0], "plugins")
+        for m in values.get("apiServer", {}).get("extraVolumeMounts", [])
+        if m.get("subPath")
+    }
+    out: dict[str, dict[str, str]] = {"plugins": {}, "config": {}}
+    for name, text in data.items():
+        out[placed.get(name, "plugins")][name] = text
     return out
 
 
@@ -151,6 +170,9 @@ def meta(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
         "oidc_issuer_url": settings.oidc_issuer_url,
         "airflow_hostname": settings.airflow_hostname,
         "role_mappings": [list(p) for p in settings.role_mappings],
+        "machine_mappings": [list(p) for p in settings.machine_mappings],
+        "machine_audiences": list(settings.machine_token_audiences),
+        "machine_issuer": settings.machine_issuer_url if settings.machine_role_mappings else "",
         "domains": [
             {"name": d.name, "oidc_groups": list(d.oidc_groups), "airflow_role": d.airflow_role}
             for d in settings.domains
@@ -186,10 +208,10 @@ def write_variant(out: Path, stack: str, overrides: dict[str, Any]) -> None:
     templates.mkdir(exist_ok=True)
     for name, text in pod_template_files(plan, values).items():
         (templates / name).write_text(text)
-    plugins = out / "plugins"
-    plugins.mkdir(exist_ok=True)
-    for name, text in pod_template_files(plan, values, "apiServer").items():
-        (plugins / name).write_text(text)
+    for folder, files in api_server_files(plan, values).items():
+        (out / folder).mkdir(exist_ok=True)
+        for name, text in files.items():
+            (out / folder / name).write_text(text)
     (out / "log_grants.json").write_text(json.dumps(log_grants(plan, values), indent=1, sort_keys=True))
     facts = meta(stack, overrides) | {"release_namespace": release.get("namespace", "default")}
     (out / "meta.json").write_text(json.dumps(facts, indent=1, sort_keys=True))

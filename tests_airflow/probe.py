@@ -4,7 +4,7 @@ Runs in ``.venv-airflow`` as ``python -m tests_airflow.probe VARIANT_DIR OUT_JSO
 variant: Airflow's configuration, settings and policy hooks are process-wide singletons that are
 read once at ``import airflow``, so each variant gets a fresh interpreter with an ``AIRFLOW_HOME``
 laid out the way the chart lays out a component's (``airflow.cfg``, ``webserver_config.py``,
-``config/airflow_local_settings.py``: chart 1.19.0 ``templates/_helpers.yaml``
+``config/airflow_local_settings.py`` and the api-server's ``config/`` modules: chart 1.19.0 ``templates/_helpers.yaml``
 ``airflow_config_path``, ``airflow_webserver_config_path``, ``airflow_local_setting_path``).
 
 The probe records facts, never verdicts: ``tests_airflow/test_*.py`` hold the expectations. Each
@@ -84,6 +84,9 @@ def prepare(bundle: Path, variant: Path, work: Path) -> dict[str, dict[str, str]
     ):
         if (variant / name).is_file():
             target.write_text((variant / name).read_text())
+    # The api-server's modules mounted into $AIRFLOW_HOME/config (its auth manager), where the values put them.
+    for module in sorted((variant / "config").glob("*.py")) if (variant / "config").is_dir() else []:
+        (home / "config" / module.name).write_text(module.read_text())
     values = json.loads((variant / "values.json").read_text())
     for name in [k for k in os.environ if k.startswith("AIRFLOW")]:
         del os.environ[name]

@@ -135,6 +135,11 @@ def build(settings: Settings) -> AccessModel:
 
     egress.append(Egress(pgbouncer, "{database_address}", DATABASE_PORT, "RDS PostgreSQL (TLS, verify-full)"))
     egress.append(Egress(api, _host(settings.oidc_issuer_url), 443, "OIDC issuer (login, token keys)"))
+    # Machine tokens are verified against their issuer's keys by the api-server and oauth2-proxy alike;
+    # an issuer on another host is one more exit for both, or the JWKS fetch fails behind the mesh.
+    machine_host = _host(settings.machine_issuer_url) if settings.machine_role_mappings else None
+    if machine_host and machine_host != _host(settings.oidc_issuer_url):
+        egress.append(Egress(api, machine_host, 443, "machine token issuer (token keys)"))
     for w in (
         "airflow-api-server",
         "airflow-scheduler",
@@ -179,6 +184,8 @@ def build(settings: Settings) -> AccessModel:
     edges.append(Edge("edge-gateway", "edge-oauth2-proxy", OAUTH2_PROXY_PORT, "every request is authenticated first"))
     edges.append(Edge("edge-oauth2-proxy", api, API_SERVER_PORT, "authenticated requests to Airflow"))
     egress.append(Egress("edge-oauth2-proxy", _host(settings.oidc_issuer_url), 443, "OIDC issuer (login, tokens)"))
+    if machine_host and machine_host != _host(settings.oidc_issuer_url):
+        egress.append(Egress("edge-oauth2-proxy", machine_host, 443, "machine token issuer (token keys)"))
     add(
         Workload(
             name="edge-controller",
@@ -291,6 +298,9 @@ def build(settings: Settings) -> AccessModel:
         egress=tuple(egress),
         role_mappings=tuple(settings.role_mappings),
         domain_namespaces=tuple(f"domain-{d.name}" for d in settings.domains),
+        machine_mappings=tuple(settings.machine_mappings),
+        machine_issuer=settings.machine_issuer_url if settings.machine_role_mappings else "",
+        machine_audiences=tuple(settings.machine_token_audiences),
     )
 
 

@@ -127,6 +127,13 @@ class AccessModel:
     egress: tuple[Egress, ...]
     role_mappings: tuple[tuple[str, str], ...]
     domain_namespaces: tuple[str, ...]
+    #: Machine identities -> Airflow role: (``client:<client id>`` or ``scope:<scope>``, role). The
+    #: api-server's auth manager (components/airflow/runtime/auth_manager.py) gives an IdP token of
+    #: anything else no role at all.
+    machine_mappings: tuple[tuple[str, str], ...] = ()
+    #: Issuer and accepted audiences of machine tokens (empty without machine clients).
+    machine_issuer: str = ""
+    machine_audiences: tuple[str, ...] = ()
 
     @property
     def namespaces(self) -> tuple[str, ...]:

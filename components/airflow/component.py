@@ -181,4 +181,7 @@ def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
         dags_git_repository=settings.dags_git_repository,
         dags_git_branch=settings.dags_git_branch,
         dags_git_known_hosts=settings.dags_git_known_hosts,
+        machine_issuer_url=model.machine_issuer,
+        machine_audiences=model.machine_audiences,
+        machine_mappings=model.machine_mappings,
     )

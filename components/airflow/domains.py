@@ -64,7 +64,10 @@ class AirflowDomains(pulumi.ComponentResource):
             k8s.core.v1.ConfigMap(
                 f"{name}-plugins",
                 metadata={"name": inputs.PLUGINS_CONFIGMAP, "namespace": AIRFLOW_NAMESPACE, "labels": _LABELS},
-                data={inputs.PLUGIN_FILE: runtime.execution_scope_source()},
+                data={
+                    inputs.PLUGIN_FILE: runtime.execution_scope_source(),
+                    inputs.AUTH_MANAGER_FILE: runtime.auth_manager_source(),
+                },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[args.namespaces[AIRFLOW_NAMESPACE]]),
             )
         )

@@ -32,6 +32,10 @@ POD_TEMPLATES_CONFIGMAP = "airflow-mesh-pod-templates"
 #: The api-server's Airflow plugin (runtime/execution_scope.py), one file mounted into its plugins folder.
 PLUGINS_CONFIGMAP = "airflow-mesh-plugins"
 PLUGIN_FILE = "airflow_mesh_execution_scope.py"
+#: The api-server's auth manager (runtime/auth_manager.py): a second key of the same ConfigMap, mounted
+#: into ``CONFIG_DIR`` (on ``sys.path``, and not scanned as a plugin) and named by ``[core] auth_manager``.
+AUTH_MANAGER_FILE = "airflow_mesh_auth_manager.py"
+AUTH_MANAGER_CLASS = "airflow_mesh_auth_manager.AirflowMeshFabAuthManager"
 #: Name of the OIDC provider in FAB (callback: /auth/oauth-authorized/<name>).
 OIDC_PROVIDER = "oidc"
 OIDC_SCOPES = "openid email profile"
@@ -40,6 +44,8 @@ AIRFLOW_HOME = "/opt/airflow"
 DAGS_MOUNT = f"{AIRFLOW_HOME}/dags"
 #: The chart's ``[core] plugins_folder`` (its default, ``AIRFLOW_HOME/plugins``).
 PLUGINS_DIR = f"{AIRFLOW_HOME}/plugins"
+#: Airflow appends ``AIRFLOW_HOME/config`` to ``sys.path`` (settings.py ``prepare_syspath_for_config_and_plugins``).
+CONFIG_DIR = f"{AIRFLOW_HOME}/config"
 
 #: Chart section -> access-model workload whose ServiceAccount (created by the identity layer) it runs as.
 CHART_SERVICE_ACCOUNTS: dict[str, str] = {
@@ -126,3 +132,8 @@ class ChartInputs:
     dags_git_known_hosts: str = ""
     #: The IdP's logout URL; empty: Airflow reads ``end_session_endpoint`` from the issuer's discovery.
     oidc_end_session_endpoint: str = ""
+    #: Machine clients: issuer of their access tokens ("" without any), accepted audiences, and
+    #: (``client:<id>`` or ``scope:<name>``, Airflow role) pairs.
+    machine_issuer_url: str = ""
+    machine_audiences: tuple[str, ...] = ()
+    machine_mappings: tuple[tuple[str, str], ...] = ()

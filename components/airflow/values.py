@@ -14,7 +14,10 @@ from components import sizing
 from components.airflow import runtime
 from components.airflow.config import airflow_config, common_env
 from components.airflow.inputs import (
+    AUTH_MANAGER_CLASS,
+    AUTH_MANAGER_FILE,
     CHART_SERVICE_ACCOUNTS,
+    CONFIG_DIR,
     OIDC_SECRET_ENV,
     PGBOUNCER_CA_DIR,
     PLUGIN_FILE,
@@ -172,6 +175,9 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
                     "valueFrom": {"secretKeyRef": {"name": inputs.secrets.oidc, "key": inputs.secrets.oidc_key}},
                 },
                 runtime.webserver_config_env(inputs),
+                # FAB plus the IdP's machine tokens on /api/v2 (runtime/auth_manager.py); api-server only.
+                {"name": "AIRFLOW__CORE__AUTH_MANAGER", "value": AUTH_MANAGER_CLASS},
+                runtime.auth_manager_env(inputs),
             ],
             "apiServerConfig": runtime.webserver_config_source(),
             # The execution API's domain scope (runtime/execution_scope.py), one file in the plugins folder.
@@ -182,7 +188,13 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
                     "mountPath": f"{PLUGINS_DIR}/{PLUGIN_FILE}",
                     "subPath": PLUGIN_FILE,
                     "readOnly": True,
-                }
+                },
+                {
+                    "name": "airflow-mesh-plugins",
+                    "mountPath": f"{CONFIG_DIR}/{AUTH_MANAGER_FILE}",
+                    "subPath": AUTH_MANAGER_FILE,
+                    "readOnly": True,
+                },
             ],
         }
     )

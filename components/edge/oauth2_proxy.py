@@ -12,8 +12,10 @@ route were misconfigured. Why a reverse proxy and not NGF's ExternalAuth filter:
 - Sessions: how large the session may be for the cookie store, and when Redis is required, is
   components/settings/session_size.py; logout (``/oauth2/sign_out`` on to the IdP host in
   ``whitelist_domains``) is docs/edge.md, "How a person logs out".
-- Machines: ``Authorization: Bearer <JWT>`` from the same IdP (audience = the client id) is verified
-  against the issuer's keys and passed through without a session (``skip_jwt_bearer_tokens``).
+- Machines: ``Authorization: Bearer <JWT>``, an access token of the IdP with one of the machine
+  audiences (:func:`machine_options`), is verified against the issuer's keys and passed through
+  without a session (``skip_jwt_bearer_tokens``); the api-server maps its client id or scope to a
+  role and gives anything else nothing (docs/edge.md, "How a machine client gets in").
 
 Secrets: the OIDC client secret (a ``secure:`` config value) and the cookie secret (32 random bytes,
 rotated) go into one Kubernetes Secret the chart references (``config.existingSecret``); the Helm
@@ -70,6 +72,14 @@ class OidcClient:
     allowed_groups: Sequence[str] = ()
     #: Email domains allowed through; empty: any.
     allowed_email_domains: Sequence[str] = ()
+    #: Issuer of machine access tokens (empty: ``issuer_url``); only used with ``machine_audiences``.
+    machine_issuer_url: str = ""
+    #: Audiences accepted on machine access tokens; empty: no machine clients.
+    machine_audiences: Sequence[str] = ()
+    #: Client ids of the mapped machine clients: their tokens' subject at Okta (``sub`` = client id).
+    machine_client_ids: Sequence[str] = ()
+    #: Group the IdP puts into machine tokens' groups claim, allowed through with ``allowed_groups``.
+    machine_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,9 +219,50 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
         "auth_logging_format": AUTH_LOG_FORMAT,
         "silence_ping_logging": True,
     }
+    options.update(machine_options(oidc))
     if oidc.allowed_groups:
-        options["allowed_groups"] = list(oidc.allowed_groups)
+        machine = [oidc.machine_group] if oidc.machine_group and oidc.machine_group not in oidc.allowed_groups else []
+        options["allowed_groups"] = [*oidc.allowed_groups, *machine]
     return {**options, **args.overrides}
+
+
+def machine_options(oidc: OidcClient) -> dict[str, Any]:
+    """The options that let machine access tokens through, read against oauth2-proxy v7.15.3 (chart 10.7.0).
+
+    - Audience: a bearer token is tried against the provider's verifier (issuer ``oidc_issuer_url``,
+      audience the client id or one of ``oidc_extra_audiences``), then against one verifier per
+      ``extra_jwt_issuers`` entry ``issuer=audience`` (oauthproxy.go ``buildSessionChain``;
+      pkg/validation/options.go ``parseJwtIssuers``). An Okta access token's ``aud`` is the
+      authorization server's audience, never the client id (oauth2-proxy/oauth2-proxy#1350), so
+      the machine audiences are added: to the provider when machines share its issuer, as extra
+      issuers otherwise.
+    - Email: a token without ``email`` gets its ``sub`` as the session email
+      (providers/oidc.go ``CreateSessionFromToken``; pkg/apis/middleware/session.go), then
+      ``getAuthenticatedSession`` checks it against ``email_domains`` and the authenticated emails
+      file (validator.go; oauth2-proxy/oauth2-proxy#2943). With email domains set, the mapped client
+      ids go into that file (:func:`helm_values`): the subject of an Okta client-credentials token is
+      its client id, so exactly the configured clients pass.
+    - Groups: ``allowed_groups`` is checked on every session (provider_default.go ``Authorize``);
+      a client-credentials token has no groups unless the IdP adds one, so the machine group is
+      allowed with the people's groups (settings require it when both are set).
+
+    oauth2-proxy cannot read a client id or scope claim (a bearer session keeps only sub, email,
+    groups, preferred_username), so which client gets which role is decided by the api-server.
+    """
+    if not oidc.machine_audiences:
+        return {}
+    issuer = oidc.machine_issuer_url or oidc.issuer_url
+    if issuer.rstrip("/") == oidc.issuer_url.rstrip("/"):
+        return {"oidc_extra_audiences": list(oidc.machine_audiences)}
+    return {"extra_jwt_issuers": [f"{issuer}={audience}" for audience in oidc.machine_audiences]}
+
+
+def machine_emails_file(oidc: OidcClient) -> str:
+    """The authenticated emails file (one entry a line) that lets the mapped clients' tokens pass
+    ``email_domains``; empty when no email domain is set (then ``*`` lets every subject through)."""
+    if not (oidc.machine_audiences and oidc.allowed_email_domains and oidc.machine_client_ids):
+        return ""
+    return "\n".join(sorted(oidc.machine_client_ids))
 
 
 def config_file(options: Mapping[str, Any]) -> str:
@@ -237,6 +288,10 @@ def helm_values(args: OAuth2ProxyArgs, rotation_id: pulumi.Input[str]) -> dict[s
         "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
     }
+    emails = machine_emails_file(args.oidc)
+    if emails:
+        # The chart renders it as the ConfigMap <release>-accesslist and passes --authenticated-emails-file.
+        values["authenticatedEmailsFile"] = {"enabled": True, "persistence": "configmap", "restricted_access": emails}
     if args.session_store == "redis":
         sentinel = f"redis://{OAUTH2_PROXY_RELEASE}-redis-ha:26379"
         values["sessionStorage"] = {

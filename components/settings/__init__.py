@@ -1,8 +1,9 @@
 """Settings: the bottom of the stack. Every stack config key, validated, handed down as one object.
 
 Owns the typed model of the ``airflow-mesh:*`` keys (:mod:`.model`; domains: :mod:`.domains`), the
-rules that need several keys at once (:mod:`.rules`), the instance-type table the node rules use
-(:mod:`.instance_types`), reading the keys from the Pulumi engine (:mod:`.loader`) and
+rules that need several keys at once (:mod:`.rules`; machine clients: :mod:`.machine_rules`), the
+instance-type table the node rules use (:mod:`.instance_types`), reading the keys from the Pulumi
+engine (:mod:`.loader`) and
 ``Pulumi.yaml``'s generated schema (:mod:`.schema`). Takes nothing from the layers above: only
 ``components.versions`` and ``components.platform`` constants. Every other layer reads a
 :class:`Settings`, never ``pulumi.Config``.

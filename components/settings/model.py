@@ -23,6 +23,7 @@ from pydantic import Field, SecretStr
 
 from components import versions
 from components.settings.domains import DomainConfig, Strict
+from components.settings.machine import DESCRIPTIONS as _MACHINE
 from components.settings.types import (
     ClaimName,
     Email,
@@ -178,6 +179,12 @@ class StackConfig(Strict):
         default_factory=list, description="Email domains allowed through the edge; empty: any domain."
     )
     oidc_end_session_endpoint: str = Field("", description="IdP logout URL; empty: the issuer's discovery.")
+
+    # --- machine clients (CI jobs, scripts: OAuth 2 client credentials; docs/edge.md) -----------
+    machine_token_issuer_url: str = Field("", description=_MACHINE["issuer"])
+    machine_token_audiences: list[Printable] = Field(default_factory=list, description=_MACHINE["audiences"])
+    machine_role_mappings: list[str] = Field(default_factory=list, description=_MACHINE["mappings"])
+    machine_edge_group: Printable = Field("", description=_MACHINE["group"])
 
     # --- service mesh --------------------------------------------------------------------------
     mesh_provider: Literal["kuma", "istio", "linkerd", "consul"] = Field(
@@ -349,6 +356,14 @@ class Settings(StackConfig):
         pairs = [tuple(m.split("=", 1)) for m in self.airflow_role_mappings]
         pairs += [(group, d.airflow_role) for d in self.domains for group in d.oidc_groups]
         return pairs  # type: ignore[return-value]
+
+    @property
+    def machine_issuer_url(self) -> str:
+        return self.machine_token_issuer_url or self.oidc_issuer_url  # empty: the people's issuer
+
+    @property
+    def machine_mappings(self) -> list[tuple[str, str]]:  # (client:<id> | scope:<name>, Airflow role)
+        return [tuple(m.rsplit("=", 1)) for m in self.machine_role_mappings]  # type: ignore[misc]
 
     @property
     def logs_bucket_name(self) -> str:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from components import versions
 from components.platform import KUBERNETES_SERVICE_CIDR
+from components.settings.machine import BUILTIN_ROLES
+from components.settings.machine_rules import machine_rules
 from components.settings.model import ENVIRONMENTS, config_key
 from components.settings.node_rules import database_rules, node_rules
 from components.settings.session_rules import session_rules
@@ -40,7 +42,7 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
-BUILTIN_AIRFLOW_ROLES = ("Admin", "Op", "User", "Viewer", "Public")
+BUILTIN_AIRFLOW_ROLES = BUILTIN_ROLES
 
 _ARN_ROLE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _ARN_POLICY = re.compile(r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
@@ -350,4 +352,5 @@ RULE_GROUPS = (
     _airflow_rules,
     _domain_rules,
     _identity_rules,
+    machine_rules,
 )

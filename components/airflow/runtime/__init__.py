@@ -6,6 +6,8 @@
   roles);
 - :mod:`.execution_scope`: the api-server's plugin that scopes what a task reads and writes through
   the execution API to its own domain (it reads its data through ``airflow_local_settings``).
+- :mod:`.auth_manager`: the api-server's auth manager, FAB plus the IdP's machine access tokens on
+  the REST API (mounted beside ``airflow_local_settings.py`` in ``$AIRFLOW_HOME/config``).
 
 The chart receives each file's text unchanged (:func:`local_settings_source` as
 ``airflowLocalSettings``, :func:`webserver_config_source` as ``apiServer.apiServerConfig``; the
@@ -32,6 +34,7 @@ from components.platform import AIRFLOW_NAMESPACE, DOMAIN_LABEL
 LOCAL_SETTINGS_FILE = Path(__file__).with_name("airflow_local_settings.py")
 WEBSERVER_CONFIG_FILE = Path(__file__).with_name("webserver_config.py")
 EXECUTION_SCOPE_FILE = Path(__file__).with_name("execution_scope.py")
+AUTH_MANAGER_FILE = Path(__file__).with_name("auth_manager.py")
 
 
 @cache
@@ -182,3 +185,43 @@ def webserver_config_data(inputs: ChartInputs) -> dict[str, Any]:
 def webserver_config_env(inputs: ChartInputs) -> dict[str, str]:
     """The api-server ``env`` entry that carries :func:`webserver_config_data`."""
     return _env(WEBSERVER_CONFIG_FILE, webserver_config_data(inputs))
+
+
+# --------------------------------------------------------------------------------------------------
+# auth_manager.py
+# --------------------------------------------------------------------------------------------------
+
+
+def auth_manager_source() -> str:
+    """Text of the api-server's auth manager module (mounted as ``inputs.AUTH_MANAGER_FILE``)."""
+    return source(AUTH_MANAGER_FILE)
+
+
+#: Clock skew tolerated on machine tokens' ``exp``/``iat``, seconds.
+MACHINE_TOKEN_LEEWAY_S = 30
+
+
+def auth_manager_data(inputs: ChartInputs) -> dict[str, Any]:
+    """Its data: the machine issuer ("" when no machine client is mapped: every token goes to FAB),
+    the accepted audiences and the roles of each client id and scope."""
+    clients: dict[str, list[str]] = {}
+    scopes: dict[str, list[str]] = {}
+    for principal, role in inputs.machine_mappings:
+        kind, _, name = principal.partition(":")
+        target = clients if kind == "client" else scopes
+        target.setdefault(name, [])
+        if role not in target[name]:
+            target[name].append(role)
+    return {
+        # Compared with the token's iss as is (go-oidc and PyJWT do the same): no slash is added or removed.
+        "issuer": inputs.machine_issuer_url if inputs.machine_mappings else "",
+        "audiences": list(inputs.machine_audiences),
+        "clients": clients,
+        "scopes": scopes,
+        "leeway": MACHINE_TOKEN_LEEWAY_S,
+    }
+
+
+def auth_manager_env(inputs: ChartInputs) -> dict[str, str]:
+    """The api-server ``env`` entry that carries :func:`auth_manager_data`."""
+    return _env(AUTH_MANAGER_FILE, auth_manager_data(inputs))

@@ -61,6 +61,8 @@ OAUTH_PROVIDERS = [
 ]
 
 GROUPS_CLAIM: str = _DATA["groups_claim"]
+#: Machine clients' FAB usernames end with this (runtime/auth_manager.py ``MACHINE_USER_DOMAIN``).
+MACHINE_USER_SUFFIX = "@machine.invalid"
 DOMAIN_ROLES: list[str] = _DATA["domain_roles"]
 _BASE = FabAirflowSecurityManagerOverride
 # A domain role sees no DAG by itself: it gets the Viewer and User permissions minus every all-DAGs
@@ -154,6 +156,18 @@ class AirflowMeshSecurityManager(FabAirflowSecurityManagerOverride):
             "last_name": claims.get("family_name", ""),
             "role_keys": list(groups),
         }
+
+    def auth_user_oauth(self, userinfo: dict[str, Any], rotate_session_id: bool = True) -> Any:
+        """FAB's OAuth login, refused under a machine client's username (``<client id>@machine.invalid``,
+        runtime/auth_manager.py): FAB finds the user by username alone (case-insensitively), so a person
+        whose IdP lets them pick that name would sign in as the machine and hold its roles."""
+        import logging  # local: this guard stays self-contained
+
+        name = str(userinfo.get("username") or userinfo.get("email") or "")
+        if name.lower().endswith(MACHINE_USER_SUFFIX):
+            logging.getLogger(__name__).error("refused an OAuth login under the machine username %s", name)
+            return None
+        return super().auth_user_oauth(userinfo, rotate_session_id)
 
 
 SECURITY_MANAGER_CLASS = AirflowMeshSecurityManager

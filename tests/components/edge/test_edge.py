@@ -360,7 +360,11 @@ def test_allowed_groups_and_email_domains_come_from_the_settings(plans):
     ]
     assert prod["email_domains"] == ["*"]
     assert "allowed_groups" not in proxy_config(plans["dev"])
-    restricted = proxy_config(stacks.run("dev", {"oidcAllowedEmailDomains": ["example.com"]}))
+    restricted = proxy_config(
+        stacks.run(
+            "dev", {"oidcAllowedEmailDomains": ["example.com"], "machineRoleMappings": ["client:0oa-ci-deployer=Op"]}
+        )
+    )
     assert restricted["email_domains"] == ["example.com"]
 
 

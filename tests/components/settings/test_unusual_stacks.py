@@ -55,6 +55,7 @@ def dev_elsewhere() -> harness.Plan:
             "airflowImage": f"registry.example.com/data/airflow@{DIGEST}",
             "airflowHostname": "dev.data.example.com",
             "oidcAllowedGroups": [LITERAL_GROUP, "data-platform-admins"],
+            "machineEdgeGroup": "airflow-machines",  # the fixture has machine clients: they need it with groups
             "domains": domains,
         },
     )
