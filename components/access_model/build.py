@@ -52,7 +52,7 @@ from components.platform import (
 )
 
 if TYPE_CHECKING:
-    from components.settings.model import Settings
+    from components.settings.stack import Settings
 
 
 def build(settings: Settings) -> AccessModel:

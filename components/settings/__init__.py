@@ -1,12 +1,12 @@
 """Settings: the bottom of the stack. Every stack config key, validated, handed down as one object.
 
-Owns the typed model of the ``airflow-mesh:*`` keys (:mod:`.model`; domains: :mod:`.domains`), the
-rules that need several keys at once (:mod:`.rules`; machine clients: :mod:`.machine_rules`), the
-instance-type table the node rules use (:mod:`.instance_types`), reading the keys from the Pulumi
-engine (:mod:`.loader`) and
-``Pulumi.yaml``'s generated schema (:mod:`.schema`). Takes nothing from the layers above: only
-``components.versions`` and ``components.platform`` constants. Every other layer reads a
-:class:`Settings`, never ``pulumi.Config``.
+Owns the typed model of the ``airflow-mesh:*`` keys (:mod:`.model`; domains: :mod:`.domains`; what
+they derive: :mod:`.stack`), the rules that need several keys at once (:mod:`.rules`; machine
+clients: :mod:`.machine_rules`), the instance-type table the node rules use (:mod:`.instance_types`),
+reading the keys from the Pulumi engine (:mod:`.loader`) and ``Pulumi.yaml``'s generated schema
+(:mod:`.schema`). Takes nothing from the layers above: only ``components.versions`` and
+``components.platform`` constants. Every other layer reads a :class:`Settings`, never
+``pulumi.Config``.
 """
 
 from components.settings.domains import DomainConfig, EgressRule, S3Grant
@@ -16,12 +16,11 @@ from components.settings.model import (
     PROJECT,
     STACK_CONFIG_DIR,
     Environment,
-    Settings,
     StackConfig,
     config_key,
-    derive_subnets,
 )
 from components.settings.schema import config_fields, project_config_schema
+from components.settings.stack import Settings, derive_subnets
 
 __all__ = [
     "ENVIRONMENTS",

@@ -12,7 +12,7 @@ from components import sizing
 from components.settings import instance_types
 
 if TYPE_CHECKING:
-    from components.settings.model import Settings
+    from components.settings.stack import Settings
 
 
 def system_capacity_problem(s: Settings, specs: list[instance_types.InstanceType], nodes: int) -> str:

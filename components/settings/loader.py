@@ -18,9 +18,10 @@ import pulumi
 from pydantic import TypeAdapter, ValidationError
 
 from components.settings import regions, rules
-from components.settings.model import PROJECT, STACK_CONFIG_DIR, Settings, config_key
+from components.settings.model import PROJECT, STACK_CONFIG_DIR, config_key
 from components.settings.namespaces import foreign_key_problem
 from components.settings.schema import config_fields
+from components.settings.stack import Settings
 
 _USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s']+@")
 

@@ -10,7 +10,7 @@ from components.settings.machine import BUILTIN_ROLES
 from components.settings.types import https_url
 
 if TYPE_CHECKING:
-    from components.settings.model import Settings
+    from components.settings.stack import Settings
 
 Add = Callable[[str, str], None]
 

@@ -9,7 +9,7 @@ from components.settings import instance_types as it
 from components.settings.capacity_rules import system_capacity_problem, task_capacity_rules
 
 if TYPE_CHECKING:
-    from components.settings.model import Settings
+    from components.settings.stack import Settings
 
 Add = Callable[[str, str], None]
 

@@ -15,7 +15,7 @@ from components.settings.node_rules import database_rules, node_rules
 from components.settings.session_rules import session_rules
 
 if TYPE_CHECKING:
-    from components.settings.model import Settings
+    from components.settings.stack import Settings
 
 #: Retention values CloudWatch Logs accepts (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (

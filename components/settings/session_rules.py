@@ -12,7 +12,7 @@ from components.settings import session_size
 from components.settings.types import https_url
 
 if TYPE_CHECKING:
-    from components.settings.model import Settings
+    from components.settings.stack import Settings
 
 Add = Callable[[str, str], None]
 #: oauth2-proxy's session cookie (components/edge/oauth2_proxy.py ``COOKIE_NAME``); its length counts.
