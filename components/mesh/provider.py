@@ -121,6 +121,11 @@ class MeshArgs:
     secret_rotation_days: int = 90
     #: Keep stateful mesh data (Consul servers' volumes) when the stack is destroyed (prod).
     protect_state: bool = False
+    #: The cluster's encrypted default StorageClass (``cluster.storage_class_name``, components/cluster/storage.py)
+    #: that the control plane's volumes (Consul servers) claim; the mesh makes no class of its own.
+    storage_class: pulumi.Input[str] = "gp3"
+    #: What must exist before those claims can bind (the StorageClass resource itself).
+    storage: Sequence[pulumi.Resource] = ()
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
     #: Sizing tier of the control plane's requests (components/sizing.py): ``small`` in dev.

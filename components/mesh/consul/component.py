@@ -1,6 +1,6 @@
 """ConsulMesh: Consul 1.22 on Kubernetes (consul-k8s 1.9.11) with ACL default deny and intentions per edge.
 
-    consul namespace, StorageClass, gossip key Secret, [server TLS CA Certificate]
+    consul namespace, gossip key Secret, [server TLS CA Certificate]
       -> consul-k8s release (servers, connect injector + CNI, terminating gateway, ACLs)
       -> registration Services for workloads without one
       -> ServiceIntentions per destination + deny-all, ServiceDefaults destinations, TerminatingGateway
@@ -34,7 +34,6 @@ from components.mesh.provider import MeshArgs
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "consul"
-STORAGE_CLASS = "consul-gp3"
 SERVER_CA_SECRET = "consul-server-ca"
 #: Airflow chart Services that already select a portless workload (consul-k8s registers pods only
 #: through a Service that selects them: hashicorp/consul-k8s#1899).
@@ -96,17 +95,6 @@ class ConsulMesh(pulumi.ComponentResource):
             },
             opts=child(*prerequisites),
         )
-        # EKS >= 1.30 creates no default StorageClass; the servers' PVCs name this one.
-        storage = k8s.storage.v1.StorageClass(
-            f"{name}-storage",
-            metadata={"name": STORAGE_CLASS, "labels": PART_OF},
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true"},
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            reclaim_policy="Retain" if args.protect_state else "Delete",
-            opts=child(*prerequisites),
-        )
         rotation = time.Rotating(f"{name}-gossip-rotation", rotation_days=args.secret_rotation_days, opts=child())
         gossip_key = random.RandomBytes(
             f"{name}-gossip-key", length=32, keepers={"rotation": rotation.id}, opts=child(rotation)
@@ -133,7 +121,7 @@ class ConsulMesh(pulumi.ComponentResource):
             )
         values = chart_values(
             args,
-            storage_class=STORAGE_CLASS,
+            storage_class=args.storage_class,
             namespaces=sorted({args.model.workload(w).namespace for w in names}),
             server_ca_secret=SERVER_CA_SECRET if server_ca else None,
         )
@@ -150,7 +138,7 @@ class ConsulMesh(pulumi.ComponentResource):
                 timeout=900,
                 values=values,
             ),
-            opts=child(namespace, storage, gossip, *server_ca, *prerequisites),
+            opts=child(namespace, *args.storage, gossip, *server_ca, *prerequisites),
         )
         self.registrations = self._registrations(name, args, child(release))
         in_cluster = [args.vpc_cidr, KUBERNETES_SERVICE_CIDR]
@@ -170,7 +158,6 @@ class ConsulMesh(pulumi.ComponentResource):
         ]
         self.ready: list[pulumi.Resource] = [
             namespace,
-            storage,
             gossip,
             *server_ca,
             release,
