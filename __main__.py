@@ -246,6 +246,10 @@ service_mesh = mesh.Mesh(
     opts=with_k8s,
 )
 
+# Per workload, what the mesh needs on its pods for exits no policy can name (Consul: RDS and the
+# Kubernetes API); each layer below puts its workloads' entries on the pods it owns.
+mesh_pod_annotations = mesh.workload_pod_annotations(settings.mesh_provider, model, settings.vpc_cidr)
+
 # --- observability: the collector in the mesh, the access trail, dashboard and alarms ------------
 collector_workload = model.workload("otel-collector")
 mesh_hooks = mesh.telemetry_hooks(settings.mesh_provider, collector_workload.plaintext_ports)
@@ -268,9 +272,7 @@ telemetry = observability.Observability(
             mesh_log_paths=mesh_hooks.log_paths,
             mesh_log_operators=mesh_hooks.log_operators,
             collector_pod_annotations={
-                **mesh.workload_pod_annotations(settings.mesh_provider, model, settings.vpc_cidr).get(
-                    "otel-collector", {}
-                ),
+                **mesh_pod_annotations.get("otel-collector", {}),
                 **mesh_hooks.collector_pod_annotations,
             },
         ),
@@ -321,6 +323,7 @@ edge = Edge(
         secret_rotation_days=settings.secret_rotation_days,
         gateway_pod_annotations=mesh.entry_point_pod_annotations(settings.mesh_provider),
         job_pod_annotations=mesh.job_pod_annotations(settings.mesh_provider),
+        workload_pod_annotations=mesh_pod_annotations,
         tags=settings.tags,
         gateway_api=gateway_api.ready,
         certificates=certificates.ready,
@@ -336,7 +339,7 @@ git_ssh_key = settings.dags_git_ssh_key.get_secret_value()
 airflow = Airflow(
     f"{prefix}-airflow",
     AirflowArgs(
-        chart=airflow_chart_inputs(settings, model),
+        chart=airflow_chart_inputs(settings, model, mesh_pod_annotations),
         database=DatabaseEndpoint(
             address=database.address,
             port=database.port,

@@ -144,8 +144,11 @@ def secret_names(git_ssh: bool, celery: bool = False) -> inputs.SecretNames:
     )
 
 
-def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
-    """The chart's inputs from the validated settings and the access model (no resources involved)."""
+def chart_inputs(
+    settings: Settings, model: AccessModel, pod_annotations: Mapping[str, Mapping[str, str]] | None = None
+) -> inputs.ChartInputs:
+    """The chart's inputs from the validated settings and the access model (no resources involved);
+    ``pod_annotations``: the mesh's per-workload pod annotations (``mesh.workload_pod_annotations``)."""
     domains = tuple(
         inputs.DomainSpec(
             name=d.name,
@@ -180,4 +183,5 @@ def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
         dags_git_repository=settings.dags_git_repository,
         dags_git_branch=settings.dags_git_branch,
         dags_git_known_hosts=settings.dags_git_known_hosts,
+        pod_annotations=dict(pod_annotations or {}),
     )

@@ -103,7 +103,32 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         values["images"] = {"airflow": {"repository": repository, "tag": tag, "digest": digest}}
     if kubernetes:
         values["podTemplate"] = json.dumps(pod_template(inputs, None), indent=2)
+    _mesh_pod_annotations(values, inputs)
     return values
+
+
+#: Chart section -> the key of its pods' annotations (chart 1.19.0 values.yaml; the migration Job's
+#: ``annotations`` are its pod template's, ``jobAnnotations`` the Job's own).
+_POD_ANNOTATIONS_KEY = {
+    "apiServer": "podAnnotations",
+    "scheduler": "podAnnotations",
+    "dagProcessor": "podAnnotations",
+    "triggerer": "podAnnotations",
+    "workers": "podAnnotations",
+    "pgbouncer": "podAnnotations",
+    "migrateDatabaseJob": "annotations",
+    "redis": "podAnnotations",
+}
+
+
+def _mesh_pod_annotations(values: dict[str, Any], inputs: ChartInputs) -> None:
+    """Put each component's mesh pod annotations (``inputs.pod_annotations``) on its pods, beside the
+    annotations the values already carry. KubernetesExecutor task pods get theirs in the pod templates."""
+    for section, key in _POD_ANNOTATIONS_KEY.items():
+        wanted = inputs.pod_annotations.get(CHART_SERVICE_ACCOUNTS[section])
+        if wanted:
+            target = values.setdefault(section, {})
+            target[key] = {**target.get(key, {}), **wanted}
 
 
 #: The chart gives the triggerer (and Celery workers) a 100Gi log volume per replica by default. Off:

@@ -53,6 +53,8 @@ from components.platform import (
 )
 
 LOAD_BALANCER_SERVICE = f"{GATEWAY_SERVICE_ACCOUNT}-lb"
+#: The edge's access-model workloads (components/access_model/build.py), keys of ``workload_pod_annotations``.
+GATEWAY_WORKLOAD, OAUTH2_PROXY_WORKLOAD, CONTROLLER_WORKLOAD = "edge-gateway", "edge-oauth2-proxy", "edge-controller"
 PART_OF = {"app.kubernetes.io/part-of": "airflow-mesh", "app.kubernetes.io/component": "edge"}
 
 
@@ -93,6 +95,9 @@ class EdgeArgs:
     gateway_pod_annotations: Mapping[str, str] = field(default_factory=dict)
     #: Annotations the mesh wants on the chart's hook Job pods (they only call the Kubernetes API).
     job_pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    #: Access-model workload -> pod annotations the mesh needs for its exits (``mesh.workload_pod_annotations``);
+    #: the edge applies those of ``edge-gateway``, ``edge-oauth2-proxy`` and ``edge-controller``.
+    workload_pod_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: Tags of the stack, put on the NLB (the provider's default tags never reach it).
     tags: Mapping[str, str] = field(default_factory=dict)
     #: The Gateway API CRDs (GatewayApiCrds.ready).
@@ -157,6 +162,7 @@ class Edge(pulumi.ComponentResource):
                 rotation_days=args.secret_rotation_days,
                 depends_on=args.mesh,
                 timeout_seconds=args.timeout_seconds,
+                pod_annotations=args.workload_pod_annotations.get(OAUTH2_PROXY_WORKLOAD, {}),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -166,7 +172,10 @@ class Edge(pulumi.ComponentResource):
             "Gateway",
             GATEWAY_NAME,
             namespace,
-            gateway_spec(args.hostname, args.gateway_pod_annotations),
+            gateway_spec(
+                args.hostname,
+                {**args.gateway_pod_annotations, **args.workload_pod_annotations.get(GATEWAY_WORKLOAD, {})},
+            ),
             after(ngf, certificate, *args.gateway_api),
         )
         redirect = redirect_route_spec(args.hostname)
@@ -237,6 +246,8 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             "replicas": 2 if args.replicas > 1 else 1,
             "productTelemetry": {"enable": False},
             "resources": sizing.helm_resources("nginx-gateway-fabric", args.size_tier),  # type: ignore[arg-type]
+            # The control plane calls the Kubernetes API: the mesh's annotations for that exit.
+            "podAnnotations": dict(args.workload_pod_annotations.get(CONTROLLER_WORKLOAD, {})),
         },
         "nginx": {
             "replicas": args.replicas,

@@ -91,6 +91,8 @@ class OAuth2ProxyArgs:
     timeout_seconds: int = 600
     #: Extra oauth2-proxy options merged over the generated ones (``snake_case`` config names).
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: Annotations the mesh needs on the pods for their exits (``mesh.workload_pod_annotations``).
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 class OAuth2Proxy(pulumi.ComponentResource):
@@ -226,7 +228,7 @@ def helm_values(args: OAuth2ProxyArgs, rotation_id: pulumi.Input[str]) -> dict[s
         "service": {"portNumber": SERVICE_PORT},
         # The chart cannot see a change inside an existing Secret: roll the pods when the cookie
         # secret is regenerated (the rotation id is a timestamp, not the secret).
-        "podAnnotations": {"airflow-mesh/cookie-secret-rotation": rotation_id},
+        "podAnnotations": {**args.pod_annotations, "airflow-mesh/cookie-secret-rotation": rotation_id},
         # With one replica a budget of one available pod would block every node drain.
         "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},

@@ -45,10 +45,10 @@ def namespace_annotations(provider: str) -> dict[str, str]:
 
 
 def workload_pod_annotations(provider: str, model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
-    """Per workload, pod annotations its exits need from the layer that owns the pods (Consul: outbound
-    exclusions for RDS and the Kubernetes API); empty for providers that express every exit as policy."""
-    answer = getattr(provider_class(provider), "workload_pod_annotations", None)
-    return answer(model, vpc_cidr) if answer is not None else {}
+    """Access-model workload -> pod annotations its exits need from the layer that owns its pods
+    (Consul: outbound exclusions for RDS and the Kubernetes API); empty for providers that express
+    every exit as policy. ``__main__`` hands each layer the entries of the workloads it runs."""
+    return provider_class(provider).workload_pod_annotations(model, vpc_cidr)
 
 
 def job_pod_annotations(provider: str) -> dict[str, str]:

@@ -26,7 +26,8 @@ as its own children:
 And it must expose ``ready`` (every resource a meshed workload has to wait for, so pods start after
 the mesh can carry them and are deleted before it) and ``system_namespace``. Outside the component,
 the other layers ask the provider class, before anything exists, for the **namespace labels and
-annotations** that enrol a namespace, the **pod annotations** of entry points and API-only hook Jobs,
+annotations** that enrol a namespace, the **pod annotations** of entry points, of API-only hook Jobs
+and of each workload whose exits need them (:meth:`MeshProvider.workload_pod_annotations`),
 and the **telemetry hooks** (:class:`TelemetryHooks`) the observability layer puts on the collector.
 
 :mod:`components.mesh.kuma`, :mod:`components.mesh.istio`, :mod:`components.mesh.linkerd` and
@@ -163,6 +164,13 @@ class MeshProvider(Protocol):
     @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """Annotations for a chart's one-shot Jobs that talk only to the Kubernetes API."""
+        ...
+
+    @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """Per access-model workload, the pod annotations its exits need that no policy object can
+        express (Consul: outbound exclusions for RDS and the Kubernetes API); every layer that owns a
+        workload's pods applies its entry. Empty where policies express every exit."""
         ...
 
     @staticmethod

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.access_model import Workload
+from components.access_model import AccessModel, Workload
 from components.mesh.istio import observability
 from components.mesh.policy import (
     ENTRY_POINT_LABEL,
@@ -91,6 +91,11 @@ class IstioAmbient(pulumi.ComponentResource):
     @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """Nothing: Istio ambient does not restrict egress, so an API-only Job runs in the mesh."""
+        return {}
+
+    @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """None: ztunnel does not restrict egress, so no exit needs a pod-level exception."""
         return {}
 
     @staticmethod

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import sizing, versions
+from components.access_model import AccessModel
 from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
@@ -110,6 +111,12 @@ class KumaMesh(pulumi.ComponentResource):
         cert-generator) has no identity of its own in the access model; with Kuma's egress closed it
         would hang, so it runs outside the mesh."""
         return {"kuma.io/sidecar-injection": "disabled"}
+
+    @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """None: every exit, the database (by VPC CIDR and port) and the Kubernetes API (by address)
+        included, is a MeshPassthrough match (:mod:`.exits`)."""
+        return {}
 
     @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.access_model import AccessModel
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
 from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
@@ -103,6 +104,14 @@ class LinkerdMesh(pulumi.ComponentResource):
     @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """Nothing: the Kubernetes API is inside ``clusterNetworks``, and native sidecars let the Job end."""
+        return {}
+
+    @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """None: exits inside ``clusterNetworks`` (RDS, the Kubernetes API) are not egress to Linkerd,
+        and the database port is opaque cluster-wide (chart ``proxy.opaquePorts`` keeps 5432: a
+        server-speaks-first-looking protocol the proxy must not sniff), so no pod needs
+        ``config.linkerd.io/skip-outbound-ports`` or ``opaque-ports`` (test_linkerd checks both)."""
         return {}
 
     @staticmethod
