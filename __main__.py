@@ -17,7 +17,6 @@ from components.airflow.component import chart_inputs as airflow_chart_inputs
 from components.airflow.secrets import DatabaseEndpoint
 from components.capacity.aws import KarpenterAws, KarpenterAwsArgs
 from components.capacity.karpenter import Karpenter, KarpenterArgs
-from components.capacity.nodes import MESH_STARTUP_TAINTS
 from components.capacity.sleep import NodeGroupSize, SleepSchedule, SleepScheduleArgs
 from components.certificates.component import Certificates, CertificatesArgs
 from components.cluster.component import Cluster, ClusterArgs
@@ -94,7 +93,7 @@ if settings.workload_node_max_size > 0:
             settings.workload_capacity_type,
             settings.workload_node_min_size,
             settings.workload_node_max_size,
-            (TASK_TAINT, *MESH_STARTUP_TAINTS[settings.mesh_provider]),
+            (TASK_TAINT, *mesh.startup_taints(settings.mesh_provider)),
         )
     )
 
@@ -238,9 +237,16 @@ service_mesh = mesh.Mesh(
         secret_rotation_days=settings.secret_rotation_days,
         protect_state=protected,
         storage_class=cluster.storage_class_name,
+        grant_values={"logs_bucket": settings.logs_bucket_name},
         storage=[cluster.storage_class],
         size_tier=sizing.tier(settings.environment),
-        telemetry=mesh.MeshTelemetry(platform.COLLECTOR_HOST, platform.OTLP_GRPC_PORT, platform.OTLP_HTTP_PORT),
+        telemetry=mesh.MeshTelemetry(
+            platform.COLLECTOR_HOST,
+            platform.OTLP_GRPC_PORT,
+            platform.OTLP_HTTP_PORT,
+            service_account=model.workload("otel-collector").service_account,
+            namespace=model.workload("otel-collector").namespace,
+        ),
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,
@@ -374,7 +380,7 @@ karpenter = Karpenter(
         architectures=settings.task_node_architectures,
         cpu_limit=settings.task_node_cpu_limit,
         expected_vcpu_hours=settings.expected_task_vcpu_hours,
-        startup_taints=MESH_STARTUP_TAINTS[settings.mesh_provider],
+        startup_taints=mesh.startup_taints(settings.mesh_provider),
         disk_size_gib=settings.node_disk_size_gib,
         tags=settings.tags,
         depends_on=[karpenter_aws.access_entry, *cluster.compute_addons],

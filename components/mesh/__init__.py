@@ -14,7 +14,9 @@ from components.mesh.component import (
     job_pod_annotations,
     namespace_annotations,
     namespace_labels,
+    node_startup,
     provider_class,
+    startup_taints,
     telemetry_hooks,
     workload_pod_annotations,
 )
@@ -24,6 +26,7 @@ from components.mesh.provider import (
     MeshArgs,
     MeshProvider,
     MeshTelemetry,
+    NodeStartup,
     Provider,
     TelemetryHooks,
 )
@@ -37,6 +40,7 @@ __all__ = [
     "MeshArgs",
     "MeshProvider",
     "MeshTelemetry",
+    "NodeStartup",
     "Permission",
     "Provider",
     "TelemetryHooks",
@@ -46,8 +50,10 @@ __all__ = [
     "k8s_name",
     "namespace_annotations",
     "namespace_labels",
+    "node_startup",
     "permissions",
     "provider_class",
+    "startup_taints",
     "telemetry_hooks",
     "workload_pod_annotations",
 ]

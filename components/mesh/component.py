@@ -15,7 +15,7 @@ from components.mesh.consul.component import ConsulMesh
 from components.mesh.istio.component import IstioAmbient
 from components.mesh.kuma.component import KumaMesh
 from components.mesh.linkerd.component import LinkerdMesh
-from components.mesh.provider import MeshArgs, MeshProvider, TelemetryHooks
+from components.mesh.provider import MeshArgs, MeshProvider, NodeStartup, TelemetryHooks
 
 #: Every implementation, by the ``meshProvider`` setting that selects it.
 PROVIDERS: dict[str, type[MeshProvider]] = {
@@ -49,6 +49,18 @@ def workload_pod_annotations(provider: str, model: AccessModel, vpc_cidr: str) -
     (Consul: outbound exclusions for RDS and the Kubernetes API); empty for providers that express
     every exit as policy. ``__main__`` hands each layer the entries of the workloads it runs."""
     return provider_class(provider).workload_pod_annotations(model, vpc_cidr)
+
+
+def node_startup(provider: str) -> NodeStartup:
+    """How the chosen mesh keeps pods off a new node until its CNI is ready there."""
+    return provider_class(provider).node_startup()
+
+
+def startup_taints(provider: str) -> tuple[dict[str, str], ...]:
+    """The taints nodes that run meshed pods must register with (Karpenter ``startupTaints``, the EKS
+    node group's ``taints``): the chosen mesh's, or none when its CNI removes none."""
+    taint = node_startup(provider).taint
+    return (dict(taint),) if taint else ()
 
 
 def job_pod_annotations(provider: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ import pulumiverse_time as time
 
 from components import versions
 from components.access_model import AccessModel
+from components.mesh.consul import observability
 from components.mesh.consul.config_entries import (
     enforcement_manifests,
     exit_manifests,
@@ -30,7 +31,7 @@ from components.mesh.consul.config_entries import (
 )
 from components.mesh.consul.values import GOSSIP_KEY, GOSSIP_SECRET, INJECT_LABEL, chart_values
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest, ca_certificate
-from components.mesh.provider import MeshArgs
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "consul"
@@ -70,6 +71,22 @@ class ConsulMesh(pulumi.ComponentResource):
         """A hook Job that only calls the Kubernetes API has no Consul service (and with
         ``meshDestinationsOnly`` could not reach the API server): it runs outside the mesh."""
         return {"consul.hashicorp.com/connect-inject": "false"}
+
+    @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """Envoy's JSON access lines from the sidecars' logs; the collector's OTLP port outside the
+        redirection for the proxies' spans (components/mesh/consul/observability.py)."""
+        return observability.telemetry_hooks(plaintext_ports)
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """Nothing: consul-k8s has neither an untaint controller (hashicorp/consul-k8s at a507b1d: no
+        taint code in ``control-plane/``) nor a check that the CNI ran. Its CNI plugin only marks the pod
+        ``consul.hashicorp.com/transparent-proxy-status: complete`` (``control-plane/cni/main.go``) and no
+        component reads that back, so a pod that lands on a node before consul-cni chained itself runs
+        without redirection: its egress bypasses the terminating gateway and its ports take plaintext.
+        A born taint would never be removed, so none is set; the gap is stated in docs/mesh.md."""
+        return NodeStartup(None)
 
     @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:
@@ -148,13 +165,17 @@ class ConsulMesh(pulumi.ComponentResource):
         self.exits = [
             self._create(name, m, args, child(release))
             for m in exit_manifests(
-                args.model, SYSTEM_NAMESPACE, in_cluster=in_cluster, identity_mode=args.identity_mode
+                args.model,
+                SYSTEM_NAMESPACE,
+                in_cluster=in_cluster,
+                identity_mode=args.identity_mode,
+                grant_values=args.grant_values,
             )
         ]
         allowed = [*self.permissions, *self.exits]
         self.enforcement = [
             self._create(name, m, args, child(release, *allowed))
-            for m in enforcement_manifests(SYSTEM_NAMESPACE, args.tls_mode)
+            for m in enforcement_manifests(SYSTEM_NAMESPACE, args.tls_mode, args.telemetry)
         ]
         self.ready: list[pulumi.Resource] = [
             namespace,

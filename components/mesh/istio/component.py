@@ -27,9 +27,11 @@ from components.mesh.policy import (
     k8s_name,
     permissions,
 )
-from components.mesh.provider import MeshArgs, TelemetryHooks
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 
 SYSTEM_NAMESPACE = "istio-system"
+#: The taint istiod's untaint controller removes (istio-discovery values ``taint.name``, its default).
+UNTAINT_KEY = "cni.istio.io/not-ready"
 API_VERSION = "security.istio.io/v1"
 #: Istio's default trust domain; principals are ``<trust domain>/ns/<namespace>/sa/<service account>``.
 TRUST_DOMAIN = "cluster.local"
@@ -51,6 +53,9 @@ def istiod_values(args: MeshArgs) -> dict[str, object]:
         "global": {"defaultPodDisruptionBudget": {"enabled": args.control_plane_replicas >= 2}},
         # Workload (ztunnel-held) certificates live at most this long; ztunnel renews them.
         "env": {"DEFAULT_WORKLOAD_CERT_TTL": ttl, "MAX_WORKLOAD_CERT_TTL": ttl},
+        # istiod removes the startup taint new nodes are born with once istio-cni is ready there
+        # (IstioAmbient.node_startup); istio-cni runs in istiod's namespace, so no ``taint.namespace``.
+        "taint": {"enabled": True, "name": UNTAINT_KEY},
         **({"meshConfig": observability.mesh_config(args.telemetry)} if args.telemetry else {}),
     }
 
@@ -97,6 +102,16 @@ class IstioAmbient(pulumi.ComponentResource):
     def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
         """None: ztunnel does not restrict egress, so no exit needs a pod-level exception."""
         return {}
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """istiod's node untaint controller (istiod values ``taint.enabled``, set in :func:`istiod_values`)
+        removes ``cni.istio.io/not-ready`` once the node's istio-cni pod is ready; it never adds it
+        ("the cluster operator is responsible for having the taint set", istio-discovery values.yaml)."""
+        return NodeStartup(
+            {"key": UNTAINT_KEY, "effect": "NoSchedule"},
+            remover="istiod node untaint controller (PILOT_ENABLE_NODE_UNTAINT_CONTROLLERS)",
+        )
 
     @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:

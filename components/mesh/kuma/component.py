@@ -19,7 +19,7 @@ from components.access_model import AccessModel
 from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
-from components.mesh.provider import MeshArgs, TelemetryHooks
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 
 SYSTEM_NAMESPACE = "kuma-system"
 #: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
@@ -117,6 +117,17 @@ class KumaMesh(pulumi.ComponentResource):
         """None: every exit, the database (by VPC CIDR and port) and the Kubernetes API (by address)
         included, is a MeshPassthrough match (:mod:`.exits`)."""
         return {}
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """Kuma's CNI taint controller (in kuma-cp; chart ``cni.taintController.enabled``, on by default)
+        removes ``NodeReadiness:NoSchedule`` once the node's kuma-cni pod is ready (kumahq/kuma
+        ``pkg/plugins/runtime/k8s/controllers/cni_taint_controller.go``). It also adds the taint, but
+        only after the Node exists, so nodes must be born with it (kumahq/kuma#18741)."""
+        return NodeStartup(
+            {"key": "NodeReadiness", "effect": "NoSchedule"},
+            remover="kuma-cp CNI taint controller (chart cni.taintController.enabled)",
+        )
 
     @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:

@@ -19,11 +19,12 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.access_model import AccessModel
+from components.mesh.linkerd import observability
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
 from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest
-from components.mesh.provider import MeshArgs
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "linkerd"
@@ -69,9 +70,14 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
         )
         values["proxy"]["resources"] = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
     if args.telemetry:
-        # Traces only: Linkerd's proxies have no OTLP access log (telemetry_hooks: none yet).
+        # Traces over OTLP; access logs go to the proxies' own logs (observability.py).
         endpoint = f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"
-        values["proxy"]["tracing"] = {"enabled": True, "collector": {"endpoint": endpoint}}
+        # The chart refuses proxy tracing without the collector's mesh identity (proxy-injector.yaml:
+        # "proxy.tracing.collector.meshIdentity.serviceAccountName must be set"): the proxies verify it.
+        if not args.telemetry.service_account:
+            raise ValueError("linkerd: telemetry needs the collector's service account (its mesh identity)")
+        identity = {"serviceAccountName": args.telemetry.service_account, "namespace": args.telemetry.namespace}
+        values["proxy"]["tracing"] = {"enabled": True, "collector": {"endpoint": endpoint, "meshIdentity": identity}}
         values["controller"] = {
             **values.get("controller", {}),
             "tracing": {"enabled": True, "collector": {"endpoint": endpoint}},
@@ -97,9 +103,14 @@ class LinkerdMesh(pulumi.ComponentResource):
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
-        """Injection, and default deny written on the namespace too, so a pod created while the
-        cluster-wide default were ever different still starts denying."""
-        return {INJECT_ANNOTATION: "enabled", DEFAULT_POLICY_ANNOTATION: "deny"}
+        """Injection, default deny written on the namespace too (so a pod created while the cluster-wide
+        default were ever different still starts denying), and the proxies' JSON access log."""
+        return {
+            INJECT_ANNOTATION: "enabled",
+            DEFAULT_POLICY_ANNOTATION: "deny",
+            # Every proxy's HTTP access log, for the access trail (observability.py).
+            observability.ACCESS_LOG_ANNOTATION: "json",
+        }
 
     @staticmethod
     def job_pod_annotations() -> dict[str, str]:
@@ -113,6 +124,25 @@ class LinkerdMesh(pulumi.ComponentResource):
         server-speaks-first-looking protocol the proxy must not sniff), so no pod needs
         ``config.linkerd.io/skip-outbound-ports`` or ``opaque-ports`` (test_linkerd checks both)."""
         return {}
+
+    @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """The proxies' HTTP access lines from the node (observability.py); ``plaintext_ports`` need
+        nothing: Linkerd's proxies send traces to the meshed collector over mTLS."""
+        return observability.telemetry_hooks()
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """No taint: nothing in Linkerd removes one (linkerd/linkerd2 at b24cd40 has no taint code; the
+        CNI chart only tolerates every taint). Instead the injector adds ``linkerd-network-validator``
+        as the first init container of every injected pod (partials ``_network-validator.tpl``), which
+        fails the pod until the CNI has set up its redirection, and the CNI DaemonSet's repair
+        controller (``repairController.enabled``, set here) deletes such pods so their owner recreates
+        them. A pod never runs unmeshed; a bare task pod fails and Airflow retries the task."""
+        return NodeStartup(
+            None,
+            guard="linkerd-network-validator init container (fails closed) + linkerd-cni repair-controller",
+        )
 
     @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:

@@ -102,7 +102,11 @@ def test_default_deny_native_sidecars_and_cni(stack):
     for namespace in mp.model_for(stack).namespaces:
         (ns,) = [n for n in plan.of_type(mp.NAMESPACE) if n["inputs"]["metadata"]["name"] == namespace]
         annotations = ns["inputs"]["metadata"]["annotations"]
-        assert annotations == {"linkerd.io/inject": "enabled", "config.linkerd.io/default-inbound-policy": "deny"}
+        assert annotations == {
+            "linkerd.io/inject": "enabled",
+            "config.linkerd.io/default-inbound-policy": "deny",
+            "config.linkerd.io/access-log": "json",
+        }
     (system,) = [n for n in mp.mesh_of_type(plan, mp.NAMESPACE) if n["inputs"]["metadata"]["name"] == "linkerd"]
     assert system["inputs"]["metadata"]["labels"]["config.linkerd.io/admission-webhooks"] == "disabled"
 
