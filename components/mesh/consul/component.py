@@ -30,8 +30,9 @@ from components.mesh.consul.config_entries import (
     service_names,
 )
 from components.mesh.consul.values import GOSSIP_KEY, GOSSIP_SECRET, INJECT_LABEL, chart_values
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest, ca_certificate
+from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, ca_certificate
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
+from components.mesh.scaffold import chart_release, child_options, manifest_object, system_namespace
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "consul"
@@ -100,17 +101,14 @@ class ConsulMesh(pulumi.ComponentResource):
         prerequisites = list(args.depends_on)
         names = service_names(args.model)
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        child = child_options(self)
 
-        namespace = k8s.core.v1.Namespace(
+        namespace = system_namespace(
             f"{name}-system",
-            metadata={
-                "name": SYSTEM_NAMESPACE,
-                # The Consul CNI DaemonSet runs here and writes the node's CNI configuration.
-                "labels": {**PART_OF, "pod-security.kubernetes.io/enforce": "privileged"},
-            },
-            opts=child(*prerequisites),
+            SYSTEM_NAMESPACE,
+            child(*prerequisites),
+            # The Consul CNI DaemonSet runs here and writes the node's CNI configuration.
+            labels={"pod-security.kubernetes.io/enforce": "privileged"},
         )
         rotation = time.Rotating(f"{name}-gossip-rotation", rotation_days=args.secret_rotation_days, opts=child())
         gossip_key = random.RandomBytes(
@@ -142,28 +140,24 @@ class ConsulMesh(pulumi.ComponentResource):
             namespaces=sorted({args.model.workload(w).namespace for w in names}),
             server_ca_secret=SERVER_CA_SECRET if server_ca else None,
         )
-        release = k8s.helm.v3.Release(
+        release = chart_release(
             f"{name}-control-plane",
-            k8s.helm.v3.ReleaseArgs(
-                name="consul",
-                chart="consul",
-                version=versions.CONSUL_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.CONSUL_CHART_REPO),
-                namespace=SYSTEM_NAMESPACE,
-                create_namespace=False,
-                atomic=True,
-                timeout=900,
-                values=values,
-            ),
+            release="consul",
+            chart="consul",
+            version=versions.CONSUL_CHART_VERSION,
+            repo=versions.CONSUL_CHART_REPO,
+            namespace=SYSTEM_NAMESPACE,
+            values=values,
+            timeout=900,
             opts=child(namespace, *args.storage, gossip, *server_ca, *prerequisites),
         )
         self.registrations = self._registrations(name, args, child(release))
         in_cluster = [args.vpc_cidr, KUBERNETES_SERVICE_CIDR]
         self.permissions = [
-            self._create(name, m, args, child(release)) for m in intention_manifests(args.model, SYSTEM_NAMESPACE)
+            manifest_object(name, m, child(release)) for m in intention_manifests(args.model, SYSTEM_NAMESPACE)
         ]
         self.exits = [
-            self._create(name, m, args, child(release))
+            manifest_object(name, m, child(release))
             for m in exit_manifests(
                 args.model,
                 SYSTEM_NAMESPACE,
@@ -174,7 +168,7 @@ class ConsulMesh(pulumi.ComponentResource):
         ]
         allowed = [*self.permissions, *self.exits]
         self.enforcement = [
-            self._create(name, m, args, child(release, *allowed))
+            manifest_object(name, m, child(release, *allowed))
             for m in enforcement_manifests(SYSTEM_NAMESPACE, args.tls_mode, args.telemetry)
         ]
         self.ready: list[pulumi.Resource] = [
@@ -211,15 +205,3 @@ class ConsulMesh(pulumi.ComponentResource):
                 )
             )
         return out
-
-    def _create(
-        self, name: str, m: Manifest, args: MeshArgs, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        return k8s.apiextensions.CustomResource(
-            f"{name}-{m.resource}",
-            api_version=m.api_version,
-            kind=m.kind,
-            metadata={"name": m.name, "namespace": m.namespace, "labels": m.labels},
-            spec=m.spec,
-            opts=opts,
-        )

@@ -20,6 +20,7 @@ from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
+from components.mesh.scaffold import chart_release, child_options, policy_object, system_namespace
 
 SYSTEM_NAMESPACE = "kuma-system"
 #: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
@@ -146,16 +147,11 @@ class KumaMesh(pulumi.ComponentResource):
         self.system_namespace = SYSTEM_NAMESPACE
         prerequisites = list(args.depends_on)
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        child = child_options(self)
 
         # Created here (not by Helm) because the CA Certificates must live in it before the control
         # plane starts: the control plane mounts their Secrets.
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-system",
-            metadata={"name": SYSTEM_NAMESPACE, "labels": PART_OF},
-            opts=child(*prerequisites),
-        )
+        namespace = system_namespace(f"{name}-system", SYSTEM_NAMESPACE, child(*prerequisites))
         certificates = []
         if args.ca_source == "cert-manager":
             for ca in _cas(args):
@@ -171,23 +167,25 @@ class KumaMesh(pulumi.ComponentResource):
                         opts=child(namespace, *prerequisites),
                     )
                 )
-        release = k8s.helm.v3.Release(
+        release = chart_release(
             f"{name}-control-plane",
-            k8s.helm.v3.ReleaseArgs(
-                name="kuma",
-                chart="kuma",
-                version=versions.KUMA_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.KUMA_CHART_REPO),
-                namespace=SYSTEM_NAMESPACE,
-                create_namespace=False,
-                atomic=True,
-                timeout=600,
-                values=control_plane_values(args),
-            ),
+            release="kuma",
+            chart="kuma",
+            version=versions.KUMA_CHART_VERSION,
+            repo=versions.KUMA_CHART_REPO,
+            namespace=SYSTEM_NAMESPACE,
+            values=control_plane_values(args),
             opts=child(namespace, *certificates, *prerequisites),
         )
-        mesh = self._resource(
-            f"{name}-mesh", "Mesh", {"name": MESH_NAME, "labels": PART_OF}, mesh_spec(), child(release)
+        mesh = policy_object(
+            f"{name}-mesh",
+            api_version=API_VERSION,
+            kind="Mesh",
+            metadata_name=MESH_NAME,
+            namespace=None,
+            spec=mesh_spec(),
+            labels=PART_OF,
+            opts=child(release),
         )
 
         # --- permissions and exits: before any identity turns mTLS (and deny-by-default) on -------
@@ -200,7 +198,8 @@ class KumaMesh(pulumi.ComponentResource):
                     k8s_name("allow", p.source.name, "to", p.destination.name, p.edge.port),
                     p.destination.namespace,
                     permission_spec(p, args.trust_domain),
-                    child(mesh, *self._namespace(args, p.destination.namespace)),
+                    child(mesh),
+                    args,
                 )
             )
         self.exits: dict[str, k8s.apiextensions.CustomResource] = {}
@@ -275,23 +274,27 @@ class KumaMesh(pulumi.ComponentResource):
 
     # ----------------------------------------------------------------------------------------------
 
-    def _resource(
-        self, name: str, kind: str, metadata: dict, spec: dict, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        return k8s.apiextensions.CustomResource(
-            name, api_version=API_VERSION, kind=kind, metadata=metadata, spec=spec, opts=opts
-        )
-
-    def _policy(
-        self, name: str, kind: str, k8s_name_: str, namespace: str, spec: dict, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        metadata = {"name": k8s_name_, "namespace": namespace, "labels": {"kuma.io/mesh": MESH_NAME, **PART_OF}}
-        return self._resource(name, kind, metadata, spec, opts)
-
     @staticmethod
-    def _namespace(args: MeshArgs, namespace: str) -> list[pulumi.Resource]:
-        found = args.namespaces.get(namespace)
-        return [found] if found is not None else []
+    def _policy(
+        name: str,
+        kind: str,
+        k8s_name_: str,
+        namespace: str,
+        spec: dict,
+        opts: pulumi.ResourceOptions,
+        args: MeshArgs | None = None,
+    ) -> k8s.apiextensions.CustomResource:
+        return policy_object(
+            name,
+            api_version=API_VERSION,
+            kind=kind,
+            metadata_name=k8s_name_,
+            namespace=namespace,
+            spec=spec,
+            labels={"kuma.io/mesh": MESH_NAME, **PART_OF},
+            opts=opts,
+            namespaces=args.namespaces if args else None,
+        )
 
 
 def identity_spec(args: MeshArgs, ca: str, *, current: bool) -> dict[str, object]:

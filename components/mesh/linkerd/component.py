@@ -23,8 +23,9 @@ from components.mesh.linkerd import observability
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
 from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest
+from components.mesh.policy import POD_SECURITY_LABELS
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
+from components.mesh.scaffold import chart_release, child_options, manifest_object, system_namespace
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "linkerd"
@@ -156,56 +157,44 @@ class LinkerdMesh(pulumi.ComponentResource):
         self.system_namespace = SYSTEM_NAMESPACE
         prerequisites = list(args.depends_on)  # cert-manager and the Gateway API CRDs the policy controller reads
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        child = child_options(self)
 
         # Created here (not by Helm, which only creates them from the CLI) so the identity issuer and
         # the trust roots exist before the control plane starts.
-        namespace = k8s.core.v1.Namespace(
+        namespace = system_namespace(
             f"{name}-system",
-            metadata={
-                "name": SYSTEM_NAMESPACE,
-                "labels": {
-                    **PART_OF,
-                    "linkerd.io/is-control-plane": "true",
-                    "config.linkerd.io/admission-webhooks": "disabled",
-                    "linkerd.io/control-plane-ns": SYSTEM_NAMESPACE,
-                    "pod-security.kubernetes.io/enforce": "restricted",  # the CNI removes proxy-init's privileges
-                },
-                "annotations": {INJECT_ANNOTATION: "disabled"},
+            SYSTEM_NAMESPACE,
+            child(*prerequisites),
+            labels={
+                "linkerd.io/is-control-plane": "true",
+                "config.linkerd.io/admission-webhooks": "disabled",
+                "linkerd.io/control-plane-ns": SYSTEM_NAMESPACE,
+                "pod-security.kubernetes.io/enforce": "restricted",  # the CNI removes proxy-init's privileges
             },
-            opts=child(*prerequisites),
+            annotations={INJECT_ANNOTATION: "disabled"},
         )
-        cni_namespace = k8s.core.v1.Namespace(
+        cni_namespace = system_namespace(
             f"{name}-cni-system",
-            metadata={
-                "name": CNI_NAMESPACE,
-                "labels": {
-                    **PART_OF,
-                    "linkerd.io/cni-resource": "true",
-                    "config.linkerd.io/admission-webhooks": "disabled",
-                    # The CNI DaemonSet writes the node's CNI configuration (host paths).
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                },
+            CNI_NAMESPACE,
+            child(*prerequisites),
+            labels={
+                "linkerd.io/cni-resource": "true",
+                "config.linkerd.io/admission-webhooks": "disabled",
+                # The CNI DaemonSet writes the node's CNI configuration (host paths).
+                "pod-security.kubernetes.io/enforce": "privileged",
             },
-            opts=child(*prerequisites),
         )
         identity = LinkerdIdentity(name, args, parent=self, namespace=namespace, depends_on=prerequisites)
 
         def release(component: str, chart: str, namespace_: str, values: dict, deps: list) -> k8s.helm.v3.Release:
-            return k8s.helm.v3.Release(
+            return chart_release(
                 f"{name}-{component}",
-                k8s.helm.v3.ReleaseArgs(
-                    name=chart,
-                    chart=chart,
-                    version=versions.LINKERD_CHART_VERSION,
-                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.LINKERD_CHART_REPO),
-                    namespace=namespace_,
-                    create_namespace=False,
-                    atomic=True,
-                    timeout=600,
-                    values=values,
-                ),
+                release=chart,
+                chart=chart,
+                version=versions.LINKERD_CHART_VERSION,
+                repo=versions.LINKERD_CHART_REPO,
+                namespace=namespace_,
+                values=values,
                 opts=child(*prerequisites, *deps),
             )
 
@@ -224,14 +213,14 @@ class LinkerdMesh(pulumi.ComponentResource):
         data_plane = [crds, cni, control_plane]
 
         self.permissions = [
-            self._create(name, m, args, child(*data_plane))
+            manifest_object(name, m, child(*data_plane), args.namespaces)
             for m in (
                 *permission_manifests(args.model, args.tls_mode),
                 *entry_point_manifests(args.model, args.tls_mode),
             )
         ]
         self.exits = [
-            self._create(name, m, args, child(*data_plane))
+            manifest_object(name, m, child(*data_plane), args.namespaces)
             for m in exit_manifests(
                 args.model,
                 vpc_cidr=args.vpc_cidr,
@@ -248,18 +237,3 @@ class LinkerdMesh(pulumi.ComponentResource):
             *self.exits,
         ]
         self.register_outputs({})
-
-    def _create(
-        self, name: str, m: Manifest, args: MeshArgs, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        found = args.namespaces.get(m.namespace)
-        if found is not None:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[found]))
-        return k8s.apiextensions.CustomResource(
-            f"{name}-{m.resource.replace('*', 'wildcard')}",
-            api_version=m.api_version,
-            kind=m.kind,
-            metadata={"name": m.name, "namespace": m.namespace, "labels": m.labels},
-            spec=m.spec,
-            opts=opts,
-        )
