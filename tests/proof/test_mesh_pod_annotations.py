@@ -67,3 +67,23 @@ def test_task_pod_templates_carry_the_annotations_of_their_identity():
         annotations = pod_template(inputs, domain)["metadata"]["annotations"]
         assert annotations["example.com/exit"] == f"domain-{domain.name}"
         assert annotations["karpenter.sh/do-not-disrupt"] == "true"
+
+
+@pytest.mark.parametrize("set_id", ["dev", "dev-consul"])
+def test_every_meshed_workload_selector_selects_its_own_rendered_pods(set_id, proof, upstream, consul_pods):
+    """The model's selector of a workload is what policies target (Kuma, Istio, Linkerd) and what
+    Consul's registration Services select (a pod no Service selects is never registered and its
+    dataplane waits forever, hashicorp/consul-k8s#1899): it must select the pods that run as the
+    workload's ServiceAccount (pod templates included: task pods exist only at run time)."""
+    model = mp.model_for("dev")
+    found = consul_pods if set_id == "dev-consul" else list(pods(proof.objects(set_id)))
+    wrong = []
+    for w in model.workloads.values():
+        if not w.meshed:
+            continue
+        own = [p for p in found if p.namespace == w.namespace and p.service_account == w.service_account]
+        if not own:
+            continue  # not deployed in this stack (e.g. Redis without Celery)
+        if not any(all(p.labels.get(k) == v for k, v in w.selector.items()) for p in own):
+            wrong.append(f"{w.name}: {dict(w.selector)} selects none of {[p.ref() for p in own]} ({own[0].labels})")
+    assert wrong == []
