@@ -17,7 +17,7 @@ import pytest
 
 from components import mesh
 from components.mesh.component import PROVIDERS
-from components.platform import NODE_ROLE_LABEL, SYSTEM_NODE_ROLE
+from components.platform import NODE_ROLE_LABEL, SYSTEM_NODE_ROLE, TASK_TAINT
 from proof import objects, reviewed
 from proof.objects import ObjectSet
 from proof.pods import pod_template
@@ -32,6 +32,10 @@ REMOVER_ENV = {
 }
 #: Proof set ids that already render a provider's dev stack (proof/variants.py).
 RENDERED = {"kuma": "dev", "istio": "dev-istio"}
+#: The mesh's per-node agents (CNI, and ztunnel for Istio ambient) in the rendered charts.
+NODE_AGENTS = {"kuma": {"kuma-cni-node"}, "istio": {"istio-cni-node", "ztunnel"}, "linkerd": {"linkerd-cni"}}
+NODE_AGENTS["consul"] = {"consul-cni"}
+DAEMONSET_PATCH = "kubernetes:apps/v1:DaemonSetPatch"
 
 
 def task_node_taints(plan) -> dict[str, list[dict]]:
@@ -132,3 +136,24 @@ def test_consul_states_that_nothing_guards_a_new_node():
     assert startup.taint is None and startup.guard == ""
     docs = (mp.harness.ROOT / "docs" / "mesh.md").read_text()
     assert "transparent-proxy-status" in docs
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_the_mesh_node_agents_run_on_task_nodes(provider, rendered):
+    """A CNI that does not tolerate the task nodes' taint never runs there, and every task pod starts
+    without redirection. consul-k8s hard-codes its CNI's tolerations (no NoSchedule), so the provider
+    patches them (a recorded DaemonSetPatch, applied here over the render as the API server would)."""
+    objects_ = rendered(provider)
+    patches = {
+        (r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"]): r["inputs"]["spec"]
+        for r in mp.mesh_of_type(mp.plan_for("dev", provider), DAEMONSET_PATCH)
+    }
+    agents = [d for d in objects_.of_kind("DaemonSet") if d.name in NODE_AGENTS[provider]]
+    assert {d.name for d in agents} == NODE_AGENTS[provider]
+    startup = dict(mesh.node_startup(provider).taint or TASK_TAINT)
+    for d in agents:
+        spec = dict(pod_template(d)["spec"])
+        patched = patches.get((d.namespace, d.name), {}).get("template", {}).get("spec", {})
+        spec.update(patched)
+        for taint in (TASK_TAINT, startup):
+            assert _tolerates(spec, taint), f"{d.ref()} does not tolerate {taint}"

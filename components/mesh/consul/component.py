@@ -37,6 +37,8 @@ from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "consul"
 SERVER_CA_SECRET = "consul-server-ca"
+#: The chart's CNI DaemonSet (``<global.name>-cni``).
+CNI_DAEMONSET = "consul-cni"
 #: Airflow chart Services that already select a portless workload (consul-k8s registers pods only
 #: through a Service that selects them: hashicorp/consul-k8s#1899).
 CHART_SERVICES = {"airflow-triggerer"}
@@ -151,6 +153,23 @@ class ConsulMesh(pulumi.ComponentResource):
             timeout=900,
             opts=child(namespace, *args.storage, gossip, *server_ca, *prerequisites),
         )
+        # consul-k8s 1.9.11 hard-codes the CNI DaemonSet's tolerations (CriticalAddonsOnly and NoExecute,
+        # templates/cni-daemonset.yaml; no value changes them), so it would never run on a node with a
+        # NoSchedule taint, such as the task nodes': their pods would start without redirection at all.
+        # The CNI must run on every node, as Kuma's, Istio's and Linkerd's do (they tolerate every
+        # NoSchedule taint): one toleration of everything, applied server-side over the chart's list
+        # (an atomic list, so this owns it; Helm's three-way merge leaves it while the chart's own
+        # tolerations are unchanged).
+        cni_tolerations = k8s.apps.v1.DaemonSetPatch(
+            f"{name}-cni-tolerations",
+            metadata={
+                "name": CNI_DAEMONSET,
+                "namespace": SYSTEM_NAMESPACE,
+                "annotations": {"pulumi.com/patchForce": "true"},
+            },
+            spec={"template": {"spec": {"tolerations": [{"operator": "Exists"}]}}},
+            opts=child(release),
+        )
         self.registrations = self._registrations(name, args, child(release))
         in_cluster = [args.vpc_cidr, KUBERNETES_SERVICE_CIDR]
         self.permissions = [
@@ -176,6 +195,7 @@ class ConsulMesh(pulumi.ComponentResource):
             gossip,
             *server_ca,
             release,
+            cni_tolerations,
             *self.registrations,
             *allowed,
             *self.enforcement,
