@@ -20,7 +20,7 @@ from components.mesh.component import PROVIDERS
 from components.platform import NODE_ROLE_LABEL, SYSTEM_NODE_ROLE, TASK_TAINT
 from proof import objects, reviewed
 from proof.objects import ObjectSet
-from proof.pods import pod_template
+from proof.pods import pod_template, pods
 from tests.components.mesh import mesh_plans as mp
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -157,3 +157,17 @@ def test_the_mesh_node_agents_run_on_task_nodes(provider, rendered):
         spec.update(patched)
         for taint in (TASK_TAINT, startup):
             assert _tolerates(spec, taint), f"{d.ref()} does not tolerate {taint}"
+
+
+@pytest.mark.parametrize("provider", sorted(RENDERED))
+def test_no_meshed_pod_tolerates_the_startup_taint(provider, rendered):
+    """A meshed pod that tolerates the startup taint lands on a new node before the CNI and starts
+    unredirected, which is what the taint exists to prevent (a DaemonSet tolerating every taint did)."""
+    taint = dict(mesh.node_startup(provider).taint or {})
+    meshed = set(mp.model_for("dev").namespaces)
+    offenders = [
+        p.ref()
+        for p in pods(rendered(provider))
+        if p.namespace in meshed and p.owner.source != "runtime" and _tolerates(p.spec, taint)
+    ]
+    assert offenders == []
