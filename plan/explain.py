@@ -6,8 +6,9 @@ from, so a layer that drifted from the access model shows up here as the layer t
 
 Principals: ``group:<IdP group>`` (a person), ``task:<domain>`` (a domain's task pod) or a workload
 of the access model (``airflow-api-server``, ``edge-gateway``...).
-Targets: a URL path (``/api/v2/dags``), ``<workload>:<port>`` (``airflow-triggerer:8794``), an AWS
-``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``.
+Targets: a URL path (``/api/v2/dags``), ``<workload>:<port>`` (``airflow-triggerer:8794``), an exit
+``<host>:<port>`` outside the cluster (``api.partner.example.com:443``, ``{database_address}:5432``), an
+AWS ``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``.
 
 Each :class:`Hop` says allowed or denied and the object that decides (a MeshTrafficPermission or
 AuthorizationPolicy name, an IAM statement Sid, an Airflow role, a timeout and where it is set).
@@ -23,7 +24,7 @@ from typing import Any
 from components import access_model
 from components.access_model import AccessModel
 from components.platform import API_SERVER_PORT, OAUTH2_PROXY_PORT
-from plan import harness, journey_mesh, journey_timeouts
+from plan import harness, journey_exits, journey_mesh, journey_timeouts
 from plan.hops import Hop
 
 #: Airflow's built-in FAB roles: each reaches every DAG (Viewer reads, the others also edit or run).
@@ -121,8 +122,13 @@ class Explainer:
             return [self.iam(workload, action, resource.strip())]
         if ":" in target:
             name, port = target.rsplit(":", 1)
+            if SERVICE_ALIASES.get(name, name) not in self.model.workloads and not name.startswith("task:"):
+                # Not a workload: an exit from the mesh (plan/journey_exits.py).
+                return [journey_exits.decide_exit(self.plan, self.model, self.provider, workload, name, int(port))]
             return [self.mesh(workload, self._workload(name), int(port))]
-        raise ValueError(f"target {target!r} is none of: /path, dag:<id>, <workload>:<port>, '<action> <arn>'")
+        raise ValueError(
+            f"target {target!r} is none of: /path, dag:<id>, <workload>:<port>, <host>:<port>, '<action> <arn>'"
+        )
 
     # --- helpers -------------------------------------------------------------------------------
     def _workload(self, name: str) -> str:
