@@ -22,10 +22,29 @@ RUNTIME = "runtime"
 
 
 @pytest.fixture(scope="module")
-def consul_pods(proof, upstream) -> list[PodView]:
+def consul_set(proof, upstream) -> objects.ObjectSet:
     plan = mp.plan_for("dev", "consul")
-    built = objects.build("dev-consul", plan.resources, proof.library, upstream)
-    return [p for p in pods(reviewed.with_runtime_objects(built)) if p.owner.source != RUNTIME]
+    return reviewed.with_runtime_objects(objects.build("dev-consul", plan.resources, proof.library, upstream))
+
+
+@pytest.fixture(scope="module")
+def consul_pods(consul_set) -> list[PodView]:
+    return [p for p in pods(consul_set) if p.owner.source != RUNTIME]
+
+
+def test_consul_servers_claim_the_clusters_encrypted_class(consul_set):
+    """The servers' volume claims name the cluster's gp3 class (no class of the mesh's own) and, as
+    rendered for the stack's Kubernetes version, carry the retention policy."""
+    from components import platform
+
+    (servers,) = [s for s in consul_set.of_kind("StatefulSet") if s.name == "consul-server"]
+    (claim,) = servers.body["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == platform.STORAGE_CLASS
+    assert servers.body["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Delete",
+        "whenScaled": "Retain",
+    }
+    assert [c.name for c in consul_set.of_kind("StorageClass")] == [platform.STORAGE_CLASS]
 
 
 def _workload(pod: PodView, model: access_model.AccessModel) -> str | None:
