@@ -29,9 +29,13 @@ from components.airflow.secrets import ASYNC_CONNECTION_KEY
 from components.platform import AIRFLOW_RELEASE, STORAGE_CLASS
 from components.settings.types import image_parts
 
+#: sha256 of pgbouncer.ini on PgBouncer's pods: a changed config rolls them (components/airflow/secrets.py).
+PGBOUNCER_CONFIG_ANNOTATION = "airflow-mesh/pgbouncer-config"
 
-def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any]:
-    """The release's values. ``rotation_stamp`` (any Input) rolls every pod when a generated key changes."""
+
+def chart_values(inputs: ChartInputs, rotation_stamp: Any = "", pgbouncer_checksum: Any = "") -> dict[str, Any]:
+    """The release's values. ``rotation_stamp`` (any Input) rolls every pod when a generated key changes;
+    ``pgbouncer_checksum`` (sha256 of pgbouncer.ini) rolls PgBouncer's when its config does."""
     kubernetes = inputs.executor == "KubernetesExecutor"
     values: dict[str, Any] = {
         "executor": inputs.executor,
@@ -79,7 +83,7 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         },
         # Metrics go to the OpenTelemetry Collector ([metrics] otel_on in config.py): no statsd exporter.
         "statsd": {"enabled": False},
-        "pgbouncer": pgbouncer(inputs, rotation_stamp),
+        "pgbouncer": pgbouncer(inputs, rotation_stamp, pgbouncer_checksum),
         # A regular Job, not a Helm hook: Pulumi's Release waits for it (and hooks would run before
         # the mesh sidecar's permissions exist on first install).
         # The chart names that Job ``<release>-run-airflow-migrations`` on every revision, and a Job's pod
@@ -202,7 +206,7 @@ def scheduler(inputs: ChartInputs) -> dict[str, Any]:
     return out
 
 
-def pgbouncer(inputs: ChartInputs, rotation_stamp: Any) -> dict[str, Any]:
+def pgbouncer(inputs: ChartInputs, rotation_stamp: Any, config_checksum: Any = "") -> dict[str, Any]:
     replicas = _ha(inputs)
     out = _component(inputs, "pgbouncer", replicas)
     out.update(
@@ -213,7 +217,10 @@ def pgbouncer(inputs: ChartInputs, rotation_stamp: Any) -> dict[str, Any]:
             "metricsExporterSidecar": {"statsSecretName": inputs.secrets.pgbouncer_stats},
             "extraVolumes": [{"name": "rds-ca", "configMap": {"name": inputs.secrets.rds_ca_configmap}}],
             "extraVolumeMounts": [{"name": "rds-ca", "mountPath": PGBOUNCER_CA_DIR, "readOnly": True}],
-            "podAnnotations": {"airflow-mesh/secrets-rotation": rotation_stamp},
+            "podAnnotations": {
+                "airflow-mesh/secrets-rotation": rotation_stamp,
+                PGBOUNCER_CONFIG_ANNOTATION: config_checksum,
+            },
         }
     )
     return out

@@ -51,6 +51,7 @@ from components.platform import (
     GATEWAY_SELECTOR,
     GATEWAY_SERVICE_ACCOUNT,
 )
+from components.timeouts import ApiCall
 
 LOAD_BALANCER_SERVICE = f"{GATEWAY_SERVICE_ACCOUNT}-lb"
 PART_OF = {"app.kubernetes.io/part-of": "airflow-mesh", "app.kubernetes.io/component": "edge"}
@@ -108,6 +109,8 @@ class EdgeArgs:
     protect: bool = False
     #: Sizing tier of the NGF control and data plane requests (components/sizing.py): ``small`` in dev.
     size_tier: str = "standard"
+    #: The API-call journey's timeouts (NGINX's and oauth2-proxy's come from its budget).
+    api_call: ApiCall = field(default_factory=ApiCall)
 
 
 class Edge(pulumi.ComponentResource):
@@ -157,6 +160,7 @@ class Edge(pulumi.ComponentResource):
                 rotation_days=args.secret_rotation_days,
                 depends_on=args.mesh,
                 timeout_seconds=args.timeout_seconds,
+                api_call=args.api_call,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -186,14 +190,14 @@ class Edge(pulumi.ComponentResource):
                 after(*waits, *args.gateway_api),
             )
 
-        # NGINX's timeouts on the route come from the journey's one number (components/edge/timeouts.py).
+        # NGINX's timeouts on the route come from the journey's budget (components/timeouts.py).
         _custom(
             f"{name}-proxy-settings",
             "gateway.nginx.org/v1alpha1",
             "ProxySettingsPolicy",
             HTTPS_ROUTE,
             namespace,
-            proxy_settings_policy_spec(HTTPS_ROUTE),
+            proxy_settings_policy_spec(HTTPS_ROUTE, args.api_call),
             after(ngf),
         )
 

@@ -3,6 +3,7 @@
 Order matters and is in the graph (docs/mesh.md explains why):
 
     namespace -> CA Certificate(s) -> control plane (Helm) -> Mesh (skipMeshCreation: we own it)
+      -> MeshTimeouts + MeshRetry (kuma/resilience.py: instead of Kuma's initial ones)
       -> MeshTrafficPermissions + MeshPassthroughs -> MeshIdentity (mTLS on) -> MeshTLS (Strict)
 
 A MeshIdentity turns mTLS on, and with it Kuma's deny-by-default, so every permission and every exit
@@ -17,6 +18,7 @@ import pulumi_kubernetes as k8s
 from components import sizing, versions
 from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
+from components.mesh.kuma.resilience import POLICIES, REPLACED_INITIAL_POLICIES
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
 from components.mesh.provider import MeshArgs, TelemetryHooks
 
@@ -65,8 +67,9 @@ def mesh_spec() -> dict[str, object]:
         "meshServices": {"mode": "Exclusive"},
         # Egress is denied unless a MeshPassthrough lets a workload out (the model's exits).
         "networking": {"outbound": {"passthrough": False}},
-        # Never create Kuma's default allow-all permissions: only the model's edges are allowed.
-        "skipCreatingInitialPolicies": ["MeshTrafficPermission", "TrafficPermission"],
+        # Never create Kuma's default allow-all permissions: only the model's edges are allowed. Its
+        # default timeouts and retries are replaced by explicit ones (kuma/resilience.py).
+        "skipCreatingInitialPolicies": ["MeshTrafficPermission", "TrafficPermission", *REPLACED_INITIAL_POLICIES],
     }
 
 
@@ -172,6 +175,12 @@ class KumaMesh(pulumi.ComponentResource):
             f"{name}-mesh", "Mesh", {"name": MESH_NAME, "labels": PART_OF}, mesh_spec(), child(release)
         )
 
+        # No request timeout and no retry of a request the application may have seen (resilience.py).
+        resilience = [
+            self._policy(f"{name}-{suffix}", kind, metadata_name, SYSTEM_NAMESPACE, spec(), child(mesh))
+            for suffix, kind, metadata_name, spec in POLICIES
+        ]
+
         # --- permissions and exits: before any identity turns mTLS (and deny-by-default) on -------
         self.permissions: list[k8s.apiextensions.CustomResource] = []
         for p in permissions(args.model):
@@ -248,6 +257,7 @@ class KumaMesh(pulumi.ComponentResource):
             *certificates,
             release,
             mesh,
+            *resilience,
             *allowed,
             *identities,
             tls,
