@@ -335,11 +335,18 @@ edge = Edge(
 )
 
 # --- airflow ----------------------------------------------------------------------------------------
+api_server_annotations = mesh.http_service_annotations(settings.mesh_provider, platform.API_SERVER_PORT)
 git_ssh_key = settings.dags_git_ssh_key.get_secret_value()
 airflow = Airflow(
     f"{prefix}-airflow",
     AirflowArgs(
-        chart=airflow_chart_inputs(settings, model),
+        chart=airflow_chart_inputs(
+            settings,
+            model,
+            api_server_service_annotations=mesh.http_service_annotations(
+                settings.mesh_provider, platform.API_SERVER_PORT
+            ),
+        ),
         database=DatabaseEndpoint(
             address=database.address,
             port=database.port,

@@ -148,8 +148,11 @@ def secret_names(git_ssh: bool, celery: bool = False) -> inputs.SecretNames:
     )
 
 
-def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
-    """The chart's inputs from the validated settings and the access model (no resources involved)."""
+def chart_inputs(
+    settings: Settings, model: AccessModel, api_server_service_annotations: Mapping[str, str] | None = None
+) -> inputs.ChartInputs:
+    """The chart's inputs from the validated settings and the access model (no resources involved);
+    ``api_server_service_annotations`` come from the mesh layer."""
     domains = tuple(
         inputs.DomainSpec(
             name=d.name,
@@ -184,4 +187,5 @@ def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
         dags_git_repository=settings.dags_git_repository,
         dags_git_branch=settings.dags_git_branch,
         dags_git_known_hosts=settings.dags_git_known_hosts,
+        api_server_service_annotations=dict(api_server_service_annotations or {}),
     )

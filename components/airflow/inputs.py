@@ -7,7 +7,7 @@ Plain data (no Pulumi): :class:`ChartInputs` is filled from the settings and the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from components.platform import AIRFLOW_RELEASE
@@ -124,3 +124,5 @@ class ChartInputs:
     size_tier: str = "standard"
     dags_git_branch: str = "main"
     dags_git_known_hosts: str = ""
+    #: Annotations of the api-server Service from the mesh (make its port HTTP to the mesh).
+    api_server_service_annotations: Mapping[str, str] = field(default_factory=dict)

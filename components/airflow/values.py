@@ -178,6 +178,10 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
                 runtime.webserver_config_env(inputs),
             ],
             "apiServerConfig": runtime.webserver_config_source(),
+            # HTTP to the mesh where it reads annotations (the chart's values schema forbids appProtocol), so
+            # its inbound access log carries method, path, status, user and groups (docs/observability.md);
+            # the mesh neither cuts nor repeats a request (components/mesh/kuma/resilience.py).
+            "service": {"annotations": dict(inputs.api_server_service_annotations)},
             # The execution API's domain scope (runtime/execution_scope.py), one file in the plugins folder.
             "extraVolumes": [{"name": "airflow-mesh-plugins", "configMap": {"name": PLUGINS_CONFIGMAP}}],
             "extraVolumeMounts": [

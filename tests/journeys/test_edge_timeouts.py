@@ -90,7 +90,9 @@ def test_the_mesh_neither_cuts_nor_repeats_an_api_call_it_carries_as_http(proof,
         service = rendered.find("Service", namespace, name)
         assert service is not None, f"{namespace}/{name} not rendered"
         http[name] = journey_timeouts.http_service_ports(service.body)
-    assert http["oauth2-proxy"], "the check below would prove nothing if no journey hop were HTTP"
+    # Both HTTP on purpose: the mesh's access log at each carries method, path, status (and the user at
+    # the api-server, docs/observability.md); PgBouncer stays TCP (it speaks PostgreSQL).
+    assert http == {"oauth2-proxy": ["80", "44180"], "airflow-api-server": ["8080"], "airflow-pgbouncer": []}
     hop = journey_timeouts.mesh_hop(plans["dev"], "kuma")
     assert hop.allowed, hop.line()
 

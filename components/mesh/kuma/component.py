@@ -122,6 +122,12 @@ class KumaMesh(pulumi.ComponentResource):
         return {"kuma.io/gateway": "enabled"}
 
     @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Kuma's protocol annotation (read when the port has no ``appProtocol``: kumahq/kuma
+        ``pkg/plugins/runtime/k8s/controllers/inbound_converter.go`` ``ProtocolTagFor``)."""
+        return {f"{port}.service.kuma.io/protocol": "http"}
+
+    @staticmethod
     def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
         """The data planes push OTLP themselves, outside mTLS (components/mesh/kuma/observability.py)."""
         return observability.telemetry_hooks(plaintext_ports)

@@ -106,6 +106,11 @@ class LinkerdMesh(pulumi.ComponentResource):
         return {}
 
     @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Nothing: the proxy detects HTTP on the connection itself (protocol detection)."""
+        return {}
+
+    @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:
         """Nothing on the pod: the gateway's listener ports are admitted by policy (``policies``)."""
         return {}
