@@ -10,7 +10,7 @@ account but the stack's own; every Kubernetes object goes through the cluster's 
 import pulumi
 import pulumi_aws as aws
 
-from components import access_model, mesh, observability, platform, sizing
+from components import access_model, mesh, observability, platform, sizing, timeouts
 from components import settings as stack_settings
 from components.airflow.component import Airflow, AirflowArgs
 from components.airflow.component import chart_inputs as airflow_chart_inputs
@@ -302,6 +302,9 @@ telemetry = observability.Observability(
     opts=with_k8s,
 )
 
+# One budget for a person's or machine's API call; every layer's timeout derives from it.
+api_call = timeouts.ApiCall(settings.api_call_timeout_seconds)
+
 # --- edge -------------------------------------------------------------------------------------------
 edge = Edge(
     f"{prefix}-edge",
@@ -337,16 +340,25 @@ edge = Edge(
         mesh=service_mesh.ready,
         protect=protected,
         size_tier=sizing.tier(settings.environment),
+        api_call=api_call,
     ),
     opts=with_k8s,
 )
 
 # --- airflow ----------------------------------------------------------------------------------------
+api_server_annotations = mesh.http_service_annotations(settings.mesh_provider, platform.API_SERVER_PORT)
 git_ssh_key = settings.dags_git_ssh_key.get_secret_value()
 airflow = Airflow(
     f"{prefix}-airflow",
     AirflowArgs(
-        chart=airflow_chart_inputs(settings, model, mesh_pod_annotations),
+        chart=airflow_chart_inputs(
+            settings,
+            model,
+            mesh_pod_annotations,
+            api_server_service_annotations=mesh.http_service_annotations(
+                settings.mesh_provider, platform.API_SERVER_PORT
+            ),
+        ),
         database=DatabaseEndpoint(
             address=database.address,
             port=database.port,
@@ -362,6 +374,7 @@ airflow = Airflow(
         namespaces=namespaces.by_name,
         service_accounts=identities.service_accounts,
         depends_on=[*service_mesh.ready, database, cluster.storage_class, *cluster.compute_addons],
+        api_call=api_call,
     ),
     opts=with_k8s,
 )

@@ -24,6 +24,7 @@ from typing import Any
 from components import access_model
 from components.access_model import AccessModel
 from components.platform import API_SERVER_PORT, OAUTH2_PROXY_PORT
+from components.timeouts import ApiCall
 from plan import harness, journey_exits, journey_mesh, journey_timeouts
 from plan.hops import Hop
 
@@ -104,7 +105,8 @@ class Explainer:
         hops.append(
             Hop("airflow", f"group {group} -> Airflow roles", bool(roles), "AUTH_ROLES_MAPPING", ", ".join(roles))
         )
-        hops.extend(journey_timeouts.person_api_call(self.plan))
+        api_call = ApiCall(self.settings.api_call_timeout_seconds)
+        hops.extend(journey_timeouts.person_api_call(self.plan, api_call, self.provider))
         return hops
 
     def explain(self, principal: str, target: str) -> list[Hop]:

@@ -128,3 +128,5 @@ class ChartInputs:
     #: Consul's outbound exclusions for RDS and the Kubernetes API), applied per chart component, to
     #: the migration Job and to the task pod templates.
     pod_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Annotations of the api-server Service from the mesh (make its port HTTP to the mesh).
+    api_server_service_annotations: Mapping[str, str] = field(default_factory=dict)

@@ -29,9 +29,13 @@ from components.airflow.secrets import ASYNC_CONNECTION_KEY
 from components.platform import AIRFLOW_RELEASE, STORAGE_CLASS
 from components.settings.types import image_parts
 
+#: sha256 of pgbouncer.ini on PgBouncer's pods: a changed config rolls them (components/airflow/secrets.py).
+PGBOUNCER_CONFIG_ANNOTATION = "airflow-mesh/pgbouncer-config"
 
-def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any]:
-    """The release's values. ``rotation_stamp`` (any Input) rolls every pod when a generated key changes."""
+
+def chart_values(inputs: ChartInputs, rotation_stamp: Any = "", pgbouncer_checksum: Any = "") -> dict[str, Any]:
+    """The release's values. ``rotation_stamp`` (any Input) rolls every pod when a generated key changes;
+    ``pgbouncer_checksum`` (sha256 of pgbouncer.ini) rolls PgBouncer's when its config does."""
     kubernetes = inputs.executor == "KubernetesExecutor"
     values: dict[str, Any] = {
         "executor": inputs.executor,
@@ -79,7 +83,7 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         },
         # Metrics go to the OpenTelemetry Collector ([metrics] otel_on in config.py): no statsd exporter.
         "statsd": {"enabled": False},
-        "pgbouncer": pgbouncer(inputs, rotation_stamp),
+        "pgbouncer": pgbouncer(inputs, rotation_stamp, pgbouncer_checksum),
         # A regular Job, not a Helm hook: Pulumi's Release waits for it (and hooks would run before
         # the mesh sidecar's permissions exist on first install).
         # The chart names that Job ``<release>-run-airflow-migrations`` on every revision, and a Job's pod
@@ -199,6 +203,10 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
                 runtime.webserver_config_env(inputs),
             ],
             "apiServerConfig": runtime.webserver_config_source(),
+            # HTTP to the mesh where it reads annotations (the chart's values schema forbids appProtocol), so
+            # its inbound access log carries method, path, status, user and groups (docs/observability.md);
+            # the mesh neither cuts nor repeats a request (components/mesh/kuma/resilience.py).
+            "service": {"annotations": dict(inputs.api_server_service_annotations)},
             # The execution API's domain scope (runtime/execution_scope.py), one file in the plugins folder.
             "extraVolumes": [{"name": "airflow-mesh-plugins", "configMap": {"name": PLUGINS_CONFIGMAP}}],
             "extraVolumeMounts": [
@@ -227,7 +235,7 @@ def scheduler(inputs: ChartInputs) -> dict[str, Any]:
     return out
 
 
-def pgbouncer(inputs: ChartInputs, rotation_stamp: Any) -> dict[str, Any]:
+def pgbouncer(inputs: ChartInputs, rotation_stamp: Any, config_checksum: Any = "") -> dict[str, Any]:
     replicas = _ha(inputs)
     out = _component(inputs, "pgbouncer", replicas)
     out.update(
@@ -238,7 +246,10 @@ def pgbouncer(inputs: ChartInputs, rotation_stamp: Any) -> dict[str, Any]:
             "metricsExporterSidecar": {"statsSecretName": inputs.secrets.pgbouncer_stats},
             "extraVolumes": [{"name": "rds-ca", "configMap": {"name": inputs.secrets.rds_ca_configmap}}],
             "extraVolumeMounts": [{"name": "rds-ca", "mountPath": PGBOUNCER_CA_DIR, "readOnly": True}],
-            "podAnnotations": {"airflow-mesh/secrets-rotation": rotation_stamp},
+            "podAnnotations": {
+                "airflow-mesh/secrets-rotation": rotation_stamp,
+                PGBOUNCER_CONFIG_ANNOTATION: config_checksum,
+            },
         }
     )
     return out

@@ -51,6 +51,7 @@ from components.platform import (
     GATEWAY_SELECTOR,
     GATEWAY_SERVICE_ACCOUNT,
 )
+from components.timeouts import ApiCall
 
 LOAD_BALANCER_SERVICE = f"{GATEWAY_SERVICE_ACCOUNT}-lb"
 #: The edge's access-model workloads (components/access_model/build.py), keys of ``workload_pod_annotations``.
@@ -113,6 +114,8 @@ class EdgeArgs:
     protect: bool = False
     #: Sizing tier of the NGF control and data plane requests (components/sizing.py): ``small`` in dev.
     size_tier: str = "standard"
+    #: The API-call journey's timeouts (NGINX's and oauth2-proxy's come from its budget).
+    api_call: ApiCall = field(default_factory=ApiCall)
 
 
 class Edge(pulumi.ComponentResource):
@@ -163,6 +166,7 @@ class Edge(pulumi.ComponentResource):
                 depends_on=args.mesh,
                 timeout_seconds=args.timeout_seconds,
                 pod_annotations=args.workload_pod_annotations.get(OAUTH2_PROXY_WORKLOAD, {}),
+                api_call=args.api_call,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -195,14 +199,14 @@ class Edge(pulumi.ComponentResource):
                 after(*waits, *args.gateway_api),
             )
 
-        # NGINX's timeouts on the route come from the journey's one number (components/edge/timeouts.py).
+        # NGINX's timeouts on the route come from the journey's budget (components/timeouts.py).
         _custom(
             f"{name}-proxy-settings",
             "gateway.nginx.org/v1alpha1",
             "ProxySettingsPolicy",
             HTTPS_ROUTE,
             namespace,
-            proxy_settings_policy_spec(HTTPS_ROUTE),
+            proxy_settings_policy_spec(HTTPS_ROUTE, args.api_call),
             after(ngf),
         )
 

@@ -31,9 +31,9 @@ import pulumi_random as random
 import pulumiverse_time as time
 
 from components import versions
-from components.edge import timeouts
 from components.edge.access_log import AUTH_LOG_FORMAT, REQUEST_LOG_FORMAT
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
+from components.timeouts import ApiCall
 
 #: The Service the HTTPRoute sends every request to (the chart's fullname is the release name).
 SERVICE_NAME = OAUTH2_PROXY_RELEASE
@@ -89,6 +89,8 @@ class OAuth2ProxyArgs:
     #: What must exist first (the mesh, so the pods start with their sidecar and permissions).
     depends_on: Sequence[pulumi.Resource] = ()
     timeout_seconds: int = 600
+    #: The API-call journey: ``upstream_timeout`` is its budget (components/timeouts.py).
+    api_call: ApiCall = field(default_factory=ApiCall)
     #: Extra oauth2-proxy options merged over the generated ones (``snake_case`` config names).
     overrides: Mapping[str, Any] = field(default_factory=dict)
     #: Annotations the mesh needs on the pods for their exits (``mesh.workload_pod_annotations``).
@@ -181,7 +183,7 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
         "code_challenge_method": "S256",
         "redirect_url": f"https://{args.hostname}/oauth2/callback",
         "upstreams": [AIRFLOW_UPSTREAM],
-        "upstream_timeout": timeouts.oauth2_proxy_upstream_timeout(),
+        "upstream_timeout": f"{args.api_call.oauth2_proxy_seconds}s",
         "email_domains": list(oidc.allowed_email_domains) or ["*"],
         "cookie_name": COOKIE_NAME,
         "cookie_secure": True,

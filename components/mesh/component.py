@@ -69,6 +69,11 @@ def job_pod_annotations(provider: str) -> dict[str, str]:
     return provider_class(provider).job_pod_annotations()
 
 
+def http_service_annotations(provider: str, port: int) -> dict[str, str]:
+    """Annotations on a Service that make ``port`` HTTP to the chosen mesh (see the provider's)."""
+    return provider_class(provider).http_service_annotations(port)
+
+
 def entry_point_pod_annotations(provider: str) -> dict[str, str]:
     """Annotations the pods of an entry point (the NGINX data plane) need."""
     return provider_class(provider).entry_point_pod_annotations()

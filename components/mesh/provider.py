@@ -205,6 +205,12 @@ class MeshProvider(Protocol):
         ...
 
     @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Annotations on a Service that make its ``port`` HTTP to the mesh (for L7 access logs), where
+        the mesh reads them; the Service's charts cannot always set ``appProtocol``."""
+        ...
+
+    @staticmethod
     def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
         """What the collector needs for this mesh; ``plaintext_ports`` are the collector ports the data
         planes push to outside mTLS (the access model's ``Workload.plaintext_ports``)."""

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from components import versions
+from components import timeouts, versions
 from components.settings.domains import DomainConfig, Strict
 from components.settings.types import (
     ClaimName,
@@ -242,6 +242,12 @@ class StackConfig(Strict):
     oauth2_proxy_session_store: Literal["cookie", "redis"] = Field(
         "cookie",
         description="oauth2-proxy session store: `cookie`, or `redis` when IdP tokens are too large for cookies.",
+    )
+    api_call_timeout_seconds: int = Field(
+        timeouts.DEFAULT_API_CALL_SECONDS,
+        ge=timeouts.MIN_API_CALL_SECONDS,
+        le=timeouts.MAX_API_CALL_SECONDS,
+        description="Seconds an API call may take: oauth2-proxy waits this long, NGINX 5 s more, PgBouncer 5 s less.",
     )
 
     # --- airflow -------------------------------------------------------------------------------

@@ -92,6 +92,12 @@ class ConsulMesh(pulumi.ComponentResource):
         return NodeStartup(None)
 
     @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Nothing: Consul takes a service's protocol from config entries, and in-mesh services keep
+        ``tcp`` (no request timeout in the mesh: components/timeouts.py)."""
+        return {}
+
+    @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:
         """The load balancer reaches the gateway's listeners in plaintext: keep those ports out of
         the inbound redirection; its outbound (to oauth2-proxy) stays in the mesh."""

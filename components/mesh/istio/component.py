@@ -117,6 +117,11 @@ class IstioAmbient(pulumi.ComponentResource):
         )
 
     @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Nothing: ztunnel is L4; a waypoint would read ``appProtocol`` or the port name."""
+        return {}
+
+    @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:
         """Nothing on the pod: the mesh admits the entry point's ports with a port-level PERMISSIVE
         PeerAuthentication and an ALLOW policy (see :meth:`_ingress_allow`)."""

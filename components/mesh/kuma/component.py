@@ -3,6 +3,7 @@
 Order matters and is in the graph (docs/mesh.md explains why):
 
     namespace -> CA Certificate(s) -> control plane (Helm) -> Mesh (skipMeshCreation: we own it)
+      -> MeshTimeouts + MeshRetry (kuma/resilience.py: instead of Kuma's initial ones)
       -> MeshTrafficPermissions + MeshPassthroughs -> MeshIdentity (mTLS on) -> MeshTLS (Strict)
 
 A MeshIdentity turns mTLS on, and with it Kuma's deny-by-default, so every permission and every exit
@@ -18,6 +19,7 @@ from components import sizing, versions
 from components.access_model import AccessModel
 from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
+from components.mesh.kuma.resilience import POLICIES, REPLACED_INITIAL_POLICIES
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 from components.mesh.scaffold import chart_release, child_options, policy_object, system_namespace
@@ -67,8 +69,9 @@ def mesh_spec() -> dict[str, object]:
         "meshServices": {"mode": "Exclusive"},
         # Egress is denied unless a MeshPassthrough lets a workload out (the model's exits).
         "networking": {"outbound": {"passthrough": False}},
-        # Never create Kuma's default allow-all permissions: only the model's edges are allowed.
-        "skipCreatingInitialPolicies": ["MeshTrafficPermission", "TrafficPermission"],
+        # Never create Kuma's default allow-all permissions: only the model's edges are allowed. Its
+        # default timeouts and retries are replaced by explicit ones (kuma/resilience.py).
+        "skipCreatingInitialPolicies": ["MeshTrafficPermission", "TrafficPermission", *REPLACED_INITIAL_POLICIES],
     }
 
 
@@ -138,6 +141,12 @@ class KumaMesh(pulumi.ComponentResource):
         return {"kuma.io/gateway": "enabled"}
 
     @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Kuma's protocol annotation (read when the port has no ``appProtocol``: kumahq/kuma
+        ``pkg/plugins/runtime/k8s/controllers/inbound_converter.go`` ``ProtocolTagFor``)."""
+        return {f"{port}.service.kuma.io/protocol": "http"}
+
+    @staticmethod
     def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
         """The data planes push OTLP themselves, outside mTLS (components/mesh/kuma/observability.py)."""
         return observability.telemetry_hooks(plaintext_ports)
@@ -187,6 +196,12 @@ class KumaMesh(pulumi.ComponentResource):
             labels=PART_OF,
             opts=child(release),
         )
+
+        # No request timeout and no retry of a request the application may have seen (resilience.py).
+        resilience = [
+            self._policy(f"{name}-{suffix}", kind, metadata_name, SYSTEM_NAMESPACE, spec(), child(mesh))
+            for suffix, kind, metadata_name, spec in POLICIES
+        ]
 
         # --- permissions and exits: before any identity turns mTLS (and deny-by-default) on -------
         self.permissions: list[k8s.apiextensions.CustomResource] = []
@@ -265,6 +280,7 @@ class KumaMesh(pulumi.ComponentResource):
             *certificates,
             release,
             mesh,
+            *resilience,
             *allowed,
             *identities,
             tls,

@@ -127,6 +127,16 @@ class LinkerdMesh(pulumi.ComponentResource):
         return {}
 
     @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Nothing: the proxy detects HTTP on the connection itself (protocol detection)."""
+        return {}
+
+    @staticmethod
+    def entry_point_pod_annotations() -> dict[str, str]:
+        """Nothing on the pod: the gateway's listener ports are admitted by policy (``policies``)."""
+        return {}
+
+    @staticmethod
     def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
         """The proxies' HTTP access lines from the node (observability.py); ``plaintext_ports`` need
         nothing: Linkerd's proxies send traces to the meshed collector over mTLS."""
@@ -144,11 +154,6 @@ class LinkerdMesh(pulumi.ComponentResource):
             None,
             guard="linkerd-network-validator init container (fails closed) + linkerd-cni repair-controller",
         )
-
-    @staticmethod
-    def entry_point_pod_annotations() -> dict[str, str]:
-        """Nothing on the pod: the gateway's listener ports are admitted by policy (``policies``)."""
-        return {}
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:Linkerd", name, None, opts)
