@@ -10,14 +10,13 @@ account but the stack's own; every Kubernetes object goes through the cluster's 
 import pulumi
 import pulumi_aws as aws
 
-from components import access_model, mesh, observability, platform, sizing
+from components import access_model, mesh, observability, platform, sizing, timeouts
 from components import settings as stack_settings
 from components.airflow.component import Airflow, AirflowArgs
 from components.airflow.component import chart_inputs as airflow_chart_inputs
 from components.airflow.secrets import DatabaseEndpoint
 from components.capacity.aws import KarpenterAws, KarpenterAwsArgs
 from components.capacity.karpenter import Karpenter, KarpenterArgs
-from components.capacity.nodes import MESH_STARTUP_TAINTS
 from components.capacity.sleep import NodeGroupSize, SleepSchedule, SleepScheduleArgs
 from components.certificates.component import Certificates, CertificatesArgs
 from components.cluster.component import Cluster, ClusterArgs
@@ -94,7 +93,7 @@ if settings.workload_node_max_size > 0:
             settings.workload_capacity_type,
             settings.workload_node_min_size,
             settings.workload_node_max_size,
-            (TASK_TAINT, *MESH_STARTUP_TAINTS[settings.mesh_provider]),
+            (TASK_TAINT, *mesh.startup_taints(settings.mesh_provider)),
         )
     )
 
@@ -237,12 +236,25 @@ service_mesh = mesh.Mesh(
         identity_mode=settings.identity_mode,
         secret_rotation_days=settings.secret_rotation_days,
         protect_state=protected,
+        storage_class=cluster.storage_class_name,
+        grant_values={"logs_bucket": settings.logs_bucket_name},
+        storage=[cluster.storage_class],
         size_tier=sizing.tier(settings.environment),
-        telemetry=mesh.MeshTelemetry(platform.COLLECTOR_HOST, platform.OTLP_GRPC_PORT, platform.OTLP_HTTP_PORT),
+        telemetry=mesh.MeshTelemetry(
+            platform.COLLECTOR_HOST,
+            platform.OTLP_GRPC_PORT,
+            platform.OTLP_HTTP_PORT,
+            service_account=model.workload("otel-collector").service_account,
+            namespace=model.workload("otel-collector").namespace,
+        ),
         depends_on=[*certificates.ready, *gateway_api.ready],
     ),
     opts=with_k8s,
 )
+
+# Per workload, what the mesh needs on its pods for exits no policy can name (Consul: RDS and the
+# Kubernetes API); each layer below puts its workloads' entries on the pods it owns.
+mesh_pod_annotations = mesh.workload_pod_annotations(settings.mesh_provider, model, settings.vpc_cidr)
 
 # --- observability: the collector in the mesh, the access trail, dashboard and alarms ------------
 collector_workload = model.workload("otel-collector")
@@ -266,9 +278,7 @@ telemetry = observability.Observability(
             mesh_log_paths=mesh_hooks.log_paths,
             mesh_log_operators=mesh_hooks.log_operators,
             collector_pod_annotations={
-                **mesh.workload_pod_annotations(settings.mesh_provider, model, settings.vpc_cidr).get(
-                    "otel-collector", {}
-                ),
+                **mesh_pod_annotations.get("otel-collector", {}),
                 **mesh_hooks.collector_pod_annotations,
             },
         ),
@@ -291,6 +301,9 @@ telemetry = observability.Observability(
     ),
     opts=with_k8s,
 )
+
+# One budget for a person's or machine's API call; every layer's timeout derives from it.
+api_call = timeouts.ApiCall(settings.api_call_timeout_seconds)
 
 # --- edge -------------------------------------------------------------------------------------------
 edge = Edge(
@@ -328,22 +341,32 @@ edge = Edge(
         secret_rotation_days=settings.secret_rotation_days,
         gateway_pod_annotations=mesh.entry_point_pod_annotations(settings.mesh_provider),
         job_pod_annotations=mesh.job_pod_annotations(settings.mesh_provider),
+        workload_pod_annotations=mesh_pod_annotations,
         tags=settings.tags,
         gateway_api=gateway_api.ready,
         certificates=certificates.ready,
         mesh=service_mesh.ready,
         protect=protected,
         size_tier=sizing.tier(settings.environment),
+        api_call=api_call,
     ),
     opts=with_k8s,
 )
 
 # --- airflow ----------------------------------------------------------------------------------------
+api_server_annotations = mesh.http_service_annotations(settings.mesh_provider, platform.API_SERVER_PORT)
 git_ssh_key = settings.dags_git_ssh_key.get_secret_value()
 airflow = Airflow(
     f"{prefix}-airflow",
     AirflowArgs(
-        chart=airflow_chart_inputs(settings, model),
+        chart=airflow_chart_inputs(
+            settings,
+            model,
+            mesh_pod_annotations,
+            api_server_service_annotations=mesh.http_service_annotations(
+                settings.mesh_provider, platform.API_SERVER_PORT
+            ),
+        ),
         database=DatabaseEndpoint(
             address=database.address,
             port=database.port,
@@ -359,6 +382,7 @@ airflow = Airflow(
         namespaces=namespaces.by_name,
         service_accounts=identities.service_accounts,
         depends_on=[*service_mesh.ready, database, cluster.storage_class, *cluster.compute_addons],
+        api_call=api_call,
     ),
     opts=with_k8s,
 )
@@ -378,7 +402,7 @@ karpenter = Karpenter(
         architectures=settings.task_node_architectures,
         cpu_limit=settings.task_node_cpu_limit,
         expected_vcpu_hours=settings.expected_task_vcpu_hours,
-        startup_taints=MESH_STARTUP_TAINTS[settings.mesh_provider],
+        startup_taints=mesh.startup_taints(settings.mesh_provider),
         disk_size_gib=settings.node_disk_size_gib,
         tags=settings.tags,
         depends_on=[karpenter_aws.access_entry, *cluster.compute_addons],

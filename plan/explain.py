@@ -7,8 +7,9 @@ from, so a layer that drifted from the access model shows up here as the layer t
 Principals: ``group:<IdP group>`` (a person), ``client:<client id>`` or ``scope:<scope>`` (a machine
 with an IdP access token, :mod:`plan.journey_machine`), ``task:<domain>`` (a domain's task pod) or a
 workload of the access model (``airflow-api-server``, ``edge-gateway``...).
-Targets: a URL path (``/api/v2/dags``), ``<workload>:<port>`` (``airflow-triggerer:8794``), an AWS
-``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``; for a
+Targets: a URL path (``/api/v2/dags``), ``<workload>:<port>`` (``airflow-triggerer:8794``), an exit
+``<host>:<port>`` outside the cluster (``api.partner.example.com:443``, ``{database_address}:5432``), an
+AWS ``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``; for a
 person also ``session`` (the largest accepted session through NGINX) and ``logout``
 (:mod:`plan.journey_sessions`).
 
@@ -26,7 +27,8 @@ from typing import Any
 from components import access_model
 from components.access_model import AccessModel
 from components.platform import API_SERVER_PORT, OAUTH2_PROXY_PORT
-from plan import harness, journey_machine, journey_mesh, journey_sessions, journey_timeouts
+from components.timeouts import ApiCall
+from plan import harness, journey_exits, journey_machine, journey_mesh, journey_sessions, journey_timeouts
 from plan.hops import Hop
 
 #: Airflow's built-in FAB roles: each reaches every DAG (Viewer reads, the others also edit or run).
@@ -106,7 +108,8 @@ class Explainer:
         hops.append(
             Hop("airflow", f"group {group} -> Airflow roles", bool(roles), "AUTH_ROLES_MAPPING", ", ".join(roles))
         )
-        hops.extend(journey_timeouts.person_api_call(self.plan))
+        api_call = ApiCall(self.settings.api_call_timeout_seconds)
+        hops.extend(journey_timeouts.person_api_call(self.plan, api_call, self.provider))
         return hops
 
     def explain(self, principal: str, target: str) -> list[Hop]:
@@ -135,8 +138,13 @@ class Explainer:
             return [self.iam(workload, action, resource.strip())]
         if ":" in target:
             name, port = target.rsplit(":", 1)
+            if SERVICE_ALIASES.get(name, name) not in self.model.workloads and not name.startswith("task:"):
+                # Not a workload: an exit from the mesh (plan/journey_exits.py).
+                return [journey_exits.decide_exit(self.plan, self.model, self.provider, workload, name, int(port))]
             return [self.mesh(workload, self._workload(name), int(port))]
-        raise ValueError(f"target {target!r} is none of: /path, dag:<id>, <workload>:<port>, '<action> <arn>'")
+        raise ValueError(
+            f"target {target!r} is none of: /path, dag:<id>, <workload>:<port>, <host>:<port>, '<action> <arn>'"
+        )
 
     # --- helpers -------------------------------------------------------------------------------
     def _workload(self, name: str) -> str:

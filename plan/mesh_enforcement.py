@@ -34,7 +34,8 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "its exits (TLS SNI, HTTP Host, CIDR for the database).",
         "egressLevel": "enforced",
         "udp": "not carried: UDP would bypass the sidecar; the platform sends none.",
-        "metrics": "proxy metrics are only exported where observability configures MeshMetric.",
+        "metrics": "proxy metrics are only exported where observability configures MeshMetric. Emitted: MeshMetric, "
+        "MeshTrace, MeshAccessLog over OTLP (both identities, denials).",
         "limits": "a container that bypasses the sidecar's redirection (host network, NET_ADMIN) is not stopped.",
     },
     "istio": {
@@ -44,7 +45,8 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "model's exits are documentation only.",
         "egressLevel": "not-enforced",
         "udp": "not carried: ztunnel captures TCP only; the platform sends no UDP.",
-        "metrics": "ztunnel's own metrics port is not under the workloads' AuthorizationPolicies.",
+        "metrics": "ztunnel's own metrics port is not under the workloads' AuthorizationPolicies and is not scraped. "
+        "Emitted: ztunnel's L4 access lines (both identities, denials) from the node; waypoints only: traces.",
         "limits": "any egress, to any host, from any meshed pod.",
     },
     "linkerd": {
@@ -58,7 +60,9 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "Linkerd itself says its egress control is not a strong security guarantee.",
         "egressLevel": "per-namespace",
         "udp": "not carried: the proxy handles TCP only; the platform sends no UDP.",
-        "metrics": "scraping a proxy's admin port (4191) needs its own authorization; none is generated.",
+        "metrics": "scraping a proxy's admin port (4191) needs its own authorization; none is generated, and the "
+        "collector scrapes none. Emitted: traces (OTLP, mTLS to the collector) and HTTP access logs (client identity "
+        "only; no policy decision, no TCP).",
         "limits": "a process that bypasses the proxy is not stopped; workloads sharing a namespace share its exits.",
     },
     "consul": {
@@ -66,12 +70,14 @@ ENFORCEMENT: dict[str, Enforcement] = {
         "names) to a destination service on every port it serves; ACLs default deny plus an explicit * -> * deny.",
         "l7": "none: intentions are L4 (no permissions blocks).",
         "egress": "enforced per workload for named exits: meshDestinationsOnly lets traffic leave only through the "
-        "terminating gateway to ServiceDefaults destinations (SNI/Host/address), each allowed by an intention. Exits "
-        "inside the VPC or the Service CIDR (RDS, the Kubernetes API) and wildcard names (*.s3 virtual-hosted "
-        "buckets) cannot be destinations and are not handled.",
+        "terminating gateway to ServiceDefaults destinations (SNI/Host/address), each allowed by an intention; S3 "
+        "buckets by their virtual-hosted names, one by one from the IAM grants. Exits inside the VPC or the Service "
+        "CIDR (RDS, the Kubernetes API) cannot be destinations: the client pods exclude them from the proxy by "
+        "annotation (PgBouncer: any address on 5432; API clients: the API server's address), unfiltered by Consul.",
         "egressLevel": "enforced",
         "udp": "not carried: transparent proxy redirects TCP (and DNS) only; the platform sends no UDP.",
-        "metrics": "Envoy and merged app metrics are not enabled; scraping would need its own exposure.",
+        "metrics": "Envoy and merged app metrics are not collected. Emitted: every Envoy's access log (both "
+        "identities, RBAC denials) from the node and traces over OTLP in plaintext to the collector's excluded port.",
         "limits": "a container that bypasses the redirection (host network, NET_ADMIN) is not stopped; the Consul "
         "server is BUSL-1.1.",
     },

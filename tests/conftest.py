@@ -70,3 +70,12 @@ def upstream() -> Path:
     if _required():
         pytest.fail(why + " (required here: CI=true or AIRFLOW_MESH_REQUIRE_UPSTREAM=1)")
     pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def proof(upstream, plans):
+    """The proof session (proof/session.py): every stack and variant rendered, validated and scanned
+    once, sharing the stacks' recorded plans; here so the journeys read the same renders as tests/proof."""
+    from proof.session import Session
+
+    return Session(upstream, plans)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("components", "plan", "policy")
 #: Bottom to top. A module may import its own group and the groups before it, never one after it.
 STACK = (
-    ("components.versions", "components.platform", "components.kms", "components.sizing"),
+    ("components.versions", "components.platform", "components.kms", "components.sizing", "components.timeouts"),
     ("components.settings",),
     ("components.access_model",),
     ("components.network",),

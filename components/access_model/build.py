@@ -75,7 +75,13 @@ def build(settings: Settings) -> AccessModel:
     aws_apis = _aws_api_hosts(settings.region)
 
     # --- Airflow -------------------------------------------------------------------------------
-    def airflow(component: str, description: str, grants: tuple[Grant, ...] = (), ports: tuple[int, ...] = ()):
+    def airflow(
+        component: str,
+        description: str,
+        grants: tuple[Grant, ...] = (),
+        ports: tuple[int, ...] = (),
+        label: str = "",
+    ):
         add(
             Workload(
                 name=f"airflow-{component}",
@@ -83,7 +89,7 @@ def build(settings: Settings) -> AccessModel:
                 namespace=AIRFLOW_NAMESPACE,
                 service_account=f"{AIRFLOW_RELEASE}-{component}",
                 description=description,
-                selector={"component": component, "release": AIRFLOW_RELEASE},
+                selector={"component": label or component, "release": AIRFLOW_RELEASE},
                 ports=ports,
                 grants=grants,
             )
@@ -111,7 +117,9 @@ def build(settings: Settings) -> AccessModel:
         ports=(WORKER_LOG_PORT,) if celery else (),
     )
     airflow("pgbouncer", "pools connections to the metadata database", ports=(PGBOUNCER_PORT,))
-    airflow("migrate-database-job", "migrates the metadata database schema on upgrades")
+    # The chart labels the Job's pod ``component: run-airflow-migrations`` (chart 1.19.0
+    # templates/jobs/migrate-database-job.yaml); Consul registers it through a Service with this selector.
+    airflow("migrate-database-job", "migrates the metadata database schema on upgrades", label="run-airflow-migrations")
 
     if settings.airflow_executor == "CeleryExecutor":
         airflow("redis", "Celery broker (queued task messages)", ports=(REDIS_PORT,))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -14,6 +14,7 @@ from components.airflow import config, inputs, secrets, values
 from components.airflow.domains import AirflowDomains, AirflowDomainsArgs
 from components.airflow.secrets import AirflowSecrets, AirflowSecretsArgs, DatabaseEndpoint
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE
+from components.timeouts import ApiCall
 
 if TYPE_CHECKING:
     from components.access_model import AccessModel
@@ -44,6 +45,8 @@ class AirflowArgs:
     #: What Airflow's pods need before they start: the mesh permissions (``Mesh.ready``), and
     #: anything else that must exist first (e.g. the database).
     depends_on: Sequence[pulumi.Resource] = ()
+    #: The API-call journey: PgBouncer's ``query_wait_timeout`` ends inside its budget (components/timeouts.py).
+    api_call: ApiCall = field(default_factory=ApiCall)
 
 
 class Airflow(pulumi.ComponentResource):
@@ -75,6 +78,7 @@ class Airflow(pulumi.ComponentResource):
                 git_ssh_key=args.git_ssh_key,
                 domain_namespaces=domain_namespaces if args.chart.dags_git_repository else {},
                 executor=args.chart.executor,
+                pgbouncer_query_wait_seconds=args.api_call.pgbouncer_query_wait_seconds,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -115,7 +119,7 @@ class Airflow(pulumi.ComponentResource):
             timeout=RELEASE_TIMEOUT_SECONDS,
             wait_for_jobs=True,
             max_history=10,
-            values=values.chart_values(args.chart, keys.rotation_stamp),
+            values=values.chart_values(args.chart, keys.rotation_stamp, keys.pgbouncer_config_checksum),
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
 
@@ -144,8 +148,15 @@ def secret_names(git_ssh: bool, celery: bool = False) -> inputs.SecretNames:
     )
 
 
-def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
-    """The chart's inputs from the validated settings and the access model (no resources involved)."""
+def chart_inputs(
+    settings: Settings,
+    model: AccessModel,
+    pod_annotations: Mapping[str, Mapping[str, str]] | None = None,
+    api_server_service_annotations: Mapping[str, str] | None = None,
+) -> inputs.ChartInputs:
+    """The chart's inputs from the validated settings and the access model (no resources involved);
+    ``pod_annotations``: the mesh's per-workload pod annotations (``mesh.workload_pod_annotations``);
+    ``api_server_service_annotations``: the mesh's annotations making the api-server's port HTTP to it."""
     domains = tuple(
         inputs.DomainSpec(
             name=d.name,
@@ -184,4 +195,6 @@ def chart_inputs(settings: Settings, model: AccessModel) -> inputs.ChartInputs:
         machine_issuer_url=model.machine_issuer,
         machine_audiences=model.machine_audiences,
         machine_mappings=model.machine_mappings,
+        pod_annotations=dict(pod_annotations or {}),
+        api_server_service_annotations=dict(api_server_service_annotations or {}),
     )

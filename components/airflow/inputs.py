@@ -7,7 +7,7 @@ Plain data (no Pulumi): :class:`ChartInputs` is filled from the settings and the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from components.platform import AIRFLOW_RELEASE
@@ -137,3 +137,9 @@ class ChartInputs:
     machine_issuer_url: str = ""
     machine_audiences: tuple[str, ...] = ()
     machine_mappings: tuple[tuple[str, str], ...] = ()
+    #: Access-model workload -> pod annotations the mesh needs on its pods (``mesh.workload_pod_annotations``:
+    #: Consul's outbound exclusions for RDS and the Kubernetes API), applied per chart component, to
+    #: the migration Job and to the task pod templates.
+    pod_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Annotations of the api-server Service from the mesh (make its port HTTP to the mesh).
+    api_server_service_annotations: Mapping[str, str] = field(default_factory=dict)

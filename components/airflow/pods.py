@@ -27,7 +27,11 @@ def pod_template(inputs: ChartInputs, domain: DomainSpec | None) -> dict[str, An
     metadata: dict[str, Any] = {
         "name": "placeholder-name",
         "labels": labels,
-        "annotations": {"karpenter.sh/do-not-disrupt": "true"},
+        "annotations": {
+            "karpenter.sh/do-not-disrupt": "true",
+            # The mesh's pod annotations for this identity's exits (ChartInputs.pod_annotations).
+            **inputs.pod_annotations.get(f"domain-{domain.name}" if domain else "airflow-worker", {}),
+        },
     }
     if domain:
         labels[DOMAIN_LABEL] = domain.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -15,6 +16,7 @@ import pulumiverse_time as time
 
 from components.airflow import inputs, pgbouncer
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, PGBOUNCER_PORT, REDIS_PORT
+from components.timeouts import ApiCall
 
 #: Names of the Kubernetes Secrets (and the one ConfigMap) the chart is pointed at. Prefixed so they
 #: never collide with the Secrets the chart would create under its own default names.
@@ -68,6 +70,8 @@ class AirflowSecretsArgs:
     domain_namespaces: Mapping[str, k8s.core.v1.Namespace] = field(default_factory=dict)
     #: Executor; CeleryExecutor adds the result-backend database to PgBouncer.
     executor: str = "KubernetesExecutor"
+    #: How long a query waits for a server connection in PgBouncer, in seconds (components/timeouts.py).
+    pgbouncer_query_wait_seconds: int = ApiCall().pgbouncer_query_wait_seconds
 
 
 class AirflowSecrets(pulumi.ComponentResource):
@@ -126,6 +130,7 @@ class AirflowSecrets(pulumi.ComponentResource):
                 user=db.username,
                 ca_file=f"{inputs.PGBOUNCER_CA_DIR}/{RDS_CA_FILE}",
                 result_backend=args.executor == "CeleryExecutor",
+                query_wait_timeout=args.pgbouncer_query_wait_seconds,
             )
         )
 
@@ -188,6 +193,11 @@ class AirflowSecrets(pulumi.ComponentResource):
                     )
                 )
 
+        # PgBouncer reads pgbouncer.ini at start, from a subPath mount that kubelet never refreshes: its pods
+        # roll when the file changes (a new RDS endpoint, a timeout), through this checksum annotation.
+        self.pgbouncer_config_checksum: pulumi.Output[str] = ini.apply(
+            lambda text: hashlib.sha256(text.encode()).hexdigest()
+        )
         # Secrets are mounted or read as env at start: pods roll when any generated value changes.
         self.rotation_stamp: pulumi.Output[str] = pulumi.Output.concat(
             "keys=", keys_rotation.id, ";fernet=", slot_a.id, "/", slot_b.id, ";db=", db.password_rotation

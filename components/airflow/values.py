@@ -32,9 +32,13 @@ from components.airflow.secrets import ASYNC_CONNECTION_KEY
 from components.platform import AIRFLOW_RELEASE, STORAGE_CLASS
 from components.settings.types import image_parts
 
+#: sha256 of pgbouncer.ini on PgBouncer's pods: a changed config rolls them (components/airflow/secrets.py).
+PGBOUNCER_CONFIG_ANNOTATION = "airflow-mesh/pgbouncer-config"
 
-def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any]:
-    """The release's values. ``rotation_stamp`` (any Input) rolls every pod when a generated key changes."""
+
+def chart_values(inputs: ChartInputs, rotation_stamp: Any = "", pgbouncer_checksum: Any = "") -> dict[str, Any]:
+    """The release's values. ``rotation_stamp`` (any Input) rolls every pod when a generated key changes;
+    ``pgbouncer_checksum`` (sha256 of pgbouncer.ini) rolls PgBouncer's when its config does."""
     kubernetes = inputs.executor == "KubernetesExecutor"
     values: dict[str, Any] = {
         "executor": inputs.executor,
@@ -82,7 +86,7 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         },
         # Metrics go to the OpenTelemetry Collector ([metrics] otel_on in config.py): no statsd exporter.
         "statsd": {"enabled": False},
-        "pgbouncer": pgbouncer(inputs, rotation_stamp),
+        "pgbouncer": pgbouncer(inputs, rotation_stamp, pgbouncer_checksum),
         # A regular Job, not a Helm hook: Pulumi's Release waits for it (and hooks would run before
         # the mesh sidecar's permissions exist on first install).
         # The chart names that Job ``<release>-run-airflow-migrations`` on every revision, and a Job's pod
@@ -106,7 +110,32 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "") -> dict[str, Any
         values["images"] = {"airflow": {"repository": repository, "tag": tag, "digest": digest}}
     if kubernetes:
         values["podTemplate"] = json.dumps(pod_template(inputs, None), indent=2)
+    _mesh_pod_annotations(values, inputs)
     return values
+
+
+#: Chart section -> the key of its pods' annotations (chart 1.19.0 values.yaml; the migration Job's
+#: ``annotations`` are its pod template's, ``jobAnnotations`` the Job's own).
+_POD_ANNOTATIONS_KEY = {
+    "apiServer": "podAnnotations",
+    "scheduler": "podAnnotations",
+    "dagProcessor": "podAnnotations",
+    "triggerer": "podAnnotations",
+    "workers": "podAnnotations",
+    "pgbouncer": "podAnnotations",
+    "migrateDatabaseJob": "annotations",
+    "redis": "podAnnotations",
+}
+
+
+def _mesh_pod_annotations(values: dict[str, Any], inputs: ChartInputs) -> None:
+    """Put each component's mesh pod annotations (``inputs.pod_annotations``) on its pods, beside the
+    annotations the values already carry. KubernetesExecutor task pods get theirs in the pod templates."""
+    for section, key in _POD_ANNOTATIONS_KEY.items():
+        wanted = inputs.pod_annotations.get(CHART_SERVICE_ACCOUNTS[section])
+        if wanted:
+            target = values.setdefault(section, {})
+            target[key] = {**target.get(key, {}), **wanted}
 
 
 #: The chart gives the triggerer (and Celery workers) a 100Gi log volume per replica by default. Off:
@@ -180,6 +209,10 @@ def api_server(inputs: ChartInputs) -> dict[str, Any]:
                 runtime.auth_manager_env(inputs),
             ],
             "apiServerConfig": runtime.webserver_config_source(),
+            # HTTP to the mesh where it reads annotations (the chart's values schema forbids appProtocol), so
+            # its inbound access log carries method, path, status, user and groups (docs/observability.md);
+            # the mesh neither cuts nor repeats a request (components/mesh/kuma/resilience.py).
+            "service": {"annotations": dict(inputs.api_server_service_annotations)},
             # The execution API's domain scope (runtime/execution_scope.py), one file in the plugins folder.
             "extraVolumes": [{"name": "airflow-mesh-plugins", "configMap": {"name": PLUGINS_CONFIGMAP}}],
             "extraVolumeMounts": [
@@ -214,7 +247,7 @@ def scheduler(inputs: ChartInputs) -> dict[str, Any]:
     return out
 
 
-def pgbouncer(inputs: ChartInputs, rotation_stamp: Any) -> dict[str, Any]:
+def pgbouncer(inputs: ChartInputs, rotation_stamp: Any, config_checksum: Any = "") -> dict[str, Any]:
     replicas = _ha(inputs)
     out = _component(inputs, "pgbouncer", replicas)
     out.update(
@@ -225,7 +258,10 @@ def pgbouncer(inputs: ChartInputs, rotation_stamp: Any) -> dict[str, Any]:
             "metricsExporterSidecar": {"statsSecretName": inputs.secrets.pgbouncer_stats},
             "extraVolumes": [{"name": "rds-ca", "configMap": {"name": inputs.secrets.rds_ca_configmap}}],
             "extraVolumeMounts": [{"name": "rds-ca", "mountPath": PGBOUNCER_CA_DIR, "readOnly": True}],
-            "podAnnotations": {"airflow-mesh/secrets-rotation": rotation_stamp},
+            "podAnnotations": {
+                "airflow-mesh/secrets-rotation": rotation_stamp,
+                PGBOUNCER_CONFIG_ANNOTATION: config_checksum,
+            },
         }
     )
     return out

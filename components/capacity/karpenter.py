@@ -49,7 +49,7 @@ class KarpenterArgs:
     cpu_limit: int
     #: Expected task load, vCPU-hours a month (recorded on the preferred NodePool for the cost report).
     expected_vcpu_hours: int
-    #: Taints task nodes are born with (the mesh CNI's, ``nodes.MESH_STARTUP_TAINTS``).
+    #: Taints task nodes are born with (the mesh CNI's, ``mesh.startup_taints``).
     startup_taints: Sequence[Mapping[str, str]]
     #: Root volume of task nodes, GiB.
     disk_size_gib: int

@@ -9,7 +9,8 @@ their CEL rules (``karpenter/1.14.1/crds``), and the cost report reads the limit
   the stack's node-volume key.
 - One NodePool per capacity type (``tasks-spot`` weighted above ``tasks-on-demand``, the fallback
   when Spot has no capacity), sharing one CPU/memory limit split between them, labelled and tainted
-  for task pods only, born with the mesh CNI's startup taint.
+  for task pods only, born with the mesh CNI's startup taint (``mesh.startup_taints``: the taint the
+  chosen mesh's CNI controller removes once it is ready on the node, kumahq/kuma#18741).
 """
 
 from __future__ import annotations
@@ -29,20 +30,6 @@ MEMORY_GIB_PER_VCPU = 8
 CATEGORIES = ("c", "m", "r")
 MIN_GENERATION = 5
 CPU_SIZES = ("2", "4", "8", "16")
-#: Taints a node must be born with so the mesh's CNI is set up before any meshed pod lands. Kuma's
-#: CNI taint controller removes ``NodeReadiness:NoSchedule`` once its CNI pod is ready
-#: (kumahq/kuma ``pkg/plugins/runtime/k8s/controllers/cni_taint_controller.go``), but only *adds* it
-#: after the Node exists, so a pod can be bound in between (kumahq/kuma#18741). Pre-tainting closes that
-#: gap. Istio ambient's CNI repairs such pods itself (istio-cni ``repair``), and Linkerd injects the
-#: ``linkerd-network-validator`` init container (linkerd2 ``charts/partials/_network-validator.tpl``),
-#: which fails a pod until the CNI has set up its redirect; neither has a controller that would remove
-#: a born taint. Consul is not examined here: no taint, and a race would show as a failed pod start.
-MESH_STARTUP_TAINTS: Mapping[str, tuple[Mapping[str, str], ...]] = {
-    "kuma": ({"key": "NodeReadiness", "effect": "NoSchedule"},),
-    "istio": (),
-    "linkerd": (),
-    "consul": (),
-}
 CAPACITY_WEIGHTS = {"spot": 100, "on-demand": 10}
 EXPECTED_LOAD = "airflow-mesh/expected-task-vcpu-hours"
 

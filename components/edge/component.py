@@ -52,8 +52,11 @@ from components.platform import (
     GATEWAY_SERVICE_ACCOUNT,
 )
 from components.settings import session_size
+from components.timeouts import ApiCall
 
 LOAD_BALANCER_SERVICE = f"{GATEWAY_SERVICE_ACCOUNT}-lb"
+#: The edge's access-model workloads (components/access_model/build.py), keys of ``workload_pod_annotations``.
+GATEWAY_WORKLOAD, OAUTH2_PROXY_WORKLOAD, CONTROLLER_WORKLOAD = "edge-gateway", "edge-oauth2-proxy", "edge-controller"
 PART_OF = {"app.kubernetes.io/part-of": "airflow-mesh", "app.kubernetes.io/component": "edge"}
 
 
@@ -98,6 +101,9 @@ class EdgeArgs:
     gateway_pod_annotations: Mapping[str, str] = field(default_factory=dict)
     #: Annotations the mesh wants on the chart's hook Job pods (they only call the Kubernetes API).
     job_pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    #: Access-model workload -> pod annotations the mesh needs for its exits (``mesh.workload_pod_annotations``);
+    #: the edge applies those of ``edge-gateway``, ``edge-oauth2-proxy`` and ``edge-controller``.
+    workload_pod_annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: Tags of the stack, put on the NLB (the provider's default tags never reach it).
     tags: Mapping[str, str] = field(default_factory=dict)
     #: The Gateway API CRDs (GatewayApiCrds.ready).
@@ -113,6 +119,8 @@ class EdgeArgs:
     protect: bool = False
     #: Sizing tier of the NGF control and data plane requests (components/sizing.py): ``small`` in dev.
     size_tier: str = "standard"
+    #: The API-call journey's timeouts (NGINX's and oauth2-proxy's come from its budget).
+    api_call: ApiCall = field(default_factory=ApiCall)
 
 
 class Edge(pulumi.ComponentResource):
@@ -163,6 +171,8 @@ class Edge(pulumi.ComponentResource):
                 rotation_days=args.secret_rotation_days,
                 depends_on=args.mesh,
                 timeout_seconds=args.timeout_seconds,
+                pod_annotations=args.workload_pod_annotations.get(OAUTH2_PROXY_WORKLOAD, {}),
+                api_call=args.api_call,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -172,7 +182,10 @@ class Edge(pulumi.ComponentResource):
             "Gateway",
             GATEWAY_NAME,
             namespace,
-            gateway_spec(args.hostname, args.gateway_pod_annotations),
+            gateway_spec(
+                args.hostname,
+                {**args.gateway_pod_annotations, **args.workload_pod_annotations.get(GATEWAY_WORKLOAD, {})},
+            ),
             after(ngf, certificate, *args.gateway_api),
         )
         redirect = redirect_route_spec(args.hostname)
@@ -192,8 +205,8 @@ class Edge(pulumi.ComponentResource):
                 after(*waits, *args.gateway_api),
             )
 
-        # NGINX's timeouts on the route come from the journey's one number (components/edge/timeouts.py),
-        # its response buffer from the largest session the stack accepts (components/settings/session_size.py).
+        # NGINX's timeouts on the route come from the journey's budget (components/timeouts.py), its
+        # response buffer from the largest session the stack accepts (components/settings/session_size.py).
         buffer_bytes = session_size.proxy_buffer_bytes(args.session_shape, args.session_store, COOKIE_NAME)
         _custom(
             f"{name}-proxy-settings",
@@ -201,7 +214,7 @@ class Edge(pulumi.ComponentResource):
             "ProxySettingsPolicy",
             HTTPS_ROUTE,
             namespace,
-            proxy_settings_policy_spec(HTTPS_ROUTE, buffer_bytes),
+            proxy_settings_policy_spec(HTTPS_ROUTE, args.api_call, buffer_bytes),
             after(ngf),
         )
 
@@ -245,6 +258,8 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             "replicas": 2 if args.replicas > 1 else 1,
             "productTelemetry": {"enable": False},
             "resources": sizing.helm_resources("nginx-gateway-fabric", args.size_tier),  # type: ignore[arg-type]
+            # The control plane calls the Kubernetes API: the mesh's annotations for that exit.
+            "podAnnotations": dict(args.workload_pod_annotations.get(CONTROLLER_WORKLOAD, {})),
         },
         "nginx": {
             "replicas": args.replicas,

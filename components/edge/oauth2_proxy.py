@@ -36,9 +36,9 @@ import pulumi_random as random
 import pulumiverse_time as time
 
 from components import versions
-from components.edge import timeouts
 from components.edge.access_log import AUTH_LOG_FORMAT, REQUEST_LOG_FORMAT
 from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
+from components.timeouts import ApiCall
 
 #: The Service the HTTPRoute sends every request to (the chart's fullname is the release name).
 SERVICE_NAME = OAUTH2_PROXY_RELEASE
@@ -105,8 +105,12 @@ class OAuth2ProxyArgs:
     #: What must exist first (the mesh, so the pods start with their sidecar and permissions).
     depends_on: Sequence[pulumi.Resource] = ()
     timeout_seconds: int = 600
+    #: The API-call journey: ``upstream_timeout`` is its budget (components/timeouts.py).
+    api_call: ApiCall = field(default_factory=ApiCall)
     #: Extra oauth2-proxy options merged over the generated ones (``snake_case`` config names).
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: Annotations the mesh needs on the pods for their exits (``mesh.workload_pod_annotations``).
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 class OAuth2Proxy(pulumi.ComponentResource):
@@ -195,7 +199,7 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
         "code_challenge_method": "S256",
         "redirect_url": f"https://{args.hostname}/oauth2/callback",
         "upstreams": [AIRFLOW_UPSTREAM],
-        "upstream_timeout": timeouts.oauth2_proxy_upstream_timeout(),
+        "upstream_timeout": f"{args.api_call.oauth2_proxy_seconds}s",
         "email_domains": list(oidc.allowed_email_domains) or ["*"],
         "cookie_name": COOKIE_NAME,
         "cookie_secure": True,
@@ -283,7 +287,7 @@ def helm_values(args: OAuth2ProxyArgs, rotation_id: pulumi.Input[str]) -> dict[s
         "service": {"portNumber": SERVICE_PORT},
         # The chart cannot see a change inside an existing Secret: roll the pods when the cookie
         # secret is regenerated (the rotation id is a timestamp, not the secret).
-        "podAnnotations": {"airflow-mesh/cookie-secret-rotation": rotation_id},
+        "podAnnotations": {**args.pod_annotations, "airflow-mesh/cookie-secret-rotation": rotation_id},
         # With one replica a budget of one available pod would block every node drain.
         "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},

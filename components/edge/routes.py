@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.edge import timeouts
 from components.platform import GATEWAY_CLASS, GATEWAY_NAME
+from components.timeouts import CONNECT_SECONDS, ApiCall
 
 #: Request headers that carry identity to Airflow (oauth2-proxy's pass_user_headers and
 #: X-Auth-Request family, and the classic Remote-User). Removed from every client request at the
@@ -154,15 +154,15 @@ def https_route_spec(hostname: str, service: str, port: int) -> dict[str, Any]:
     }
 
 
-def proxy_settings_policy_spec(route: str, buffer_bytes: int) -> dict[str, Any]:
+def proxy_settings_policy_spec(route: str, api_call: ApiCall, buffer_bytes: int) -> dict[str, Any]:
     """NGF ProxySettingsPolicy (gateway.nginx.org/v1alpha1, NGF 2.6+) on the HTTPS route:
-    NGINX waits as long as oauth2-proxy does plus a margin (components/edge/timeouts.py), not its 60 s
+    NGINX waits as long as oauth2-proxy does plus a margin (components/timeouts.py), not its 60 s
     default (nginx/nginx-gateway-fabric#2164), and reads response headers as large as the session's
     (``buffer_bytes`` from components/settings/session_size.py; nginx/nginx-gateway-fabric#4050)."""
-    read = timeouts.nginx_proxy_timeout()
+    read = f"{api_call.nginx_seconds}s"
     return {
         "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": route}],
-        "timeout": {"connect": f"{timeouts.CONNECT_SECONDS}s", "read": read, "send": read},
+        "timeout": {"connect": f"{CONNECT_SECONDS}s", "read": read, "send": read},
         "buffering": proxy_buffering(buffer_bytes),
     }
 

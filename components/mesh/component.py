@@ -15,7 +15,7 @@ from components.mesh.consul.component import ConsulMesh
 from components.mesh.istio.component import IstioAmbient
 from components.mesh.kuma.component import KumaMesh
 from components.mesh.linkerd.component import LinkerdMesh
-from components.mesh.provider import MeshArgs, MeshProvider, TelemetryHooks
+from components.mesh.provider import MeshArgs, MeshProvider, NodeStartup, TelemetryHooks
 
 #: Every implementation, by the ``meshProvider`` setting that selects it.
 PROVIDERS: dict[str, type[MeshProvider]] = {
@@ -45,16 +45,33 @@ def namespace_annotations(provider: str) -> dict[str, str]:
 
 
 def workload_pod_annotations(provider: str, model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
-    """Per workload, pod annotations its exits need from the layer that owns the pods (Consul: outbound
-    exclusions for RDS and the Kubernetes API); empty for providers that express every exit as policy."""
-    answer = getattr(provider_class(provider), "workload_pod_annotations", None)
-    return answer(model, vpc_cidr) if answer is not None else {}
+    """Access-model workload -> pod annotations its exits need from the layer that owns its pods
+    (Consul: outbound exclusions for RDS and the Kubernetes API); empty for providers that express
+    every exit as policy. ``__main__`` hands each layer the entries of the workloads it runs."""
+    return provider_class(provider).workload_pod_annotations(model, vpc_cidr)
+
+
+def node_startup(provider: str) -> NodeStartup:
+    """How the chosen mesh keeps pods off a new node until its CNI is ready there."""
+    return provider_class(provider).node_startup()
+
+
+def startup_taints(provider: str) -> tuple[dict[str, str], ...]:
+    """The taints nodes that run meshed pods must register with (Karpenter ``startupTaints``, the EKS
+    node group's ``taints``): the chosen mesh's, or none when its CNI removes none."""
+    taint = node_startup(provider).taint
+    return (dict(taint),) if taint else ()
 
 
 def job_pod_annotations(provider: str) -> dict[str, str]:
     """Annotations for a chart's one-shot hook Jobs in a meshed namespace that only talk to the
     Kubernetes API (e.g. NGF's cert-generator)."""
     return provider_class(provider).job_pod_annotations()
+
+
+def http_service_annotations(provider: str, port: int) -> dict[str, str]:
+    """Annotations on a Service that make ``port`` HTTP to the chosen mesh (see the provider's)."""
+    return provider_class(provider).http_service_annotations(port)
 
 
 def entry_point_pod_annotations(provider: str) -> dict[str, str]:

@@ -9,6 +9,11 @@
   and two Servers selecting the same pod port conflict);
 - :func:`egress_by_namespace` / :func:`egress_by_source`: the model's exits per client namespace
   (Linkerd's ``EgressNetwork`` scope) or per workload;
+- :func:`is_network`, :func:`inside`, :data:`POD_IDENTITY_AGENT`: how exits are told apart (an address
+  or CIDR, one inside the cluster networks, the EKS Pod Identity agent);
+- :func:`is_s3_endpoint` / :func:`s3_bucket_hosts`: S3's virtual-hosted names (``<bucket>.s3.<region>.
+  amazonaws.com``, what the SDKs call), as a wildcard where the provider matches one (Kuma, Linkerd) or
+  as the bucket names the workload's IAM grants name where it cannot (Consul);
 - :data:`POD_SECURITY_LABELS`, :data:`PART_OF` and :func:`k8s_name` for the objects themselves.
 
 Providers (``components.mesh.kuma``, ``.istio``, ``.linkerd``, ``.consul``) import this module; it
@@ -18,12 +23,15 @@ imports no provider and no dispatcher.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.access_model import AccessModel, Edge, Egress, Workload
+from components.access_model.model import Ref, fill
 
 #: Pod Security for every meshed namespace. Neither mesh needs privileged pods in the workload
 #: namespaces: Kuma runs with its CNI (no NET_ADMIN ``kuma-init`` container) and Istio ambient has no
@@ -63,6 +71,52 @@ def permissions(model: AccessModel) -> tuple[Permission, ...]:
 #: Model placeholder for the RDS endpoint (access_model: ``{database_address}``): Postgres carries no
 #: SNI, so providers match it by the VPC CIDR and port.
 DATABASE_HOST = "{database_address}"
+
+
+#: EKS Pod Identity agent (link-local): AWS SDKs fetch credentials there with identityMode pod-identity.
+POD_IDENTITY_AGENT = ("169.254.170.23", 80)
+S3_ARN = "arn:aws:s3:::"
+
+
+def is_network(host: str) -> bool:
+    """Whether an exit's host is an IP address or CIDR rather than a name."""
+    try:
+        ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def inside(host: str, networks: Iterable[str]) -> bool:
+    """Whether an address/CIDR exit lies inside one of ``networks`` (IPv4 CIDRs); names never do."""
+    if not is_network(host):
+        return False
+    address = ipaddress.ip_network(host, strict=False)
+    return any(address.subnet_of(ipaddress.ip_network(n)) for n in networks if ":" not in n)
+
+
+def is_s3_endpoint(host: str) -> bool:
+    """``s3.<region>.amazonaws.com`` or the global ``s3.amazonaws.com``: buckets are reached below it."""
+    return host.startswith("s3.") and host.endswith(".amazonaws.com")
+
+
+def s3_bucket_hosts(model: AccessModel, sources: Iterable[str], host: str, values: Mapping[str, str]) -> list[str]:
+    """The virtual-hosted names ``<bucket>.<host>`` of every bucket the ``sources``' IAM grants name (the
+    SDKs' default addressing), sorted. ``values`` fills the bucket slots known before anything exists
+    (``logs_bucket``); ``ValueError`` names a slot it lacks."""
+    buckets = set()
+    for source in sources:
+        for grant in model.workload(source).grants:
+            for resource in grant.resources:
+                parts = (resource,) if isinstance(resource, (str, Ref)) else resource
+                if not (isinstance(parts[0], str) and parts[0].startswith(S3_ARN)):
+                    continue
+                try:
+                    arn = fill(resource, values)
+                except KeyError as missing:
+                    raise ValueError(f"S3 exit of {source}: bucket slot {missing} has no value") from None
+                buckets.add(arn[len(S3_ARN) :].split("/", 1)[0])
+    return sorted(f"{b}.{host}" for b in buckets)
 
 
 def servers(model: AccessModel) -> dict[tuple[str, int], tuple[Permission, ...]]:

@@ -26,7 +26,9 @@ as its own children:
 And it must expose ``ready`` (every resource a meshed workload has to wait for, so pods start after
 the mesh can carry them and are deleted before it) and ``system_namespace``. Outside the component,
 the other layers ask the provider class, before anything exists, for the **namespace labels and
-annotations** that enrol a namespace, the **pod annotations** of entry points and API-only hook Jobs,
+annotations** that enrol a namespace, the **pod annotations** of entry points, of API-only hook Jobs
+and of each workload whose exits need them (:meth:`MeshProvider.workload_pod_annotations`), the
+**startup taint** nodes must register with (:meth:`MeshProvider.node_startup`),
 and the **telemetry hooks** (:class:`TelemetryHooks`) the observability layer puts on the collector.
 
 :mod:`components.mesh.kuma`, :mod:`components.mesh.istio`, :mod:`components.mesh.linkerd` and
@@ -67,6 +69,10 @@ class MeshTelemetry:
     otlp_grpc_port: int
     #: OTLP over HTTP.
     otlp_http_port: int
+    #: The collector's ServiceAccount and namespace: its mesh identity, which Linkerd's proxies verify
+    #: when they send it traces (chart ``proxy.tracing.collector.meshIdentity``).
+    service_account: str = ""
+    namespace: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,24 @@ class TelemetryHooks:
     #: filelog (stanza) operators that turn those lines into :data:`ACCESS_LOG_FIELDS`; each guards
     #: itself with an ``if`` so it touches only its provider's lines.
     log_operators: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeStartup:
+    """How the mesh keeps a pod on a node that just joined from starting before its CNI is ready there
+    (kumahq/kuma#18741: such a pod runs without traffic redirection), asked before anything exists.
+
+    With a ``taint``, every node that runs meshed workloads registers carrying it and ``remover`` takes it
+    off once the CNI is ready on that node; the CNI DaemonSet and the remover tolerate it. Without one,
+    ``guard`` says what else stops the pod, or is empty where nothing does (an open gap, docs/mesh.md).
+    """
+
+    #: ``{"key", "effect"}`` the nodes register with; None: the mesh removes no taint.
+    taint: Mapping[str, str] | None
+    #: Which component removes the taint, and the upstream source that says so.
+    remover: str = ""
+    #: Without a taint: what fails such a pod closed (and restarts it), with the upstream source.
+    guard: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,12 +139,20 @@ class MeshArgs:
     vpc_cidr: str
     #: ``irsa`` or ``pod-identity``: with Pod Identity, AWS SDKs also reach the node-local agent.
     identity_mode: str
+    #: Values of the access model's slots known before anything exists (``logs_bucket``): providers that
+    #: cannot match S3 by wildcard (Consul) list the virtual-hosted bucket hosts the IAM grants name.
+    grant_values: Mapping[str, str] = field(default_factory=dict)
     #: The stack's collector; None: the mesh sends no telemetry.
     telemetry: MeshTelemetry | None = None
     #: Generated mesh secrets (Consul's gossip key) are regenerated after this many days.
     secret_rotation_days: int = 90
     #: Keep stateful mesh data (Consul servers' volumes) when the stack is destroyed (prod).
     protect_state: bool = False
+    #: The cluster's encrypted default StorageClass (``cluster.storage_class_name``, components/cluster/storage.py)
+    #: that the control plane's volumes (Consul servers) claim; the mesh makes no class of its own.
+    storage_class: pulumi.Input[str] = "gp3"
+    #: What must exist before those claims can bind (the StorageClass resource itself).
+    storage: Sequence[pulumi.Resource] = ()
     #: What must exist before the control plane (cert-manager and its issuers, Gateway API CRDs).
     depends_on: Sequence[pulumi.Resource] = ()
     #: Sizing tier of the control plane's requests (components/sizing.py): ``small`` in dev.
@@ -158,6 +190,24 @@ class MeshProvider(Protocol):
     @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """Annotations for a chart's one-shot Jobs that talk only to the Kubernetes API."""
+        ...
+
+    @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """Per access-model workload, the pod annotations its exits need that no policy object can
+        express (Consul: outbound exclusions for RDS and the Kubernetes API); every layer that owns a
+        workload's pods applies its entry. Empty where policies express every exit."""
+        ...
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """The startup taint new nodes must carry for this mesh's CNI, or why there is none."""
+        ...
+
+    @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Annotations on a Service that make its ``port`` HTTP to the mesh (for L7 access logs), where
+        the mesh reads them; the Service's charts cannot always set ``appProtocol``."""
         ...
 
     @staticmethod

@@ -39,6 +39,7 @@ from components.platform import (
     EDGE_NAMESPACE,
     OTLP_GRPC_PORT,
     OTLP_HTTP_PORT,
+    TASK_TAINT,
 )
 
 #: Component types of otelcol-contrib 0.158.0 this configuration uses (each checked by hand against
@@ -295,6 +296,9 @@ def helm_values(inputs: CollectorInputs, service_account: str) -> dict[str, Any]
             "requests": {"cpu": inputs.cpu_request, "memory": "128Mi"},
             "limits": {"memory": inputs.memory_limit},
         },
-        # Every node, the system nodes (tainted or not) included: their pods log too.
-        "tolerations": [{"operator": "Exists"}],
+        # Every node, the task nodes included (their pods log too), but only once the mesh's CNI is
+        # ready there: the collector is meshed, so it must not tolerate the mesh's startup taint
+        # (mesh.node_startup; tolerating everything would start it unredirected on a new node,
+        # kumahq/kuma#18741). Tolerating the task taint alone leaves it waiting like every meshed pod.
+        "tolerations": [{"key": TASK_TAINT["key"], "operator": "Exists"}],
     }

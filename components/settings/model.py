@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from components import versions
+from components import timeouts, versions
 from components.settings.domains import DomainConfig, Strict
 from components.settings.machine import DESCRIPTIONS as _MACHINE
 from components.settings.types import (
@@ -253,6 +253,12 @@ class StackConfig(Strict):
     oauth2_proxy_session_max_groups: int = Field(5, ge=0, le=1000, description="Most groups in a groups claim.")
     oauth2_proxy_session_max_group_name_bytes: int = Field(40, ge=1, le=256, description="Longest group name.")
     oauth2_proxy_session_max_token_bytes: int = Field(900, ge=0, le=16384, description="Largest access/refresh token.")
+    api_call_timeout_seconds: int = Field(
+        timeouts.DEFAULT_API_CALL_SECONDS,
+        ge=timeouts.MIN_API_CALL_SECONDS,
+        le=timeouts.MAX_API_CALL_SECONDS,
+        description="Seconds an API call may take: oauth2-proxy waits this long, NGINX 5 s more, PgBouncer 5 s less.",
+    )
 
     # --- airflow -------------------------------------------------------------------------------
     airflow_executor: Literal["KubernetesExecutor", "CeleryExecutor"] = Field(

@@ -43,7 +43,9 @@ def test_async_url_has_only_keywords_asyncpg_and_sqlalchemy_take():
 
 
 def test_pgbouncer_tracks_prepared_statements_in_transaction_mode():
-    ini = pgbouncer.pgbouncer_ini("db", 5432, "airflow", "airflow", "/ca.pem", result_backend=False)
+    ini = pgbouncer.pgbouncer_ini(
+        "db", 5432, "airflow", "airflow", "/ca.pem", result_backend=False, query_wait_timeout=115
+    )
     settings = dict(line.split(" = ", 1) for line in ini.splitlines() if " = " in line)
     assert settings["pool_mode"] == "transaction"
     assert int(settings["max_prepared_statements"]) > 0

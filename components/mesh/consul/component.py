@@ -1,6 +1,6 @@
 """ConsulMesh: Consul 1.22 on Kubernetes (consul-k8s 1.9.11) with ACL default deny and intentions per edge.
 
-    consul namespace, StorageClass, gossip key Secret, [server TLS CA Certificate]
+    consul namespace, gossip key Secret, [server TLS CA Certificate]
       -> consul-k8s release (servers, connect injector + CNI, terminating gateway, ACLs)
       -> registration Services for workloads without one
       -> ServiceIntentions per destination + deny-all, ServiceDefaults destinations, TerminatingGateway
@@ -21,6 +21,7 @@ import pulumiverse_time as time
 
 from components import versions
 from components.access_model import AccessModel
+from components.mesh.consul import observability
 from components.mesh.consul.config_entries import (
     enforcement_manifests,
     exit_manifests,
@@ -29,13 +30,15 @@ from components.mesh.consul.config_entries import (
     service_names,
 )
 from components.mesh.consul.values import GOSSIP_KEY, GOSSIP_SECRET, INJECT_LABEL, chart_values
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest, ca_certificate
-from components.mesh.provider import MeshArgs, TelemetryHooks
+from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, ca_certificate
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
+from components.mesh.scaffold import chart_release, child_options, manifest_object, system_namespace
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "consul"
-STORAGE_CLASS = "consul-gp3"
 SERVER_CA_SECRET = "consul-server-ca"
+#: The chart's CNI DaemonSet (``<global.name>-cni``).
+CNI_DAEMONSET = "consul-cni"
 #: Airflow chart Services that already select a portless workload (consul-k8s registers pods only
 #: through a Service that selects them: hashicorp/consul-k8s#1899).
 CHART_SERVICES = {"airflow-triggerer"}
@@ -73,16 +76,32 @@ class ConsulMesh(pulumi.ComponentResource):
         return {"consul.hashicorp.com/connect-inject": "false"}
 
     @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """Envoy's JSON access lines from the sidecars' logs; the collector's OTLP port outside the
+        redirection for the proxies' spans (components/mesh/consul/observability.py)."""
+        return observability.telemetry_hooks(plaintext_ports)
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """Nothing: consul-k8s has neither an untaint controller (hashicorp/consul-k8s at a507b1d: no
+        taint code in ``control-plane/``) nor a check that the CNI ran. Its CNI plugin only marks the pod
+        ``consul.hashicorp.com/transparent-proxy-status: complete`` (``control-plane/cni/main.go``) and no
+        component reads that back, so a pod that lands on a node before consul-cni chained itself runs
+        without redirection: its egress bypasses the terminating gateway and its ports take plaintext.
+        A born taint would never be removed, so none is set; the gap is stated in docs/mesh.md."""
+        return NodeStartup(None)
+
+    @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Nothing: Consul takes a service's protocol from config entries, and in-mesh services keep
+        ``tcp`` (no request timeout in the mesh: components/timeouts.py)."""
+        return {}
+
+    @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:
         """The load balancer reaches the gateway's listeners in plaintext: keep those ports out of
         the inbound redirection; its outbound (to oauth2-proxy) stays in the mesh."""
         return {"consul.hashicorp.com/transparent-proxy-exclude-inbound-ports": "80,443"}
-
-    @staticmethod
-    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
-        """Nothing from the collector: the Envoy sidecars keep Consul's defaults (no access log, no
-        OTLP export), so Consul adds no line to the access trail (docs/observability.md, per provider)."""
-        return TelemetryHooks()
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:Consul", name, None, opts)
@@ -90,28 +109,14 @@ class ConsulMesh(pulumi.ComponentResource):
         prerequisites = list(args.depends_on)
         names = service_names(args.model)
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        child = child_options(self)
 
-        namespace = k8s.core.v1.Namespace(
+        namespace = system_namespace(
             f"{name}-system",
-            metadata={
-                "name": SYSTEM_NAMESPACE,
-                # The Consul CNI DaemonSet runs here and writes the node's CNI configuration.
-                "labels": {**PART_OF, "pod-security.kubernetes.io/enforce": "privileged"},
-            },
-            opts=child(*prerequisites),
-        )
-        # EKS >= 1.30 creates no default StorageClass; the servers' PVCs name this one.
-        storage = k8s.storage.v1.StorageClass(
-            f"{name}-storage",
-            metadata={"name": STORAGE_CLASS, "labels": PART_OF},
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true"},
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            reclaim_policy="Retain" if args.protect_state else "Delete",
-            opts=child(*prerequisites),
+            SYSTEM_NAMESPACE,
+            child(*prerequisites),
+            # The Consul CNI DaemonSet runs here and writes the node's CNI configuration.
+            labels={"pod-security.kubernetes.io/enforce": "privileged"},
         )
         rotation = time.Rotating(f"{name}-gossip-rotation", rotation_days=args.secret_rotation_days, opts=child())
         gossip_key = random.RandomBytes(
@@ -139,47 +144,64 @@ class ConsulMesh(pulumi.ComponentResource):
             )
         values = chart_values(
             args,
-            storage_class=STORAGE_CLASS,
+            storage_class=args.storage_class,
             namespaces=sorted({args.model.workload(w).namespace for w in names}),
             server_ca_secret=SERVER_CA_SECRET if server_ca else None,
         )
-        release = k8s.helm.v3.Release(
+        release = chart_release(
             f"{name}-control-plane",
-            k8s.helm.v3.ReleaseArgs(
-                name="consul",
-                chart="consul",
-                version=versions.CONSUL_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.CONSUL_CHART_REPO),
-                namespace=SYSTEM_NAMESPACE,
-                create_namespace=False,
-                atomic=True,
-                timeout=900,
-                values=values,
-            ),
-            opts=child(namespace, storage, gossip, *server_ca, *prerequisites),
+            release="consul",
+            chart="consul",
+            version=versions.CONSUL_CHART_VERSION,
+            repo=versions.CONSUL_CHART_REPO,
+            namespace=SYSTEM_NAMESPACE,
+            values=values,
+            timeout=900,
+            opts=child(namespace, *args.storage, gossip, *server_ca, *prerequisites),
+        )
+        # consul-k8s 1.9.11 hard-codes the CNI DaemonSet's tolerations (CriticalAddonsOnly and NoExecute,
+        # templates/cni-daemonset.yaml; no value changes them), so it would never run on a node with a
+        # NoSchedule taint, such as the task nodes': their pods would start without redirection at all.
+        # The CNI must run on every node, as Kuma's, Istio's and Linkerd's do (they tolerate every
+        # NoSchedule taint): one toleration of everything, applied server-side over the chart's list
+        # (an atomic list, so this owns it; Helm's three-way merge leaves it while the chart's own
+        # tolerations are unchanged).
+        cni_tolerations = k8s.apps.v1.DaemonSetPatch(
+            f"{name}-cni-tolerations",
+            metadata={
+                "name": CNI_DAEMONSET,
+                "namespace": SYSTEM_NAMESPACE,
+                "annotations": {"pulumi.com/patchForce": "true"},
+            },
+            spec={"template": {"spec": {"tolerations": [{"operator": "Exists"}]}}},
+            opts=child(release),
         )
         self.registrations = self._registrations(name, args, child(release))
         in_cluster = [args.vpc_cidr, KUBERNETES_SERVICE_CIDR]
         self.permissions = [
-            self._create(name, m, args, child(release)) for m in intention_manifests(args.model, SYSTEM_NAMESPACE)
+            manifest_object(name, m, child(release)) for m in intention_manifests(args.model, SYSTEM_NAMESPACE)
         ]
         self.exits = [
-            self._create(name, m, args, child(release))
+            manifest_object(name, m, child(release))
             for m in exit_manifests(
-                args.model, SYSTEM_NAMESPACE, in_cluster=in_cluster, identity_mode=args.identity_mode
+                args.model,
+                SYSTEM_NAMESPACE,
+                in_cluster=in_cluster,
+                identity_mode=args.identity_mode,
+                grant_values=args.grant_values,
             )
         ]
         allowed = [*self.permissions, *self.exits]
         self.enforcement = [
-            self._create(name, m, args, child(release, *allowed))
-            for m in enforcement_manifests(SYSTEM_NAMESPACE, args.tls_mode)
+            manifest_object(name, m, child(release, *allowed))
+            for m in enforcement_manifests(SYSTEM_NAMESPACE, args.tls_mode, args.telemetry)
         ]
         self.ready: list[pulumi.Resource] = [
             namespace,
-            storage,
             gossip,
             *server_ca,
             release,
+            cni_tolerations,
             *self.registrations,
             *allowed,
             *self.enforcement,
@@ -209,15 +231,3 @@ class ConsulMesh(pulumi.ComponentResource):
                 )
             )
         return out
-
-    def _create(
-        self, name: str, m: Manifest, args: MeshArgs, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        return k8s.apiextensions.CustomResource(
-            f"{name}-{m.resource}",
-            api_version=m.api_version,
-            kind=m.kind,
-            metadata={"name": m.name, "namespace": m.namespace, "labels": m.labels},
-            spec=m.spec,
-            opts=opts,
-        )

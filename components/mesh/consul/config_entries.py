@@ -13,22 +13,33 @@ across Kubernetes namespaces (:func:`service_names` checks).
 - :func:`enforcement_manifests`: ``Mesh`` ``transparentProxy.meshDestinationsOnly: true`` (nothing
   leaves except through a destination) and ``ProxyDefaults`` ``mutualTLSMode``, after every allow.
 
-Not covered (docs/mesh.md): exits inside the VPC or the Service CIDR (RDS, the Kubernetes API) are
-addresses Consul cannot name as a TCP destination by hostname; and ``*.s3`` (virtual-hosted
-buckets) cannot be a destination because destinations take no wildcards.
+Not covered by config entries (docs/mesh.md): exits inside the VPC or the Service CIDR (RDS, the
+Kubernetes API) are addresses Consul cannot name as a TCP destination by hostname: they become pod
+annotations (:func:`exit_pod_annotations`). Destinations take no wildcards, so S3's virtual-hosted
+bucket names are listed one by one from the sources' IAM grants (:func:`exit_manifests`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from components.access_model import AccessModel, Egress
-from components.mesh.policy import DATABASE_HOST, Manifest, egress_by_source, k8s_name, permissions
+from components.mesh.consul import observability
+from components.mesh.policy import (
+    DATABASE_HOST,
+    POD_IDENTITY_AGENT,
+    Manifest,
+    egress_by_source,
+    inside,
+    is_network,
+    is_s3_endpoint,
+    k8s_name,
+    permissions,
+    s3_bucket_hosts,
+)
+from components.mesh.provider import MeshTelemetry
 
 API_VERSION = "consul.hashicorp.com/v1alpha1"
-#: EKS Pod Identity agent (link-local): AWS SDKs fetch credentials there with identityMode pod-identity.
-POD_IDENTITY_AGENT = ("169.254.170.23", 80)
 
 
 def service_names(model: AccessModel) -> dict[str, str]:
@@ -94,9 +105,7 @@ def exits(model: AccessModel, *, in_cluster: list[str], identity_mode: str) -> d
 def _nameable(e: Egress, in_cluster: list[str]) -> bool:
     if e.host == DATABASE_HOST:
         return False
-    try:
-        address = ipaddress.ip_network(e.host, strict=False)
-    except ValueError:
+    if not is_network(e.host):
         if "{" in e.host:
             raise ValueError(f"egress of {e.source}: no mesh exit for placeholder host {e.host!r}") from None
         if e.port not in (80, 443):
@@ -105,24 +114,36 @@ def _nameable(e: Egress, in_cluster: list[str]) -> bool:
                 "HTTP Host only; use 443, 80 or an address"
             ) from None
         return True
-    return not any(address.subnet_of(ipaddress.ip_network(n)) for n in in_cluster)
+    return not inside(e.host, in_cluster)
 
 
 def exit_manifests(
-    model: AccessModel, namespace: str, *, in_cluster: list[str], identity_mode: str
+    model: AccessModel,
+    namespace: str,
+    *,
+    in_cluster: list[str],
+    identity_mode: str,
+    grant_values: Mapping[str, str] | None = None,
 ) -> Iterator[Manifest]:
-    """Per exit: ServiceDefaults destination + its ServiceIntentions; then the gateway and the Mesh."""
+    """Per exit: ServiceDefaults destination + its ServiceIntentions; then the gateway and the Mesh.
+
+    A destination takes no wildcard, so an S3 endpoint's destination also lists, by name, the
+    virtual-hosted host of every bucket its sources' IAM grants name (``grant_values`` fills the
+    ``logs_bucket`` slot): what the SDKs call is let out, and no other bucket's host."""
     names = service_names(model)
     found = exits(model, in_cluster=in_cluster, identity_mode=identity_mode)
     for (host, port), sources in found.items():
         service = destination_name(host, port)
+        addresses = [host]
+        if port == 443 and is_s3_endpoint(host):
+            addresses += s3_bucket_hosts(model, sources, host, grant_values or {})
         yield Manifest(
             f"destination-{service}",
             API_VERSION,
             "ServiceDefaults",
             namespace,
             service,
-            {"protocol": "http" if port == 80 else "tcp", "destination": {"addresses": [host], "port": port}},
+            {"protocol": "http" if port == 80 else "tcp", "destination": {"addresses": addresses, "port": port}},
         )
         yield Manifest(
             f"intentions-{service}",
@@ -142,10 +163,11 @@ def exit_manifests(
     )
 
 
-def enforcement_manifests(namespace: str, tls_mode: str) -> Iterator[Manifest]:
+def enforcement_manifests(namespace: str, tls_mode: str, telemetry: MeshTelemetry | None = None) -> Iterator[Manifest]:
     """What closes the mesh, created after every allow and destination exists: ``Mesh`` (nothing
     leaves but through a destination) and ``ProxyDefaults`` ``global`` (mTLS on every inbound
-    connection; dev's ``permissive`` also accepts plaintext on the service port, without intentions)."""
+    connection; dev's ``permissive`` also accepts plaintext on the service port, without intentions),
+    which also carries the proxies' access logs and tracing when ``telemetry`` is set (observability.py)."""
     permissive = tls_mode == "permissive"
     mesh: dict[str, object] = {"transparentProxy": {"meshDestinationsOnly": True}}
     if permissive:
@@ -157,7 +179,10 @@ def enforcement_manifests(namespace: str, tls_mode: str) -> Iterator[Manifest]:
         "ProxyDefaults",
         namespace,
         "global",
-        {"mutualTLSMode": "permissive" if permissive else "strict"},
+        {
+            "mutualTLSMode": "permissive" if permissive else "strict",
+            **(observability.proxy_defaults(telemetry) if telemetry else {}),
+        },
     )
 
 

@@ -40,9 +40,10 @@ def connect_ca_config(args: MeshArgs) -> dict[str, Any]:
 
 
 def chart_values(
-    args: MeshArgs, *, storage_class: str, namespaces: list[str], server_ca_secret: str | None
+    args: MeshArgs, *, storage_class: Any, namespaces: list[str], server_ca_secret: str | None
 ) -> dict[str, Any]:
-    """The chart's values. ``server_ca_secret``: a cert-manager CA Secret (``tls.crt``/``tls.key``) for the
+    """The chart's values. ``storage_class``: the cluster's default class (an Input of its name);
+    ``server_ca_secret``: a cert-manager CA Secret (``tls.crt``/``tls.key``) for the
     servers' TLS; ``None`` lets the chart's tls-init job generate that CA."""
     ha = args.control_plane_replicas >= 2
     # Raft needs an odd quorum: 3 servers outside dev (also with meshControlPlaneReplicas 2), 1 in dev.
@@ -64,9 +65,15 @@ def chart_values(
         "server": {
             "replicas": servers,
             "bootstrapExpect": servers,
-            # EKS >= 1.30 has no default StorageClass: name one explicitly (created by the provider).
+            # The cluster's encrypted gp3 class (components/cluster/storage.py), named explicitly.
             "storage": SERVER_STORAGE,
             "storageClass": storage_class,
+            # Raft data outlives the StatefulSet in prod (the claims, hence the volumes, are kept when
+            # the release is uninstalled); Kubernetes >= 1.27 honours this (chart server-statefulset.yaml).
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": "Retain" if args.protect_state else "Delete",
+                "whenScaled": "Retain",
+            },
             "disruptionBudget": {"enabled": ha, "maxUnavailable": 1 if ha else None},
             "extraConfig": json.dumps(connect_ca_config(args), sort_keys=True),
         },

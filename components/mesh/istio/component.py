@@ -11,11 +11,13 @@ traffic to destinations outside the mesh straight through (docs/mesh.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.access_model import Workload
+from components.access_model import AccessModel, Workload
 from components.mesh.istio import observability
 from components.mesh.policy import (
     ENTRY_POINT_LABEL,
@@ -27,9 +29,12 @@ from components.mesh.policy import (
     k8s_name,
     permissions,
 )
-from components.mesh.provider import MeshArgs, TelemetryHooks
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
+from components.mesh.scaffold import chart_release, child_options, policy_object, system_namespace
 
 SYSTEM_NAMESPACE = "istio-system"
+#: The taint istiod's untaint controller removes (istio-discovery values ``taint.name``, its default).
+UNTAINT_KEY = "cni.istio.io/not-ready"
 API_VERSION = "security.istio.io/v1"
 #: Istio's default trust domain; principals are ``<trust domain>/ns/<namespace>/sa/<service account>``.
 TRUST_DOMAIN = "cluster.local"
@@ -51,6 +56,9 @@ def istiod_values(args: MeshArgs) -> dict[str, object]:
         "global": {"defaultPodDisruptionBudget": {"enabled": args.control_plane_replicas >= 2}},
         # Workload (ztunnel-held) certificates live at most this long; ztunnel renews them.
         "env": {"DEFAULT_WORKLOAD_CERT_TTL": ttl, "MAX_WORKLOAD_CERT_TTL": ttl},
+        # istiod removes the startup taint new nodes are born with once istio-cni is ready there
+        # (IstioAmbient.node_startup); istio-cni runs in istiod's namespace, so no ``taint.namespace``.
+        "taint": {"enabled": True, "name": UNTAINT_KEY},
         **({"meshConfig": observability.mesh_config(args.telemetry)} if args.telemetry else {}),
     }
 
@@ -94,6 +102,26 @@ class IstioAmbient(pulumi.ComponentResource):
         return {}
 
     @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """None: ztunnel does not restrict egress, so no exit needs a pod-level exception."""
+        return {}
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """istiod's node untaint controller (istiod values ``taint.enabled``, set in :func:`istiod_values`)
+        removes ``cni.istio.io/not-ready`` once the node's istio-cni pod is ready; it never adds it
+        ("the cluster operator is responsible for having the taint set", istio-discovery values.yaml)."""
+        return NodeStartup(
+            {"key": UNTAINT_KEY, "effect": "NoSchedule"},
+            remover="istiod node untaint controller (PILOT_ENABLE_NODE_UNTAINT_CONTROLLERS)",
+        )
+
+    @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Nothing: ztunnel is L4; a waypoint would read ``appProtocol`` or the port name."""
+        return {}
+
+    @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:
         """Nothing on the pod: the mesh admits the entry point's ports with a port-level PERMISSIVE
         PeerAuthentication and an ALLOW policy (see :meth:`_ingress_allow`)."""
@@ -110,13 +138,10 @@ class IstioAmbient(pulumi.ComponentResource):
         self.system_namespace = SYSTEM_NAMESPACE
         prerequisites = list(args.depends_on)  # includes the Gateway API CRDs istiod watches
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        child = child_options(self)
 
         # Created here (not by Helm) so the plugged-in CA can exist before istiod starts.
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-system", metadata={"name": SYSTEM_NAMESPACE, "labels": PART_OF}, opts=child(*prerequisites)
-        )
+        namespace = system_namespace(f"{name}-system", SYSTEM_NAMESPACE, child(*prerequisites))
         certificates = []
         if args.ca_source == "cert-manager":
             # An intermediate under the root ClusterIssuer: workloads trust the root (ca.crt), so the
@@ -135,19 +160,14 @@ class IstioAmbient(pulumi.ComponentResource):
             )
 
         def release(component: str, chart: str, values: dict, deps: list[pulumi.Resource]) -> k8s.helm.v3.Release:
-            return k8s.helm.v3.Release(
+            return chart_release(
                 f"{name}-{component}",
-                k8s.helm.v3.ReleaseArgs(
-                    name=chart if chart != "base" else "istio-base",
-                    chart=chart,
-                    version=versions.ISTIO_VERSION,
-                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.ISTIO_CHART_REPO),
-                    namespace=SYSTEM_NAMESPACE,
-                    create_namespace=False,
-                    atomic=True,
-                    timeout=600,
-                    values=values,
-                ),
+                release=chart if chart != "base" else "istio-base",
+                chart=chart,
+                version=versions.ISTIO_VERSION,
+                repo=versions.ISTIO_CHART_REPO,
+                namespace=SYSTEM_NAMESPACE,
+                values=values,
                 opts=child(namespace, *prerequisites, *deps),
             )
 
@@ -165,7 +185,8 @@ class IstioAmbient(pulumi.ComponentResource):
                 k8s_name("allow", p.source.name, "to", p.destination.name, p.edge.port),
                 p.destination.namespace,
                 authorization_spec(p),
-                child(*data_plane, *self._namespace(args, p.destination.namespace)),
+                child(*data_plane),
+                namespaces=args.namespaces,
             )
             for p in permissions(args.model)
         ]
@@ -212,7 +233,6 @@ class IstioAmbient(pulumi.ComponentResource):
             "action": "ALLOW",
             "rules": [{"to": [{"operation": {"ports": [str(port) for port in w.ports]}}]}],
         }
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._namespace(args, w.namespace)))
         return self._policy(
             f"{name}-ingress-allow-{w.name}",
             "AuthorizationPolicy",
@@ -221,6 +241,7 @@ class IstioAmbient(pulumi.ComponentResource):
             spec,
             opts,
             entry_point=True,
+            namespaces=args.namespaces,
         )
 
     def _ingress_mtls(self, name: str, args: MeshArgs, w: Workload, mode: str, opts: pulumi.ResourceOptions):
@@ -229,7 +250,6 @@ class IstioAmbient(pulumi.ComponentResource):
             "mtls": {"mode": mode},
             "portLevelMtls": {str(port): {"mode": "PERMISSIVE"} for port in w.ports},
         }
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._namespace(args, w.namespace)))
         return self._policy(
             f"{name}-ingress-mtls-{w.name}",
             "PeerAuthentication",
@@ -238,10 +258,11 @@ class IstioAmbient(pulumi.ComponentResource):
             spec,
             opts,
             entry_point=True,
+            namespaces=args.namespaces,
         )
 
+    @staticmethod
     def _policy(
-        self,
         name: str,
         kind: str,
         k8s_name_: str,
@@ -249,20 +270,18 @@ class IstioAmbient(pulumi.ComponentResource):
         spec: dict,
         opts: pulumi.ResourceOptions,
         entry_point: bool = False,
+        namespaces: Mapping[str, k8s.core.v1.Namespace] | None = None,
     ) -> k8s.apiextensions.CustomResource:
         # The entry-point policies are the one sanctioned plaintext/any-source opening; the label lets
         # the policy pack tell them from a mistake (policy/rules/mesh.py).
-        labels = {**PART_OF, ENTRY_POINT_LABEL: "true"} if entry_point else PART_OF
-        return k8s.apiextensions.CustomResource(
+        return policy_object(
             name,
             api_version=API_VERSION,
             kind=kind,
-            metadata={"name": k8s_name_, "namespace": namespace, "labels": labels},
+            metadata_name=k8s_name_,
+            namespace=namespace,
             spec=spec,
+            labels={**PART_OF, ENTRY_POINT_LABEL: "true"} if entry_point else PART_OF,
             opts=opts,
+            namespaces=namespaces,
         )
-
-    @staticmethod
-    def _namespace(args: MeshArgs, namespace: str) -> list[pulumi.Resource]:
-        found = args.namespaces.get(namespace)
-        return [found] if found is not None else []

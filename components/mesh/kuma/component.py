@@ -3,6 +3,7 @@
 Order matters and is in the graph (docs/mesh.md explains why):
 
     namespace -> CA Certificate(s) -> control plane (Helm) -> Mesh (skipMeshCreation: we own it)
+      -> MeshTimeouts + MeshRetry (kuma/resilience.py: instead of Kuma's initial ones)
       -> MeshTrafficPermissions + MeshPassthroughs -> MeshIdentity (mTLS on) -> MeshTLS (Strict)
 
 A MeshIdentity turns mTLS on, and with it Kuma's deny-by-default, so every permission and every exit
@@ -15,10 +16,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import sizing, versions
+from components.access_model import AccessModel
 from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
+from components.mesh.kuma.resilience import POLICIES, REPLACED_INITIAL_POLICIES
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
-from components.mesh.provider import MeshArgs, TelemetryHooks
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
+from components.mesh.scaffold import chart_release, child_options, policy_object, system_namespace
 
 SYSTEM_NAMESPACE = "kuma-system"
 #: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
@@ -65,8 +69,9 @@ def mesh_spec() -> dict[str, object]:
         "meshServices": {"mode": "Exclusive"},
         # Egress is denied unless a MeshPassthrough lets a workload out (the model's exits).
         "networking": {"outbound": {"passthrough": False}},
-        # Never create Kuma's default allow-all permissions: only the model's edges are allowed.
-        "skipCreatingInitialPolicies": ["MeshTrafficPermission", "TrafficPermission"],
+        # Never create Kuma's default allow-all permissions: only the model's edges are allowed. Its
+        # default timeouts and retries are replaced by explicit ones (kuma/resilience.py).
+        "skipCreatingInitialPolicies": ["MeshTrafficPermission", "TrafficPermission", *REPLACED_INITIAL_POLICIES],
     }
 
 
@@ -112,11 +117,34 @@ class KumaMesh(pulumi.ComponentResource):
         return {"kuma.io/sidecar-injection": "disabled"}
 
     @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """None: every exit, the database (by VPC CIDR and port) and the Kubernetes API (by address)
+        included, is a MeshPassthrough match (:mod:`.exits`)."""
+        return {}
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """Kuma's CNI taint controller (in kuma-cp; chart ``cni.taintController.enabled``, on by default)
+        removes ``NodeReadiness:NoSchedule`` once the node's kuma-cni pod is ready (kumahq/kuma
+        ``pkg/plugins/runtime/k8s/controllers/cni_taint_controller.go``). It also adds the taint, but
+        only after the Node exists, so nodes must be born with it (kumahq/kuma#18741)."""
+        return NodeStartup(
+            {"key": "NodeReadiness", "effect": "NoSchedule"},
+            remover="kuma-cp CNI taint controller (chart cni.taintController.enabled)",
+        )
+
+    @staticmethod
     def entry_point_pod_annotations() -> dict[str, str]:
         """A *delegated gateway* keeps its sidecar for outbound mTLS (its identity is what the
         permissions allow) but does not intercept inbound traffic, which arrives in plaintext from
         the load balancer."""
         return {"kuma.io/gateway": "enabled"}
+
+    @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Kuma's protocol annotation (read when the port has no ``appProtocol``: kumahq/kuma
+        ``pkg/plugins/runtime/k8s/controllers/inbound_converter.go`` ``ProtocolTagFor``)."""
+        return {f"{port}.service.kuma.io/protocol": "http"}
 
     @staticmethod
     def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
@@ -128,16 +156,11 @@ class KumaMesh(pulumi.ComponentResource):
         self.system_namespace = SYSTEM_NAMESPACE
         prerequisites = list(args.depends_on)
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        child = child_options(self)
 
         # Created here (not by Helm) because the CA Certificates must live in it before the control
         # plane starts: the control plane mounts their Secrets.
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-system",
-            metadata={"name": SYSTEM_NAMESPACE, "labels": PART_OF},
-            opts=child(*prerequisites),
-        )
+        namespace = system_namespace(f"{name}-system", SYSTEM_NAMESPACE, child(*prerequisites))
         certificates = []
         if args.ca_source == "cert-manager":
             for ca in _cas(args):
@@ -153,24 +176,32 @@ class KumaMesh(pulumi.ComponentResource):
                         opts=child(namespace, *prerequisites),
                     )
                 )
-        release = k8s.helm.v3.Release(
+        release = chart_release(
             f"{name}-control-plane",
-            k8s.helm.v3.ReleaseArgs(
-                name="kuma",
-                chart="kuma",
-                version=versions.KUMA_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.KUMA_CHART_REPO),
-                namespace=SYSTEM_NAMESPACE,
-                create_namespace=False,
-                atomic=True,
-                timeout=600,
-                values=control_plane_values(args),
-            ),
+            release="kuma",
+            chart="kuma",
+            version=versions.KUMA_CHART_VERSION,
+            repo=versions.KUMA_CHART_REPO,
+            namespace=SYSTEM_NAMESPACE,
+            values=control_plane_values(args),
             opts=child(namespace, *certificates, *prerequisites),
         )
-        mesh = self._resource(
-            f"{name}-mesh", "Mesh", {"name": MESH_NAME, "labels": PART_OF}, mesh_spec(), child(release)
+        mesh = policy_object(
+            f"{name}-mesh",
+            api_version=API_VERSION,
+            kind="Mesh",
+            metadata_name=MESH_NAME,
+            namespace=None,
+            spec=mesh_spec(),
+            labels=PART_OF,
+            opts=child(release),
         )
+
+        # No request timeout and no retry of a request the application may have seen (resilience.py).
+        resilience = [
+            self._policy(f"{name}-{suffix}", kind, metadata_name, SYSTEM_NAMESPACE, spec(), child(mesh))
+            for suffix, kind, metadata_name, spec in POLICIES
+        ]
 
         # --- permissions and exits: before any identity turns mTLS (and deny-by-default) on -------
         self.permissions: list[k8s.apiextensions.CustomResource] = []
@@ -182,7 +213,8 @@ class KumaMesh(pulumi.ComponentResource):
                     k8s_name("allow", p.source.name, "to", p.destination.name, p.edge.port),
                     p.destination.namespace,
                     permission_spec(p, args.trust_domain),
-                    child(mesh, *self._namespace(args, p.destination.namespace)),
+                    child(mesh),
+                    args,
                 )
             )
         self.exits: dict[str, k8s.apiextensions.CustomResource] = {}
@@ -248,6 +280,7 @@ class KumaMesh(pulumi.ComponentResource):
             *certificates,
             release,
             mesh,
+            *resilience,
             *allowed,
             *identities,
             tls,
@@ -257,23 +290,27 @@ class KumaMesh(pulumi.ComponentResource):
 
     # ----------------------------------------------------------------------------------------------
 
-    def _resource(
-        self, name: str, kind: str, metadata: dict, spec: dict, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        return k8s.apiextensions.CustomResource(
-            name, api_version=API_VERSION, kind=kind, metadata=metadata, spec=spec, opts=opts
-        )
-
-    def _policy(
-        self, name: str, kind: str, k8s_name_: str, namespace: str, spec: dict, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        metadata = {"name": k8s_name_, "namespace": namespace, "labels": {"kuma.io/mesh": MESH_NAME, **PART_OF}}
-        return self._resource(name, kind, metadata, spec, opts)
-
     @staticmethod
-    def _namespace(args: MeshArgs, namespace: str) -> list[pulumi.Resource]:
-        found = args.namespaces.get(namespace)
-        return [found] if found is not None else []
+    def _policy(
+        name: str,
+        kind: str,
+        k8s_name_: str,
+        namespace: str,
+        spec: dict,
+        opts: pulumi.ResourceOptions,
+        args: MeshArgs | None = None,
+    ) -> k8s.apiextensions.CustomResource:
+        return policy_object(
+            name,
+            api_version=API_VERSION,
+            kind=kind,
+            metadata_name=k8s_name_,
+            namespace=namespace,
+            spec=spec,
+            labels={"kuma.io/mesh": MESH_NAME, **PART_OF},
+            opts=opts,
+            namespaces=args.namespaces if args else None,
+        )
 
 
 def identity_spec(args: MeshArgs, ca: str, *, current: bool) -> dict[str, object]:

@@ -8,15 +8,12 @@ as soon as the sidecar is injected.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 
-from components.access_model import AccessModel, Egress
+from components.access_model import Egress
+from components.mesh.policy import DATABASE_HOST, POD_IDENTITY_AGENT, egress_by_source, is_network, is_s3_endpoint
 
-#: Model placeholder for the RDS endpoint (access_model: ``{database_address}``).
-DATABASE_HOST = "{database_address}"
-#: EKS Pod Identity agent, which AWS SDKs call for credentials when identity mode is pod-identity.
-POD_IDENTITY_AGENT = ("169.254.170.23", 80)
+__all__ = ["DATABASE_HOST", "egress_by_source", "exit_matches"]
 
 
 def exit_matches(egress: Iterable[Egress], vpc_cidr: str, identity_mode: str) -> list[dict[str, object]]:
@@ -31,7 +28,7 @@ def exit_matches(egress: Iterable[Egress], vpc_cidr: str, identity_mode: str) ->
     for e in egress:
         if e.host == DATABASE_HOST:
             matches.append({"type": "CIDR", "value": vpc_cidr, "port": e.port, "protocol": "tcp"})
-        elif _is_network(e.host):
+        elif is_network(e.host):
             kind = "CIDR" if "/" in e.host else "IP"
             matches.append({"type": kind, "value": e.host, "port": e.port, "protocol": "tcp"})
         elif "{" in e.host:
@@ -40,7 +37,7 @@ def exit_matches(egress: Iterable[Egress], vpc_cidr: str, identity_mode: str) ->
             matches.append({"type": "Domain", "value": e.host, "port": e.port, "protocol": "http"})
         elif e.port == 443:
             matches.append({"type": "Domain", "value": e.host, "port": e.port, "protocol": "tls"})
-            if e.host.startswith("s3.") and e.host.endswith(".amazonaws.com"):
+            if is_s3_endpoint(e.host):
                 matches.append({"type": "Domain", "value": f"*.{e.host}", "port": e.port, "protocol": "tls"})
         else:
             # Kuma can only tell domains apart by SNI (TLS) or Host (HTTP): a bare TCP domain match
@@ -54,20 +51,3 @@ def exit_matches(egress: Iterable[Egress], vpc_cidr: str, identity_mode: str) ->
         matches.append({"type": "IP", "value": ip, "port": port, "protocol": "tcp"})
     unique = {tuple(sorted(m.items())): m for m in matches}
     return [unique[k] for k in sorted(unique, key=str)]
-
-
-def egress_by_source(model: AccessModel) -> dict[str, list[Egress]]:
-    """The model's exits per meshed workload."""
-    out: dict[str, list[Egress]] = {}
-    for e in model.egress:
-        if model.workload(e.source).meshed:
-            out.setdefault(e.source, []).append(e)
-    return out
-
-
-def _is_network(host: str) -> bool:
-    try:
-        ipaddress.ip_network(host, strict=False)
-    except ValueError:
-        return False
-    return True

@@ -18,11 +18,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.access_model import AccessModel
+from components.mesh.linkerd import observability
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
 from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest
-from components.mesh.provider import MeshArgs, TelemetryHooks
+from components.mesh.policy import POD_SECURITY_LABELS
+from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
+from components.mesh.scaffold import chart_release, child_options, manifest_object, system_namespace
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "linkerd"
@@ -68,9 +71,14 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
         )
         values["proxy"]["resources"] = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
     if args.telemetry:
-        # Traces only: Linkerd's proxies have no OTLP access log (telemetry_hooks: none yet).
+        # Traces over OTLP; access logs go to the proxies' own logs (observability.py).
         endpoint = f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"
-        values["proxy"]["tracing"] = {"enabled": True, "collector": {"endpoint": endpoint}}
+        # The chart refuses proxy tracing without the collector's mesh identity (proxy-injector.yaml:
+        # "proxy.tracing.collector.meshIdentity.serviceAccountName must be set"): the proxies verify it.
+        if not args.telemetry.service_account:
+            raise ValueError("linkerd: telemetry needs the collector's service account (its mesh identity)")
+        identity = {"serviceAccountName": args.telemetry.service_account, "namespace": args.telemetry.namespace}
+        values["proxy"]["tracing"] = {"enabled": True, "collector": {"endpoint": endpoint, "meshIdentity": identity}}
         values["controller"] = {
             **values.get("controller", {}),
             "tracing": {"enabled": True, "collector": {"endpoint": endpoint}},
@@ -96,13 +104,31 @@ class LinkerdMesh(pulumi.ComponentResource):
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
-        """Injection, and default deny written on the namespace too, so a pod created while the
-        cluster-wide default were ever different still starts denying."""
-        return {INJECT_ANNOTATION: "enabled", DEFAULT_POLICY_ANNOTATION: "deny"}
+        """Injection, default deny written on the namespace too (so a pod created while the cluster-wide
+        default were ever different still starts denying), and the proxies' JSON access log."""
+        return {
+            INJECT_ANNOTATION: "enabled",
+            DEFAULT_POLICY_ANNOTATION: "deny",
+            # Every proxy's HTTP access log, for the access trail (observability.py).
+            observability.ACCESS_LOG_ANNOTATION: "json",
+        }
 
     @staticmethod
     def job_pod_annotations() -> dict[str, str]:
         """Nothing: the Kubernetes API is inside ``clusterNetworks``, and native sidecars let the Job end."""
+        return {}
+
+    @staticmethod
+    def workload_pod_annotations(model: AccessModel, vpc_cidr: str) -> dict[str, dict[str, str]]:
+        """None: exits inside ``clusterNetworks`` (RDS, the Kubernetes API) are not egress to Linkerd,
+        and the database port is opaque cluster-wide (chart ``proxy.opaquePorts`` keeps 5432: a
+        server-speaks-first-looking protocol the proxy must not sniff), so no pod needs
+        ``config.linkerd.io/skip-outbound-ports`` or ``opaque-ports`` (test_linkerd checks both)."""
+        return {}
+
+    @staticmethod
+    def http_service_annotations(port: int) -> dict[str, str]:
+        """Nothing: the proxy detects HTTP on the connection itself (protocol detection)."""
         return {}
 
     @staticmethod
@@ -112,10 +138,22 @@ class LinkerdMesh(pulumi.ComponentResource):
 
     @staticmethod
     def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
-        """Nothing from the collector: the proxies push their traces over the mesh (values ``tracing``),
-        and they write no access log unless a pod opts in, so Linkerd adds no line to the access trail
-        (docs/observability.md, per provider)."""
-        return TelemetryHooks()
+        """The proxies' HTTP access lines from the node (observability.py); ``plaintext_ports`` need
+        nothing: Linkerd's proxies send traces to the meshed collector over mTLS."""
+        return observability.telemetry_hooks()
+
+    @staticmethod
+    def node_startup() -> NodeStartup:
+        """No taint: nothing in Linkerd removes one (linkerd/linkerd2 at b24cd40 has no taint code; the
+        CNI chart only tolerates every taint). Instead the injector adds ``linkerd-network-validator``
+        as the first init container of every injected pod (partials ``_network-validator.tpl``), which
+        fails the pod until the CNI has set up its redirection, and the CNI DaemonSet's repair
+        controller (``repairController.enabled``, set here) deletes such pods so their owner recreates
+        them. A pod never runs unmeshed; a bare task pod fails and Airflow retries the task."""
+        return NodeStartup(
+            None,
+            guard="linkerd-network-validator init container (fails closed) + linkerd-cni repair-controller",
+        )
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:Linkerd", name, None, opts)
@@ -124,56 +162,44 @@ class LinkerdMesh(pulumi.ComponentResource):
         self.system_namespace = SYSTEM_NAMESPACE
         prerequisites = list(args.depends_on)  # cert-manager and the Gateway API CRDs the policy controller reads
 
-        def child(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        child = child_options(self)
 
         # Created here (not by Helm, which only creates them from the CLI) so the identity issuer and
         # the trust roots exist before the control plane starts.
-        namespace = k8s.core.v1.Namespace(
+        namespace = system_namespace(
             f"{name}-system",
-            metadata={
-                "name": SYSTEM_NAMESPACE,
-                "labels": {
-                    **PART_OF,
-                    "linkerd.io/is-control-plane": "true",
-                    "config.linkerd.io/admission-webhooks": "disabled",
-                    "linkerd.io/control-plane-ns": SYSTEM_NAMESPACE,
-                    "pod-security.kubernetes.io/enforce": "restricted",  # the CNI removes proxy-init's privileges
-                },
-                "annotations": {INJECT_ANNOTATION: "disabled"},
+            SYSTEM_NAMESPACE,
+            child(*prerequisites),
+            labels={
+                "linkerd.io/is-control-plane": "true",
+                "config.linkerd.io/admission-webhooks": "disabled",
+                "linkerd.io/control-plane-ns": SYSTEM_NAMESPACE,
+                "pod-security.kubernetes.io/enforce": "restricted",  # the CNI removes proxy-init's privileges
             },
-            opts=child(*prerequisites),
+            annotations={INJECT_ANNOTATION: "disabled"},
         )
-        cni_namespace = k8s.core.v1.Namespace(
+        cni_namespace = system_namespace(
             f"{name}-cni-system",
-            metadata={
-                "name": CNI_NAMESPACE,
-                "labels": {
-                    **PART_OF,
-                    "linkerd.io/cni-resource": "true",
-                    "config.linkerd.io/admission-webhooks": "disabled",
-                    # The CNI DaemonSet writes the node's CNI configuration (host paths).
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                },
+            CNI_NAMESPACE,
+            child(*prerequisites),
+            labels={
+                "linkerd.io/cni-resource": "true",
+                "config.linkerd.io/admission-webhooks": "disabled",
+                # The CNI DaemonSet writes the node's CNI configuration (host paths).
+                "pod-security.kubernetes.io/enforce": "privileged",
             },
-            opts=child(*prerequisites),
         )
         identity = LinkerdIdentity(name, args, parent=self, namespace=namespace, depends_on=prerequisites)
 
         def release(component: str, chart: str, namespace_: str, values: dict, deps: list) -> k8s.helm.v3.Release:
-            return k8s.helm.v3.Release(
+            return chart_release(
                 f"{name}-{component}",
-                k8s.helm.v3.ReleaseArgs(
-                    name=chart,
-                    chart=chart,
-                    version=versions.LINKERD_CHART_VERSION,
-                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.LINKERD_CHART_REPO),
-                    namespace=namespace_,
-                    create_namespace=False,
-                    atomic=True,
-                    timeout=600,
-                    values=values,
-                ),
+                release=chart,
+                chart=chart,
+                version=versions.LINKERD_CHART_VERSION,
+                repo=versions.LINKERD_CHART_REPO,
+                namespace=namespace_,
+                values=values,
                 opts=child(*prerequisites, *deps),
             )
 
@@ -192,14 +218,14 @@ class LinkerdMesh(pulumi.ComponentResource):
         data_plane = [crds, cni, control_plane]
 
         self.permissions = [
-            self._create(name, m, args, child(*data_plane))
+            manifest_object(name, m, child(*data_plane), args.namespaces)
             for m in (
                 *permission_manifests(args.model, args.tls_mode),
                 *entry_point_manifests(args.model, args.tls_mode),
             )
         ]
         self.exits = [
-            self._create(name, m, args, child(*data_plane))
+            manifest_object(name, m, child(*data_plane), args.namespaces)
             for m in exit_manifests(
                 args.model,
                 vpc_cidr=args.vpc_cidr,
@@ -216,18 +242,3 @@ class LinkerdMesh(pulumi.ComponentResource):
             *self.exits,
         ]
         self.register_outputs({})
-
-    def _create(
-        self, name: str, m: Manifest, args: MeshArgs, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
-        found = args.namespaces.get(m.namespace)
-        if found is not None:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[found]))
-        return k8s.apiextensions.CustomResource(
-            f"{name}-{m.resource.replace('*', 'wildcard')}",
-            api_version=m.api_version,
-            kind=m.kind,
-            metadata={"name": m.name, "namespace": m.namespace, "labels": m.labels},
-            spec=m.spec,
-            opts=opts,
-        )

@@ -19,33 +19,31 @@ security guarantee about egress traffic by itself" (docs/2-edge/features/egress.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from components.access_model import AccessModel, Egress
 from components.mesh.linkerd.policies import API_VERSION, GROUP
-from components.mesh.policy import DATABASE_HOST, Manifest, egress_by_namespace, k8s_name
+from components.mesh.policy import (
+    DATABASE_HOST,
+    POD_IDENTITY_AGENT,
+    Manifest,
+    egress_by_namespace,
+    inside,
+    is_network,
+    is_s3_endpoint,
+    k8s_name,
+)
 
 #: Catches every destination outside clusterNetworks in its namespace.
 DENY_NAME = "egress-deny"
 #: Gateway API v1.5.1 (the stack's standard channel) serves TLSRoute only as v1.
 TLS_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
 HTTP_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
-#: EKS Pod Identity agent (link-local, so outside clusterNetworks): AWS SDKs fetch credentials there.
-POD_IDENTITY_AGENT = "169.254.170.23/32"
 
 
 def cluster_networks(vpc_cidr: str, service_cidr: str) -> str:
     """Linkerd's in-cluster networks: pods take VPC addresses on EKS (VPC CNI), Services the service CIDR."""
     return f"{vpc_cidr},{service_cidr}"
-
-
-def _inside(host: str, networks: Iterable[str]) -> bool:
-    try:
-        address = ipaddress.ip_network(host, strict=False)
-    except ValueError:
-        return False
-    return any(address.subnet_of(ipaddress.ip_network(n)) for n in networks if ":" not in n)
 
 
 def _parent(port: int | None = None) -> dict[str, object]:
@@ -74,15 +72,15 @@ def _allows(namespace: str, egress: tuple[Egress, ...], networks: list[str], ide
     seen: set[tuple[str, int]] = set()
     targets: list[tuple[str, int]] = []
     for e in egress:
-        if e.host == DATABASE_HOST or _inside(e.host, networks):
+        if e.host == DATABASE_HOST or inside(e.host, networks):
             continue  # inside clusterNetworks: not egress to Linkerd (see module docstring)
         if "{" in e.host:
             raise ValueError(f"egress of {e.source}: no mesh exit for placeholder host {e.host!r}")
-        if _is_network(e.host):
+        if is_network(e.host):
             targets.append((e.host, e.port))
         elif e.port in (80, 443):
             targets.append((e.host, e.port))
-            if e.port == 443 and e.host.startswith("s3.") and e.host.endswith(".amazonaws.com"):
+            if e.port == 443 and is_s3_endpoint(e.host):
                 targets.append((f"*.{e.host}", 443))
         else:
             raise ValueError(
@@ -90,12 +88,13 @@ def _allows(namespace: str, egress: tuple[Egress, ...], networks: list[str], ide
                 "or HTTP Host (80) only; use one of those or an IP/CIDR"
             )
     if identity_mode == "pod-identity" and any(e.host.startswith("sts.") for e in egress):
-        targets.append((POD_IDENTITY_AGENT, 80))
+        # Link-local, so outside clusterNetworks.
+        targets.append((f"{POD_IDENTITY_AGENT[0]}/32", POD_IDENTITY_AGENT[1]))
     for host, port in targets:
         if (host, port) in seen:
             continue
         seen.add((host, port))
-        if _is_network(host):
+        if is_network(host):
             cidr = host if "/" in host else f"{host}/32"
             yield Manifest(
                 f"egress-allow-{namespace}-{host}",
@@ -131,11 +130,3 @@ def _allows(namespace: str, egress: tuple[Egress, ...], networks: list[str], ide
                     "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}],
                 },
             )
-
-
-def _is_network(host: str) -> bool:
-    try:
-        ipaddress.ip_network(host, strict=False)
-    except ValueError:
-        return False
-    return True

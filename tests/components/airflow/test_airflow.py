@@ -16,7 +16,15 @@ from tests import schemas, stacks
 SECRET = "kubernetes:core/v1:Secret"
 CHART_DIR = "airflow/1.19.0"
 #: Maps the chart leaves free-form (any key is accepted below them).
-FREE_FORM = ("config", "airflowPodAnnotations", "*.podAnnotations", "*.labels", "*.annotations", "*.resources")
+FREE_FORM = (
+    "config",
+    "airflowPodAnnotations",
+    "*.podAnnotations",
+    "*.labels",
+    "*.annotations",
+    "*.service.annotations",
+    "*.resources",
+)
 #: Documented in values.yaml only as comments (and typed in values.schema.json).
 COMMENTED_KEYS = ("dags.gitSync.sshKeySecret", "dags.gitSync.knownHosts")
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-test-only\n-----END OPENSSH PRIVATE KEY-----"

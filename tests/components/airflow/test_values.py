@@ -48,7 +48,9 @@ def test_fernet_keys_put_the_newest_first_and_keep_the_previous():
 
 
 def test_pgbouncer_verifies_rds_and_airflow_connects_through_it():
-    ini = airflow_pgbouncer.pgbouncer_ini("db.example.rds.amazonaws.com", 5432, "airflow", "airflow", "/ca.pem", False)
+    ini = airflow_pgbouncer.pgbouncer_ini(
+        "db.example.rds.amazonaws.com", 5432, "airflow", "airflow", "/ca.pem", False, 115
+    )
     assert "server_tls_sslmode = verify-full" in ini and "server_tls_ca_file = /ca.pem" in ini
     assert "airflow-metadata = host=db.example.rds.amazonaws.com dbname=airflow port=5432" in ini
     assert "password" not in ini

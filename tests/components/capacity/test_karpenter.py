@@ -12,7 +12,8 @@ import yaml
 from components import versions
 from components.capacity.aws import INTERRUPTION_EVENTS
 from components.capacity.karpenter import karpenter_values
-from components.capacity.nodes import MESH_STARTUP_TAINTS, ec2_node_class, node_pools
+from components.capacity.nodes import ec2_node_class, node_pools
+from components.mesh import startup_taints
 from components.platform import TASK_TAINT
 from tests.components.capacity.cel import cel_failures
 from tests.iam.roles import role_by_arn, subject, workload_roles
@@ -164,7 +165,7 @@ def test_task_nodes_are_hardened_and_only_for_task_pods(plan):
         template = pool["inputs"]["spec"]["template"]
         assert template["metadata"]["labels"] == {"airflow-mesh/node-role": "tasks"}
         assert template["spec"]["taints"] == [TASK_TAINT]
-        assert template["spec"]["startupTaints"] == [dict(t) for t in MESH_STARTUP_TAINTS["kuma"]]
+        assert template["spec"]["startupTaints"] == list(startup_taints("kuma"))
 
 
 @pytest.mark.parametrize(

@@ -231,3 +231,18 @@ def linkerd_crds(upstream: Path) -> Path:
         lines = [line for line in template.read_text().splitlines() if "{{" not in line]
         (folder / template.name).write_text("\n".join(lines) + "\n")
     return folder
+
+
+@functools.cache
+def consul_crds(upstream: Path) -> Path:
+    """consul-k8s's config-entry CRDs as plain YAML in a temporary folder: the chart ships them as
+    templates whose only template lines are the ``if connectInject.enabled`` around the document and
+    the labels, so dropping those lines leaves each CRD's schema unchanged (as for :func:`linkerd_crds`)."""
+    from components import versions
+
+    source = upstream / "charts" / f"consul-{versions.CONSUL_CHART_VERSION}" / "templates"
+    folder = Path(tempfile.mkdtemp(prefix="consul-crds-"))
+    for template in sorted(source.glob("crd-*.yaml")):
+        lines = [line for line in template.read_text().splitlines() if "{{" not in line]
+        (folder / template.name).write_text("\n".join(lines) + "\n")
+    return folder

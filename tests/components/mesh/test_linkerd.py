@@ -102,7 +102,11 @@ def test_default_deny_native_sidecars_and_cni(stack):
     for namespace in mp.model_for(stack).namespaces:
         (ns,) = [n for n in plan.of_type(mp.NAMESPACE) if n["inputs"]["metadata"]["name"] == namespace]
         annotations = ns["inputs"]["metadata"]["annotations"]
-        assert annotations == {"linkerd.io/inject": "enabled", "config.linkerd.io/default-inbound-policy": "deny"}
+        assert annotations == {
+            "linkerd.io/inject": "enabled",
+            "config.linkerd.io/default-inbound-policy": "deny",
+            "config.linkerd.io/access-log": "json",
+        }
     (system,) = [n for n in mp.mesh_of_type(plan, mp.NAMESPACE) if n["inputs"]["metadata"]["name"] == "linkerd"]
     assert system["inputs"]["metadata"]["labels"]["config.linkerd.io/admission-webhooks"] == "disabled"
 
@@ -300,3 +304,22 @@ def test_crds_derived_from_the_chart_templates_equal_the_rendered_ones(upstream)
                 assert derived[doc["metadata"]["name"]] == doc["spec"]["versions"], path.name
                 compared += 1
     assert compared >= 5
+
+
+def test_exits_need_no_pod_annotations_the_database_port_is_opaque(upstream):
+    """LinkerdMesh.workload_pod_annotations is empty because the Postgres port is opaque cluster-wide (the
+    chart's ``proxy.opaquePorts``, which the values must not override) and RDS and the Kubernetes API sit
+    inside ``clusterNetworks`` (not egress to Linkerd)."""
+    from components import mesh, platform
+
+    model, settings = mp.model_for("staging"), mp.settings_for("staging")
+    assert mesh.workload_pod_annotations("linkerd", model, settings.vpc_cidr) == {}
+    chart = yaml.safe_load(
+        (
+            upstream / "charts" / f"linkerd-{versions.LINKERD_EDGE_RELEASE}" / "linkerd-control-plane" / "values.yaml"
+        ).read_text()
+    )
+    assert str(platform.DATABASE_PORT) in chart["proxy"]["opaquePorts"].split(",")
+    v = values(plan_of("staging"))
+    assert "opaquePorts" not in v["proxy"] and "skipSubnets" not in v["proxy"]
+    assert settings.vpc_cidr in v["clusterNetworks"].split(",")

@@ -74,7 +74,7 @@ def test_staging_and_prod_are_strict(case):
         assert {s["inputs"]["spec"]["accessPolicy"] for s in mp.mesh_of_type(plan, mp.SERVER)} == {"deny"}
     elif provider == "consul":
         (defaults,) = mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
-        assert defaults["inputs"]["spec"] == {"mutualTLSMode": "strict"}
+        assert defaults["inputs"]["spec"]["mutualTLSMode"] == "strict"
         (consul_mesh,) = mp.mesh_of_type(plan, mp.CONSUL_MESH)
         assert "allowEnablingPermissiveMutualTLS" not in consul_mesh["inputs"]["spec"]
         assert mp.releases(plan)["consul"]["inputs"]["values"]["global"]["acls"]["manageSystemACLs"] is True
@@ -100,7 +100,7 @@ def test_dev_may_be_permissive(provider):
         assert {s["inputs"]["spec"]["accessPolicy"] for s in mp.mesh_of_type(plan, mp.SERVER)} == {"audit"}
     elif provider == "consul":
         (defaults,) = mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
-        assert defaults["inputs"]["spec"] == {"mutualTLSMode": "permissive"}
+        assert defaults["inputs"]["spec"]["mutualTLSMode"] == "permissive"
     else:
         modes = {p["inputs"]["spec"]["mtls"]["mode"] for p in mp.mesh_of_type(plan, mp.PEER_AUTH)}
         assert modes == {"PERMISSIVE"}
@@ -337,7 +337,8 @@ def _register_mesh(provider: str):
                 trust_domain="t.mesh.local",
                 vpc_cidr="10.0.0.0/16",
                 identity_mode="irsa",
-                telemetry=mesh.MeshTelemetry(f"collector.{s.stack}.svc", 4317, 4318),
+                telemetry=mesh.MeshTelemetry(f"collector.{s.stack}.svc", 4317, 4318, "otel-collector", "observability"),
+                grant_values={"logs_bucket": s.logs_bucket_name},
             ),
         )
 

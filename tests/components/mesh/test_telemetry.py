@@ -99,7 +99,7 @@ def test_ztunnel_lines_become_access_trail_fields(line):
         assert "policy rejection" in attributes["denied_by"]
 
 
-@pytest.mark.parametrize("provider", mp.PROVIDERS)
+@pytest.mark.parametrize("provider", ["kuma", "istio"])
 def test_telemetry_objects_validate_against_upstream_crds(provider, upstream):
     """Kuma's against its CRDs; Istio's Telemetry against the CRD its base chart installs."""
     from components import versions
@@ -114,3 +114,47 @@ def test_telemetry_objects_validate_against_upstream_crds(provider, upstream):
     assert len(records) == {"kuma": 4, "istio": 1}.get(provider, 0)  # Linkerd, Consul: docs/observability.md
     for r in records:
         assert schemas.custom_resource_errors(mp.as_object(r), *folders) == [], r["name"]
+
+
+def test_consul_proxies_log_the_trail_fields_and_trace_to_the_collector(upstream):
+    import json
+
+    from tests import schemas
+
+    plan = mp.plan_for("staging", "consul")
+    (defaults,) = mp.mesh_of_type(plan, mp.PROXY_DEFAULTS)
+    spec = defaults["inputs"]["spec"]
+    logs = spec["accessLogs"]
+    assert logs["enabled"] is True and logs["type"] == "stdout" and logs["disableListenerLogs"] is False
+    fields = json.loads(logs["jsonFormat"])
+    assert set(mesh.ACCESS_LOG_FIELDS) <= set(fields)
+    assert fields["mesh_provider"] == "consul" and fields["source_identity"] == "%DOWNSTREAM_PEER_URI_SAN%"
+    cluster = json.loads(spec["config"]["envoy_extra_static_clusters_json"])
+    address = cluster["loadAssignment"]["endpoints"][0]["lbEndpoints"][0]["endpoint"]["address"]["socketAddress"]
+    collector = mp.model_for("staging").workload("otel-collector")
+    assert address["portValue"] in collector.plaintext_ports  # Envoy's own traffic is not redirected: plaintext
+    tracer = json.loads(spec["config"]["envoy_tracing_json"])
+    assert tracer["http"]["typedConfig"]["grpcService"]["envoyGrpc"]["clusterName"] == cluster["name"]
+    # Every Consul config entry the plan holds is valid against the chart's CRDs (made from its templates).
+    for r in mp.mesh_resources(plan):
+        if r["type"].startswith(mp.CONSUL):
+            assert schemas.custom_resource_errors(mp.as_object(r), mp.consul_crds(upstream)) == [], r["name"]
+    hooks = mesh.telemetry_hooks("consul", collector.plaintext_ports)
+    excluded = hooks.collector_pod_annotations["consul.hashicorp.com/transparent-proxy-exclude-inbound-ports"]
+    assert excluded == ",".join(map(str, collector.plaintext_ports))
+    assert hooks.log_paths == ("/var/log/pods/*/consul-dataplane/*.log",)
+
+
+def test_linkerd_proxies_trace_to_the_collector_by_identity_and_log_http_requests():
+    plan = mp.plan_for("staging", "linkerd")
+    collector = mp.model_for("staging").workload("otel-collector")
+    tracing = mp.releases(plan)["linkerd-control-plane"]["inputs"]["values"]["proxy"]["tracing"]
+    assert tracing["collector"]["meshIdentity"] == {
+        "serviceAccountName": collector.service_account,
+        "namespace": collector.namespace,
+    }
+    assert mesh.namespace_annotations("linkerd")["config.linkerd.io/access-log"] == "json"
+    hooks = mesh.telemetry_hooks("linkerd", collector.plaintext_ports)
+    assert hooks.collector_pod_annotations == {} and hooks.log_paths == ("/var/log/pods/*/linkerd-proxy/*.log",)
+    moved = [op for op in hooks.log_operators if op["type"] == "move"]
+    assert [op["to"] for op in moved] == ["attributes.source_identity"]
