@@ -27,6 +27,7 @@ from typing import Any
 
 from components.airflow.inputs import AUTH_MANAGER_CLASS
 from components.platform import API_SERVER_PORT, OAUTH2_PROXY_PORT
+from components.timeouts import ApiCall
 from plan import journey_mesh, journey_timeouts
 from plan.hops import Hop
 
@@ -117,5 +118,7 @@ def machine_request(explainer: Any, principal: str, path: str) -> list[Hop]:
         *oauth2_proxy_bearer(explainer.plan, kind, name, audience, settings.machine_edge_group),
         explainer.mesh("edge-oauth2-proxy", "airflow-api-server", API_SERVER_PORT),
         airflow_roles(explainer.plan, kind, name),
-        *journey_timeouts.person_api_call(explainer.plan),
+        *journey_timeouts.person_api_call(
+            explainer.plan, ApiCall(explainer.settings.api_call_timeout_seconds), explainer.provider
+        ),
     ]
