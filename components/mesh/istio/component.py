@@ -14,7 +14,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import sizing, versions
 from components.access_model import Workload
 from components.mesh.istio import observability
 from components.mesh.policy import (
@@ -51,6 +51,11 @@ def istiod_values(args: MeshArgs) -> dict[str, object]:
         "global": {"defaultPodDisruptionBudget": {"enabled": args.control_plane_replicas >= 2}},
         # Workload (ztunnel-held) certificates live at most this long; ztunnel renews them.
         "env": {"DEFAULT_WORKLOAD_CERT_TTL": ttl, "MAX_WORKLOAD_CERT_TTL": ttl},
+        # Requests and a memory limit per tier (components/sizing.py); the chart's default has no limit.
+        "resources": sizing.helm_resources("istiod", args.size_tier),  # type: ignore[arg-type]
+        # Pod Security restricted: the chart sets every other field of it but leaves the seccomp profile
+        # empty (istio-discovery values.yaml ``seccompProfile: {}``).
+        "seccompProfile": {"type": "RuntimeDefault"},
         **({"meshConfig": observability.mesh_config(args.telemetry)} if args.telemetry else {}),
     }
 
@@ -153,8 +158,10 @@ class IstioAmbient(pulumi.ComponentResource):
 
         base = release("base", "base", {}, [])
         istiod = release("istiod", "istiod", istiod_values(args), [base, *certificates])
-        cni = release("cni", "cni", {"profile": "ambient"}, [istiod])
-        ztunnel = release("ztunnel", "ztunnel", {}, [istiod, cni])
+        node_agents = sizing.MESH_DAEMONSETS["istio"]
+        cni_values = {"profile": "ambient", "resources": node_agents["istio-cni"].helm()}
+        cni = release("cni", "cni", cni_values, [istiod])
+        ztunnel = release("ztunnel", "ztunnel", {"resources": node_agents["ztunnel"].helm()}, [istiod, cni])
         data_plane = [base, istiod, cni, ztunnel]
 
         # --- permissions, then mesh-wide deny and STRICT ------------------------------------------

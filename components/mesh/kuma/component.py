@@ -32,6 +32,9 @@ EKS_CNI = {"netDir": "/etc/cni/net.d", "binDir": "/opt/cni/bin", "confName": "10
 NAMESPACE_LABEL = "k8s.kuma.io/namespace"
 
 
+_NO_PRIVILEGES = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 def control_plane_values(args: MeshArgs) -> dict[str, object]:
     """Helm values of the kuma chart (keys checked against its values.yaml in the tests)."""
     control_plane: dict[str, object] = {
@@ -40,6 +43,9 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
         "podDisruptionBudget": {"enabled": args.control_plane_replicas >= 2},
         # The program owns the Mesh (with MeshServices, no passthrough, no initial allow-all).
         "defaults": {"skipMeshCreation": True},
+        # Pod Security restricted; Helm merges these onto the chart's readOnlyRootFilesystem and its pod
+        # context (runAsNonRoot, seccomp RuntimeDefault: kuma 2.14.3 values.yaml controlPlane.*SecurityContext).
+        "containerSecurityContext": _NO_PRIVILEGES,
     }
     if args.ca_source == "cert-manager":
         # Mounted as a whole Secret (not subPath) so the kubelet refreshes it when cert-manager renews.
@@ -49,6 +55,12 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
         }
     return {
         "controlPlane": control_plane,
+        # The chart's hook Jobs (patch-ns, install-crds, delete-webhook) have only runAsNonRoot and a
+        # read-only root filesystem by default (values.yaml ``hooks``).
+        "hooks": {
+            "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": _NO_PRIVILEGES,
+        },
         # Native sidecars (2.14's default, pinned so an upgrade cannot silently drop it): without them
         # KubernetesExecutor task pods and the migration Job never complete (apache/airflow#40359).
         # Set through the chart's own value, which renders KUMA_EXPERIMENTAL_SIDECAR_CONTAINERS once.
