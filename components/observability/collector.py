@@ -290,6 +290,7 @@ def helm_values(inputs: CollectorInputs, service_account: str) -> dict[str, Any]
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
         },
         "resources": {
             "requests": {"cpu": inputs.cpu_request, "memory": "128Mi"},
