@@ -16,10 +16,6 @@ from proof import variants
 ALL = variants.all_ids()
 DATA_GAP = "prod-redis-sessions"
 
-_F4 = (
-    "F4 Airflow, Kuma and istiod pods fail Pod Security restricted (no seccomp RuntimeDefault, no "
-    "runAsNonRoot, git-sync privilege escalation and capabilities) — fix in components"
-)
 _F5 = (
     "F5 checkov: F4 plus no resource requests (cert-manager, NGF, task pod templates), no memory limits, "
     "no NetworkPolicy in control-plane namespaces, Redis as root — fix in components"
@@ -30,7 +26,6 @@ _GAP = (
 )
 
 DEFECTS: dict[str, dict[str, str]] = {
-    "restricted": dict.fromkeys(ALL, _F4),
     "checkov": dict.fromkeys(ALL, _F5),
 }
 

@@ -176,3 +176,21 @@ def test_a_disruption_budget_that_selects_no_pod_is_found():
     }
     found = wiring.references(object_set(namespace("apps"), deployment("web"), pdb))
     assert [f.message for f in found] == ["selector {'matchLabels': {'app': 'typo'}} matches no pod"]
+
+
+def test_kumas_injected_containers_need_the_pods_seccomp_and_non_root():
+    """A pod whose own container meets restricted is still rejected in a Kuma namespace enforcing
+    restricted when the pod carries no seccomp/runAsNonRoot for the containers Kuma injects."""
+    ns = namespace("apps", **{**KUMA_NS, "pod-security.kubernetes.io/enforce": "restricted"})
+    mesh_object = {"apiVersion": "kuma.io/v1alpha1", "kind": "Mesh", "metadata": {"name": "default"}}
+    objects = object_set(ns, mesh_object, deployment("web"))
+    rejected = {f.message.split(": ", 1)[1] for f in pod_security.admission(objects)}
+    assert rejected == {
+        "run-as-non-root (kuma-validation)",
+        "run-as-non-root (kuma-sidecar)",
+        "seccomp (kuma-validation: unset)",
+        "seccomp (kuma-sidecar: unset)",
+    }
+    pod_level = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    fixed = object_set(ns, mesh_object, deployment("web", securityContext=pod_level))
+    assert pod_security.admission(fixed) == []

@@ -20,7 +20,7 @@ from components.mesh.istio import observability
 from components.mesh.policy import (
     ENTRY_POINT_LABEL,
     PART_OF,
-    POD_SECURITY_LABELS,
+    RESTRICTED_POD_SECURITY_LABELS,
     Permission,
     ca_certificate,
     entry_points,
@@ -86,7 +86,7 @@ class IstioAmbient(pulumi.ComponentResource):
     @staticmethod
     def namespace_labels() -> dict[str, str]:
         """Ambient mode: the namespace label puts its pods on ztunnel; no sidecar, no injection."""
-        return {"istio.io/dataplane-mode": "ambient", **POD_SECURITY_LABELS}
+        return {"istio.io/dataplane-mode": "ambient", **RESTRICTED_POD_SECURITY_LABELS}
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:

@@ -17,8 +17,17 @@ import pulumi_kubernetes as k8s
 from components import sizing, versions
 from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
+from components.mesh.policy import (
+    PART_OF,
+    POD_SECURITY_LABELS,
+    RESTRICTED_POD_SECURITY_LABELS,
+    Permission,
+    ca_certificate,
+    k8s_name,
+    permissions,
+)
 from components.mesh.provider import MeshArgs, TelemetryHooks
+from components.platform import EDGE_NAMESPACE
 
 SYSTEM_NAMESPACE = "kuma-system"
 #: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
@@ -109,7 +118,15 @@ class KumaMesh(pulumi.ComponentResource):
     @staticmethod
     def namespace_labels() -> dict[str, str]:
         """Kuma enrols a namespace by this label (not the annotation)."""
-        return {"kuma.io/sidecar-injection": "enabled", **POD_SECURITY_LABELS}
+        return {"kuma.io/sidecar-injection": "enabled", **RESTRICTED_POD_SECURITY_LABELS}
+
+    @staticmethod
+    def pod_security_overrides() -> dict[str, dict[str, str]]:
+        """The edge namespace enforces ``baseline`` only: NGF's control-plane pod has no seccomp profile
+        at pod level, and its chart offers no value for one (nginx-gateway-fabric 2.6.7
+        templates/deployment.yaml: ``securityContext: {fsGroup: 1001, runAsNonRoot: true}``), so the Kuma
+        sidecar injected beside it, which sets none of its own (proof/injection.py), fails ``restricted``."""
+        return {EDGE_NAMESPACE: dict(POD_SECURITY_LABELS)}
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
