@@ -16,18 +16,12 @@ from proof import variants
 ALL = variants.all_ids()
 DATA_GAP = "prod-redis-sessions"
 
-_F5 = (
-    "F5 checkov: F4 plus no resource requests (cert-manager, NGF, task pod templates), no memory limits, "
-    "no NetworkPolicy in control-plane namespaces, Redis as root — fix in components"
-)
 _GAP = (
     "offline data gap: oauth2-proxy's redis-ha 4.35.10 subchart is not in $AIRFLOW_MESH_UPSTREAM_DIR/charts, "
     "so helm install (and this render) fails"
 )
 
-DEFECTS: dict[str, dict[str, str]] = {
-    "checkov": dict.fromkeys(ALL, _F5),
-}
+DEFECTS: dict[str, dict[str, str]] = {}
 
 
 def params(check: str) -> list[Any]:
