@@ -289,7 +289,8 @@ telemetry = observability.Observability(
         namespace=namespaces.by_name[platform.OBSERVABILITY_NAMESPACE],
         service_account=identities.service_accounts["otel-collector"],
         mesh=service_mesh.ready,
-        protect=settings.is_prod,
+        protect=protected,
+        retain=keeps_data,
     ),
     opts=with_k8s,
 )

@@ -28,7 +28,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "prod-redis-sessions": ("prod", {"oauth2ProxySessionStore": "redis"}),
     "dev-kuma-otel-ca-rotation": (
         "dev",
-        {"otelEndpoint": "otlp.example.com:443", "meshCaName": "ca-2", "meshPreviousCaName": "ca-1"},
+        {"otelEndpoint": "otlp.observability.example.com:443", "meshCaName": "ca-2", "meshPreviousCaName": "ca-1"},
     ),
     "dev-istio-builtin-ca-permissive": (
         "dev",

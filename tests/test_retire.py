@@ -29,6 +29,7 @@ KEPT_TYPES = {
     "aws:kms/key:Key",
     "aws:ec2/vpc:Vpc",
     "aws:ec2/subnet:Subnet",
+    "aws:cloudwatch/logGroup:LogGroup",  # the access trail: audit data (who reached what)
 }
 #: Resources with no cloud object to delete (the engine only forgets them).
 STATE_ONLY = ("pulumi:providers:", "random:", "time:", "command:")

@@ -14,7 +14,7 @@ from components.access_model.model import Grant, Ref
 from components.platform import LOG_PREFIX
 
 if TYPE_CHECKING:
-    from components.settings.model import DomainConfig
+    from components.settings.domains import DomainConfig
 
 REGION, ACCOUNT = Ref("region"), Ref("account")
 LOGS_BUCKET, LOGS_KEY_ARN, SECRETS_KEY_ARN = Ref("logs_bucket"), Ref("logs_key_arn"), Ref("secrets_key_arn")

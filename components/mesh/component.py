@@ -69,12 +69,8 @@ def entry_point_pod_annotations(provider: str) -> dict[str, str]:
 
 
 def telemetry_hooks(provider: str, plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
-    """What the collector needs for the chosen mesh (pod annotations, node log files and parsers).
-
-    A provider that does not implement the hook yet gets none: its mesh then sends no access logs
-    to the trail, and docs/observability.md says which providers do."""
-    hooks = getattr(provider_class(provider), "telemetry_hooks", None)
-    return hooks(plaintext_ports) if hooks is not None else TelemetryHooks()
+    """What the collector needs for the chosen mesh (pod annotations, node log files and parsers)."""
+    return provider_class(provider).telemetry_hooks(plaintext_ports)
 
 
 class Mesh(pulumi.ComponentResource):

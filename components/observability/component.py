@@ -49,8 +49,10 @@ class ObservabilityArgs:
     service_account: k8s.core.v1.ServiceAccount
     #: The mesh (Mesh.ready): the collector starts once the mesh can carry it.
     mesh: Sequence[pulumi.Resource] = ()
-    #: Prod: the access trail is protected and kept when the stack is destroyed.
+    #: Prod: the access trail is protected (``pulumi destroy`` refuses) and kept.
     protect: bool = False
+    #: Prod and retiring stacks: the access trail is audit data, kept when the stack is destroyed.
+    retain: bool = False
     timeout_seconds: int = 600
 
 
@@ -69,7 +71,9 @@ class Observability(pulumi.ComponentResource):
             f"{name}-access-trail",
             name=inputs.access_trail_log_group,
             retention_in_days=args.retention_days,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, retain_on_delete=args.protect or args.retain
+            ),
         )
         metrics = aws.cloudwatch.LogGroup(
             f"{name}-metrics",

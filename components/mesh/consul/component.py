@@ -30,7 +30,7 @@ from components.mesh.consul.config_entries import (
 )
 from components.mesh.consul.values import GOSSIP_KEY, GOSSIP_SECRET, INJECT_LABEL, chart_values
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest, ca_certificate
-from components.mesh.provider import MeshArgs
+from components.mesh.provider import MeshArgs, TelemetryHooks
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "consul"
@@ -77,6 +77,12 @@ class ConsulMesh(pulumi.ComponentResource):
         """The load balancer reaches the gateway's listeners in plaintext: keep those ports out of
         the inbound redirection; its outbound (to oauth2-proxy) stays in the mesh."""
         return {"consul.hashicorp.com/transparent-proxy-exclude-inbound-ports": "80,443"}
+
+    @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """Nothing from the collector: the Envoy sidecars keep Consul's defaults (no access log, no
+        OTLP export), so Consul adds no line to the access trail (docs/observability.md, per provider)."""
+        return TelemetryHooks()
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:Consul", name, None, opts)

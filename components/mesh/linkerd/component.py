@@ -22,7 +22,7 @@ from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
 from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Manifest
-from components.mesh.provider import MeshArgs
+from components.mesh.provider import MeshArgs, TelemetryHooks
 from components.platform import KUBERNETES_SERVICE_CIDR
 
 SYSTEM_NAMESPACE = "linkerd"
@@ -109,6 +109,13 @@ class LinkerdMesh(pulumi.ComponentResource):
     def entry_point_pod_annotations() -> dict[str, str]:
         """Nothing on the pod: the gateway's listener ports are admitted by policy (``policies``)."""
         return {}
+
+    @staticmethod
+    def telemetry_hooks(plaintext_ports: tuple[int, ...]) -> TelemetryHooks:
+        """Nothing from the collector: the proxies push their traces over the mesh (values ``tracing``),
+        and they write no access log unless a pod opts in, so Linkerd adds no line to the access trail
+        (docs/observability.md, per provider)."""
+        return TelemetryHooks()
 
     def __init__(self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-mesh:mesh:Linkerd", name, None, opts)
