@@ -175,10 +175,7 @@ namespaces = Namespaces(
         names=model.namespaces,
         labels=mesh.namespace_labels(settings.mesh_provider),
         annotations=mesh.namespace_annotations(settings.mesh_provider),
-        overrides={
-            **mesh.pod_security_overrides(settings.mesh_provider),
-            platform.OBSERVABILITY_NAMESPACE: observability.collector.NAMESPACE_LABELS,
-        },
+        overrides={platform.OBSERVABILITY_NAMESPACE: observability.collector.NAMESPACE_LABELS},
     ),
     opts=with_k8s,
 )

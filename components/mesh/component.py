@@ -39,12 +39,6 @@ def namespace_labels(provider: str) -> dict[str, str]:
     return provider_class(provider).namespace_labels()
 
 
-def pod_security_overrides(provider: str) -> dict[str, dict[str, str]]:
-    """Per namespace, Pod Security labels that replace the provider's level (empty for most)."""
-    answer = getattr(provider_class(provider), "pod_security_overrides", None)
-    return answer() if answer else {}
-
-
 def namespace_annotations(provider: str) -> dict[str, str]:
     """Annotations that enrol a namespace in the chosen mesh (Linkerd injects by annotation)."""
     return provider_class(provider).namespace_annotations()

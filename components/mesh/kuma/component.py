@@ -11,6 +11,8 @@ exists before the first identity; MeshTLS waits for both.
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -19,7 +21,6 @@ from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
 from components.mesh.policy import (
     PART_OF,
-    POD_SECURITY_LABELS,
     RESTRICTED_POD_SECURITY_LABELS,
     Permission,
     ca_certificate,
@@ -27,7 +28,6 @@ from components.mesh.policy import (
     permissions,
 )
 from components.mesh.provider import MeshArgs, TelemetryHooks
-from components.platform import EDGE_NAMESPACE
 
 SYSTEM_NAMESPACE = "kuma-system"
 #: The mesh every injected pod joins when it carries no ``kuma.io/mesh`` annotation.
@@ -42,6 +42,24 @@ NAMESPACE_LABEL = "k8s.kuma.io/namespace"
 
 
 _NO_PRIVILEGES = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+#: The ContainerPatch kuma-cp applies to every container it injects (``runtime.kubernetes.injector.
+#: containerPatches``; kuma 2.14.3 webhooks/injector/injector.go ``loadContainerPatches``: the sidecar
+#: patch to ``kuma-sidecar``, the init patch to ``kuma-validation``). Kuma sets uid 5678, drops every
+#: capability and forbids escalation, but leaves runAsNonRoot and the seccomp profile to the pod
+#: (containers/factory.go); with the patch a meshed pod meets Pod Security ``restricted`` whatever its
+#: own pod context, so NGF's control plane (whose chart hardcodes one without seccomp) can be meshed
+#: in a ``restricted`` namespace. A named patch that does not exist makes the injector fail every
+#: meshed pod, so the patch is part of ``ready``.
+CONTAINER_PATCH = "airflow-mesh-restricted"
+
+
+def container_patch_spec() -> dict[str, object]:
+    """JSON-patch blocks (values are JSON text, ContainerPatch CRD ``JsonPatchBlock``)."""
+    ops = [
+        {"op": "add", "path": "/securityContext/runAsNonRoot", "value": "true"},
+        {"op": "add", "path": "/securityContext/seccompProfile", "value": json.dumps({"type": "RuntimeDefault"})},
+    ]
+    return {"sidecarPatch": ops, "initPatch": ops}
 
 
 def control_plane_values(args: MeshArgs) -> dict[str, object]:
@@ -52,6 +70,7 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
         "podDisruptionBudget": {"enabled": args.control_plane_replicas >= 2},
         # The program owns the Mesh (with MeshServices, no passthrough, no initial allow-all).
         "defaults": {"skipMeshCreation": True},
+        "envVars": {"KUMA_RUNTIME_KUBERNETES_INJECTOR_CONTAINER_PATCHES": CONTAINER_PATCH},
         # Pod Security restricted; Helm merges these onto the chart's readOnlyRootFilesystem and its pod
         # context (runAsNonRoot, seccomp RuntimeDefault: kuma 2.14.3 values.yaml controlPlane.*SecurityContext).
         "containerSecurityContext": _NO_PRIVILEGES,
@@ -119,14 +138,6 @@ class KumaMesh(pulumi.ComponentResource):
     def namespace_labels() -> dict[str, str]:
         """Kuma enrols a namespace by this label (not the annotation)."""
         return {"kuma.io/sidecar-injection": "enabled", **RESTRICTED_POD_SECURITY_LABELS}
-
-    @staticmethod
-    def pod_security_overrides() -> dict[str, dict[str, str]]:
-        """The edge namespace enforces ``baseline`` only: NGF's control-plane pod has no seccomp profile
-        at pod level, and its chart offers no value for one (nginx-gateway-fabric 2.6.7
-        templates/deployment.yaml: ``securityContext: {fsGroup: 1001, runAsNonRoot: true}``), so the Kuma
-        sidecar injected beside it, which sets none of its own (proof/injection.py), fails ``restricted``."""
-        return {EDGE_NAMESPACE: dict(POD_SECURITY_LABELS)}
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
@@ -199,6 +210,13 @@ class KumaMesh(pulumi.ComponentResource):
         )
         mesh = self._resource(
             f"{name}-mesh", "Mesh", {"name": MESH_NAME, "labels": PART_OF}, mesh_spec(), child(release)
+        )
+        patch = self._resource(
+            f"{name}-container-patch",
+            "ContainerPatch",
+            {"name": CONTAINER_PATCH, "namespace": SYSTEM_NAMESPACE, "labels": PART_OF},
+            container_patch_spec(),
+            child(release),
         )
 
         # --- permissions and exits: before any identity turns mTLS (and deny-by-default) on -------
@@ -277,6 +295,7 @@ class KumaMesh(pulumi.ComponentResource):
             *certificates,
             release,
             mesh,
+            patch,
             *allowed,
             *identities,
             tls,
