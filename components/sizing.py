@@ -63,6 +63,18 @@ SIZES: dict[str, dict[Tier, Size]] = {
     "airflow-dag-processor": {"small": _s(100, 512, 1024), "standard": _s(200, 1024, 2048)},
     "airflow-triggerer": {"small": _s(50, 384, 768), "standard": _s(100, 768, 1536)},
     "airflow-pgbouncer": {"small": _s(25, 32, 128), "standard": _s(25, 64, 256)},
+    # Airflow's sidecars (chart 1.19.0 gives them no resources): git-sync (dag-processor, triggerer,
+    # Celery workers, and the task pods' init container), the log groomers, PgBouncer's exporter.
+    "airflow-git-sync": {"small": _s(10, 64, 256), "standard": _s(20, 96, 256)},
+    "airflow-log-groomer": {"small": _s(10, 32, 128), "standard": _s(10, 32, 128)},
+    "airflow-pgbouncer-exporter": {"small": _s(10, 16, 64), "standard": _s(10, 32, 64)},
+    # Run-once and optional Airflow pods: `airflow db migrate` (imports all of Airflow), Celery's
+    # worker (16 task processes at the chart's concurrency) and its Redis broker.
+    "airflow-migrations": {"small": _s(100, 512, 1024), "standard": _s(200, 768, 1536)},
+    "airflow-worker": {"small": _s(500, 1536, 3072), "standard": _s(1000, 3072, 6144)},
+    "airflow-redis": {"small": _s(25, 64, 256), "standard": _s(50, 128, 512)},
+    # cert-manager's post-install check (one API call, then exits).
+    "cert-manager-startupapicheck": {"small": _s(10, 32, 64), "standard": _s(10, 32, 64)},
     # observability
     "otel-collector": {"small": _s(50, 192, 512), "standard": _s(100, 512, 1024)},
     # EKS add-ons (their own manifests; not set by this program)
@@ -92,6 +104,14 @@ REPLICAS: dict[str, tuple[int, int]] = {
     "otel-collector": (1, 2),
     "coredns": (2, 2),
     "ebs-csi-controller": (2, 2),
+}
+#: Sidecars each pod carries on the system nodes, counted with it in :func:`system_demand` (git-sync
+#: only when DAGs come from git; counted always, the few MiB are headroom otherwise).
+SIDECARS: dict[str, tuple[str, ...]] = {
+    "airflow-scheduler": ("airflow-log-groomer",),
+    "airflow-dag-processor": ("airflow-log-groomer", "airflow-git-sync"),
+    "airflow-triggerer": ("airflow-log-groomer", "airflow-git-sync"),
+    "airflow-pgbouncer": ("airflow-pgbouncer-exporter",),
 }
 MESHED = {
     "nginx-data-plane",
@@ -173,6 +193,8 @@ def system_demand(
         if pod not in SIZES:
             continue
         size = SIZES[pod][t]
+        for extra in (SIZES[name][t] for name in SIDECARS.get(pod, ())):
+            size = Size(size.cpu_m + extra.cpu_m, size.memory_mi + extra.memory_mi, size.memory_limit_mi)
         if pod in MESHED:
             size = Size(size.cpu_m + sidecar.cpu_m, size.memory_mi + sidecar.memory_mi, size.memory_limit_mi)
         pods[pod] = (size, n)

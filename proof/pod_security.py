@@ -1,6 +1,7 @@
 """Pod Security Standards, as the PodSecurity admission plugin checks them (Kubernetes 1.34,
 k8s.io/pod-security-admission/policy/check_*.go; docs "Pod Security Standards").
 
+Pods are checked as admission sees them, with the mesh's injected containers (proof/injection.py).
 Two findings per pod:
 - ``admission``: the pod breaks the level its namespace *enforces*
   (``pod-security.kubernetes.io/enforce``): the API server rejects the pod, so its controller
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from proof.injection import Injector
 from proof.objects import ObjectSet
 from proof.pods import PodView, pods
 from proof.reviewed import load, matches
@@ -115,7 +117,9 @@ def enforced_levels(objects: ObjectSet) -> dict[str, str]:
 
 
 def _our_pods(objects: ObjectSet) -> Iterator[PodView]:
-    return (p for p in pods(objects) if p.owner.source != "runtime")
+    """Every pod we configure (not the controllers' run-time ones), after mesh injection."""
+    inject = Injector(objects)
+    return (inject(p) for p in pods(objects) if p.owner.source != "runtime")
 
 
 def admission(objects: ObjectSet) -> list[Finding]:

@@ -23,17 +23,27 @@ class Session:
         self.upstream = upstream
         self.library = ChartLibrary(upstream)
         self._plans = dict(plans or {})
+        self._built: dict[str, ObjectSet | ChartError] = {}
 
     def plan(self, set_id: str) -> harness.Plan:
         if set_id not in self._plans:
             self._plans[set_id] = variants.plan_of(set_id)
         return self._plans[set_id]
 
-    @functools.cache  # noqa: B019 (one Session per test session)
     def objects(self, set_id: str) -> ObjectSet:
-        """The set with run-time objects; raises ChartError when a release does not render."""
-        built = objects.build(set_id, self.plan(set_id).resources, self.library, self.upstream)
-        return reviewed.with_runtime_objects(built)
+        """The set with run-time objects; raises ChartError when a release does not render (the
+        error is kept too: ``functools.cache`` would re-render up to the failing release on every call,
+        and a set that does not render is asked for by every one of its tests)."""
+        if set_id not in self._built:
+            try:
+                built = objects.build(set_id, self.plan(set_id).resources, self.library, self.upstream)
+                self._built[set_id] = reviewed.with_runtime_objects(built)
+            except ChartError as err:
+                self._built[set_id] = err
+        answer = self._built[set_id]
+        if isinstance(answer, ChartError):
+            raise answer
+        return answer
 
     @functools.cache  # noqa: B019
     def api(self, set_id: str) -> apiserver.Report:

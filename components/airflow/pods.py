@@ -120,6 +120,7 @@ def _git_sync_init(inputs: ChartInputs) -> dict[str, Any]:
         "image": versions.GIT_SYNC_IMAGE,
         "env": env,
         "volumeMounts": mounts,
+        "resources": sizing.helm_resources("airflow-git-sync", inputs.size_tier),  # type: ignore[arg-type]
         "securityContext": {
             "runAsUser": 65533,
             "allowPrivilegeEscalation": False,

@@ -42,6 +42,8 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "", pgbouncer_checks
     kubernetes = inputs.executor == "KubernetesExecutor"
     values: dict[str, Any] = {
         "executor": inputs.executor,
+        # Pod Security `restricted` for every Airflow pod (POD_SECURITY says why each field is restated).
+        "securityContexts": {"pod": POD_SECURITY, "containers": CONTAINER_SECURITY},
         # The chart would grant the scheduler a ClusterRole; the domains' Roles are created per namespace.
         "multiNamespaceMode": False,
         "postgresql": {"enabled": False},
@@ -50,6 +52,11 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "", pgbouncer_checks
         else {
             "enabled": True,
             "passwordSecretName": inputs.secrets.redis_password,
+            # The chart runs Redis as root (values.yaml `redis.uid: 0`, templates/_helpers.yaml
+            # "localPodSecurityContext"); the redis image's own user is 999 and its entrypoint only
+            # switches to it when started as root (docker-library/redis docker-entrypoint.sh).
+            "securityContexts": {"pod": _pod_security(uid=999, gid=999)},
+            "resources": _resources(inputs, "airflow-redis"),
             "serviceAccount": _service_account(inputs, "redis"),
             # The broker keeps queued tasks across restarts on the cluster's gp3 class.
             "persistence": {"storageClassName": STORAGE_CLASS},
@@ -82,6 +89,8 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "", pgbouncer_checks
         "triggerer": {**_component(inputs, "triggerer", _ha(inputs)), "persistence": _NO_LOG_VOLUME},
         "workers": {
             "serviceAccount": _service_account(inputs, "workers"),
+            # Celery workers only (KubernetesExecutor task pods take theirs from the pod template).
+            "resources": _resources(inputs, "airflow-worker"),
             "celery": {"persistence": _NO_LOG_VOLUME},
         },
         # Metrics go to the OpenTelemetry Collector ([metrics] otel_on in config.py): no statsd exporter.
@@ -100,6 +109,7 @@ def chart_values(inputs: ChartInputs, rotation_stamp: Any = "", pgbouncer_checks
             "useHelmHooks": False,
             "ttlSecondsAfterFinished": 0,
             "serviceAccount": _service_account(inputs, "migrateDatabaseJob"),
+            "resources": _resources(inputs, "airflow-migrations"),
         },
         # People log in through OIDC only: no default admin with a known password, ever.
         "createUserJob": {"enabled": False, "useHelmHooks": False, "serviceAccount": {"create": False}},
@@ -146,6 +156,35 @@ def _mesh_pod_annotations(values: dict[str, Any], inputs: ChartInputs) -> None:
 _NO_LOG_VOLUME = {"enabled": False}
 
 
+#: Pod Security `restricted` (Kubernetes docs "Pod Security Standards") for the Airflow pods. A global
+#: ``securityContexts.pod`` REPLACES the chart's default ``{runAsUser: uid, fsGroup: gid}`` (chart
+#: 1.19.0 templates/_helpers.yaml "airflowPodSecurityContext"), so the image's user 50000 and group 0
+#: (the image's files are group-0 writable) are restated beside runAsNonRoot and the seccomp profile.
+RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
+CONTAINER_SECURITY: dict[str, Any] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def _pod_security(uid: int, gid: int | None = None, fs_group: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"runAsUser": uid, "runAsNonRoot": True, "seccompProfile": RUNTIME_DEFAULT}
+    if gid is not None:
+        out["runAsGroup"] = gid
+        out["fsGroup"] = gid if fs_group is None else fs_group
+    return out
+
+
+POD_SECURITY = _pod_security(uid=50000, gid=0)
+#: git-sync's image user (chart values.yaml ``dags.gitSync.uid``); a container ``securityContexts``
+#: REPLACES the chart's ``runAsUser: uid`` default ("localContainerSecurityContext").
+GIT_SYNC_UID = 65533
+#: PgBouncer and its exporter run as nobody (chart values.yaml ``pgbouncer.uid``); their pod context is
+#: the chart's "localPodSecurityContext", which ignores the global ``securityContexts.pod``.
+PGBOUNCER_UID = 65534
+
+
+def _resources(inputs: ChartInputs, pod: str) -> dict[str, dict[str, str]]:
+    return sizing.helm_resources(pod, inputs.size_tier)  # type: ignore[arg-type]
+
+
 def _ha(inputs: ChartInputs) -> int:
     return 2 if inputs.high_availability else 1
 
@@ -165,8 +204,10 @@ def _component(inputs: ChartInputs, section: str, replicas: int) -> dict[str, An
         "serviceAccount": _service_account(inputs, section),
         "podDisruptionBudget": _pdb(replicas),
         # Requests per sizing tier (components/sizing.py): what the system node group is sized by.
-        "resources": sizing.helm_resources(f"airflow-{_COMPONENT_LABEL[section]}", inputs.size_tier),  # type: ignore[arg-type]
+        "resources": _resources(inputs, f"airflow-{_COMPONENT_LABEL[section]}"),
     }
+    if section in ("scheduler", "dagProcessor", "triggerer"):
+        out["logGroomerSidecar"] = {"resources": _resources(inputs, "airflow-log-groomer")}
     if replicas > 1:
         out["topologySpreadConstraints"] = [_zone_spread(section)]
     return out
@@ -255,7 +296,11 @@ def pgbouncer(inputs: ChartInputs, rotation_stamp: Any, config_checksum: Any = "
             "enabled": True,
             # Our own pgbouncer.ini and users.txt: the chart would build them from values (password included).
             "configSecretName": inputs.secrets.pgbouncer_config,
-            "metricsExporterSidecar": {"statsSecretName": inputs.secrets.pgbouncer_stats},
+            "securityContexts": {"pod": _pod_security(uid=PGBOUNCER_UID)},
+            "metricsExporterSidecar": {
+                "statsSecretName": inputs.secrets.pgbouncer_stats,
+                "resources": _resources(inputs, "airflow-pgbouncer-exporter"),
+            },
             "extraVolumes": [{"name": "rds-ca", "configMap": {"name": inputs.secrets.rds_ca_configmap}}],
             "extraVolumeMounts": [{"name": "rds-ca", "mountPath": PGBOUNCER_CA_DIR, "readOnly": True}],
             "podAnnotations": {
@@ -281,6 +326,8 @@ def dags(inputs: ChartInputs) -> dict[str, Any]:
         # DAG files live at the repository root
         "subPath": "",
         "period": "60s",
+        "resources": _resources(inputs, "airflow-git-sync"),
+        "securityContexts": {"container": {"runAsUser": GIT_SYNC_UID, **CONTAINER_SECURITY}},
     }
     if inputs.secrets.git_ssh:
         sync["sshKeySecret"] = inputs.secrets.git_ssh

@@ -161,6 +161,8 @@ def cert_manager_values(args: CertificatesArgs) -> dict[str, Any]:
         "webhook": {"replicaCount": replicas, "podDisruptionBudget": pdb, "resources": _size("cert-manager-webhook")},
         "cainjector": {"replicaCount": replicas, "podDisruptionBudget": pdb, "resources": _size("cainjector")},
         "resources": _size("cert-manager"),
+        # The post-install check Job: without requests it would be BestEffort on a busy node.
+        "startupapicheck": {"resources": _size("cert-manager-startupapicheck")},
     }
 
 

@@ -249,6 +249,13 @@ class Edge(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "load_balancer_hostname": self.load_balancer_hostname})
 
 
+#: Strategic-merge patch of the data-plane Deployment: the pod's seccomp profile (the provisioner's
+#: runAsNonRoot, fsGroup and sysctls stay; a strategic merge keeps fields it does not name).
+NGINX_POD_SECCOMP = {
+    "spec": {"template": {"spec": {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}}}
+}
+
+
 def ngf_values(args: EdgeArgs) -> dict[str, Any]:
     """Helm values of the NGINX Gateway Fabric chart (checked against its schema and values.yaml)."""
     return {
@@ -266,6 +273,10 @@ def ngf_values(args: EdgeArgs) -> dict[str, Any]:
             # The NLB Service is owned by this program (see the module docstring); NGF's stays internal.
             "service": {"type": "ClusterIP"},
             "container": {"resources": sizing.helm_resources("nginx-data-plane", args.size_tier)},  # type: ignore[arg-type]
+            # The provisioner sets seccomp RuntimeDefault per container, not on the pod (2.6.7
+            # internal/controller/provisioner/objects.go buildNginxContainer/buildBasePodTemplateSpec):
+            # an injected mesh sidecar would run without one and fail Pod Security restricted.
+            "patches": [{"type": "StrategicMerge", "value": NGINX_POD_SECCOMP}],
             # NginxProxy settings: IPv4 like the VPC, no NGINX version in responses, an access log line
             # per request with the authenticated user and groups (components/edge/access_log.py), and
             # useClusterIP: NGINX sends to each backend's Service address, not its pod IPs, so the mesh

@@ -291,6 +291,10 @@ def helm_values(args: OAuth2ProxyArgs, rotation_id: pulumi.Input[str]) -> dict[s
         # With one replica a budget of one available pod would block every node drain.
         "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        # The chart's container context meets Pod Security restricted, its pod context is empty
+        # (oauth2-proxy 10.7.0 values.yaml): a mesh sidecar injected beside it has no runAsNonRoot or
+        # seccomp of its own (Kuma 2.14.3 containers/factory.go), so the pod must carry them.
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
     }
     emails = machine_emails_file(args.oidc)
     if emails:

@@ -33,15 +33,19 @@ import pulumi_kubernetes as k8s
 from components.access_model import AccessModel, Edge, Egress, Workload
 from components.access_model.model import Ref, fill
 
-#: Pod Security for every meshed namespace. Neither mesh needs privileged pods in the workload
+#: Pod Security for every meshed namespace. No mesh needs privileged pods in the workload
 #: namespaces: Kuma runs with its CNI (no NET_ADMIN ``kuma-init`` container) and Istio ambient has no
 #: sidecar at all, so ``baseline`` can be enforced; ``restricted`` is reported (warn + audit) so the
-#: gap to it stays visible without breaking charts that do not meet it yet.
+#: gap to it stays visible. Linkerd and Consul keep this level: no planned variant renders their
+#: injected proxies, so nothing proves they meet ``restricted`` (proof/injection.py).
 POD_SECURITY_LABELS = {
     "pod-security.kubernetes.io/enforce": "baseline",
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
 }
+#: ``restricted`` enforced: for Kuma and Istio ambient, whose every configured pod and injected
+#: container the proof checks at that level (tests/proof/test_wiring.py, admission).
+RESTRICTED_POD_SECURITY_LABELS = {**POD_SECURITY_LABELS, "pod-security.kubernetes.io/enforce": "restricted"}
 PART_OF = {"app.kubernetes.io/part-of": "airflow-mesh"}
 
 

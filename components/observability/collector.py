@@ -291,7 +291,10 @@ def helm_values(inputs: CollectorInputs, service_account: str) -> dict[str, Any]
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
         },
+        # On the pod too: the mesh sidecar injected beside it sets no seccomp profile of its own.
+        "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "resources": {
             "requests": {"cpu": inputs.cpu_request, "memory": "128Mi"},
             "limits": {"memory": inputs.memory_limit},

@@ -16,23 +16,12 @@ from proof import variants
 ALL = variants.all_ids()
 DATA_GAP = "prod-redis-sessions"
 
-_F4 = (
-    "F4 Airflow, Kuma and istiod pods fail Pod Security restricted (no seccomp RuntimeDefault, no "
-    "runAsNonRoot, git-sync privilege escalation and capabilities) — fix in components"
-)
-_F5 = (
-    "F5 checkov: F4 plus no resource requests (cert-manager, NGF, task pod templates), no memory limits, "
-    "no NetworkPolicy in control-plane namespaces, Redis as root — fix in components"
-)
 _GAP = (
     "offline data gap: oauth2-proxy's redis-ha 4.35.10 subchart is not in $AIRFLOW_MESH_UPSTREAM_DIR/charts, "
     "so helm install (and this render) fails"
 )
 
-DEFECTS: dict[str, dict[str, str]] = {
-    "restricted": dict.fromkeys(ALL, _F4),
-    "checkov": dict.fromkeys(ALL, _F5),
-}
+DEFECTS: dict[str, dict[str, str]] = {}
 
 
 def params(check: str) -> list[Any]:

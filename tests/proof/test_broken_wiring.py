@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
+from components.mesh.kuma import component as kuma
 from proof import mesh, pod_security, reviewed, wiring
+from proof.injection import InjectionError
 from tests.proof.broken import RESTRICTED_CONTAINER, deployment, namespace, object_set
 
 KUMA_NS = {"kuma.io/sidecar-injection": "enabled", "pod-security.kubernetes.io/enforce": "baseline"}
@@ -176,3 +180,39 @@ def test_a_disruption_budget_that_selects_no_pod_is_found():
     }
     found = wiring.references(object_set(namespace("apps"), deployment("web"), pdb))
     assert [f.message for f in found] == ["selector {'matchLabels': {'app': 'typo'}} matches no pod"]
+
+
+def test_kumas_injected_containers_need_the_pods_seccomp_and_non_root():
+    """A pod whose own container meets restricted is still rejected in a Kuma namespace enforcing
+    restricted when the pod carries no seccomp/runAsNonRoot for the containers Kuma injects."""
+    ns = namespace("apps", **{**KUMA_NS, "pod-security.kubernetes.io/enforce": "restricted"})
+    mesh_object = {"apiVersion": "kuma.io/v1alpha1", "kind": "Mesh", "metadata": {"name": "default"}}
+    objects = object_set(ns, mesh_object, deployment("web"))
+    rejected = {f.message.split(": ", 1)[1] for f in pod_security.admission(objects)}
+    assert rejected == {
+        "run-as-non-root (kuma-validation)",
+        "run-as-non-root (kuma-sidecar)",
+        "seccomp (kuma-validation: unset)",
+        "seccomp (kuma-sidecar: unset)",
+    }
+    pod_level = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    fixed = object_set(ns, mesh_object, deployment("web", securityContext=pod_level))
+    assert pod_security.admission(fixed) == []
+
+
+def test_kumas_container_patch_gives_the_injected_containers_what_the_pod_lacks():
+    """kuma-cp's default ContainerPatch (components/mesh/kuma) stands in for the pod's context; a patch
+    it names that the set does not create fails the injection, as kuma-cp would."""
+    ns = namespace("apps", **{**KUMA_NS, "pod-security.kubernetes.io/enforce": "restricted"})
+    mesh_object = {"apiVersion": "kuma.io/v1alpha1", "kind": "Mesh", "metadata": {"name": "default"}}
+    env = [{"name": "KUMA_RUNTIME_KUBERNETES_INJECTOR_CONTAINER_PATCHES", "value": kuma.CONTAINER_PATCH}]
+    control_plane = deployment("kuma-control-plane", ns="kuma-system", containers=[_container(env=env)])
+    patch = {
+        "apiVersion": "kuma.io/v1alpha1",
+        "kind": "ContainerPatch",
+        "metadata": {"name": kuma.CONTAINER_PATCH, "namespace": "kuma-system"},
+        "spec": kuma.container_patch_spec(),
+    }
+    assert pod_security.admission(object_set(ns, mesh_object, control_plane, patch, deployment("web"))) == []
+    with pytest.raises(InjectionError, match="does not create"):
+        pod_security.admission(object_set(ns, mesh_object, control_plane, deployment("web")))

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import sizing, versions
 from components.access_model import AccessModel, Workload
 from components.mesh.istio import observability
 from components.mesh.policy import (
     ENTRY_POINT_LABEL,
     PART_OF,
-    POD_SECURITY_LABELS,
+    RESTRICTED_POD_SECURITY_LABELS,
     Permission,
     ca_certificate,
     entry_points,
@@ -59,6 +59,11 @@ def istiod_values(args: MeshArgs) -> dict[str, object]:
         # istiod removes the startup taint new nodes are born with once istio-cni is ready there
         # (IstioAmbient.node_startup); istio-cni runs in istiod's namespace, so no ``taint.namespace``.
         "taint": {"enabled": True, "name": UNTAINT_KEY},
+        # Requests and a memory limit per tier (components/sizing.py); the chart's default has no limit.
+        "resources": sizing.helm_resources("istiod", args.size_tier),  # type: ignore[arg-type]
+        # Pod Security restricted: the chart sets every other field of it but leaves the seccomp profile
+        # empty (istio-discovery values.yaml ``seccompProfile: {}``).
+        "seccompProfile": {"type": "RuntimeDefault"},
         **({"meshConfig": observability.mesh_config(args.telemetry)} if args.telemetry else {}),
     }
 
@@ -89,7 +94,7 @@ class IstioAmbient(pulumi.ComponentResource):
     @staticmethod
     def namespace_labels() -> dict[str, str]:
         """Ambient mode: the namespace label puts its pods on ztunnel; no sidecar, no injection."""
-        return {"istio.io/dataplane-mode": "ambient", **POD_SECURITY_LABELS}
+        return {"istio.io/dataplane-mode": "ambient", **RESTRICTED_POD_SECURITY_LABELS}
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
@@ -173,8 +178,10 @@ class IstioAmbient(pulumi.ComponentResource):
 
         base = release("base", "base", {}, [])
         istiod = release("istiod", "istiod", istiod_values(args), [base, *certificates])
-        cni = release("cni", "cni", {"profile": "ambient"}, [istiod])
-        ztunnel = release("ztunnel", "ztunnel", {}, [istiod, cni])
+        node_agents = sizing.MESH_DAEMONSETS["istio"]
+        cni_values = {"profile": "ambient", "resources": node_agents["istio-cni"].helm()}
+        cni = release("cni", "cni", cni_values, [istiod])
+        ztunnel = release("ztunnel", "ztunnel", {"resources": node_agents["ztunnel"].helm()}, [istiod, cni])
         data_plane = [base, istiod, cni, ztunnel]
 
         # --- permissions, then mesh-wide deny and STRICT ------------------------------------------

@@ -12,6 +12,8 @@ exists before the first identity; MeshTLS waits for both.
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -20,7 +22,14 @@ from components.access_model import AccessModel
 from components.mesh.kuma import observability
 from components.mesh.kuma.exits import egress_by_source, exit_matches
 from components.mesh.kuma.resilience import POLICIES, REPLACED_INITIAL_POLICIES
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, Permission, ca_certificate, k8s_name, permissions
+from components.mesh.policy import (
+    PART_OF,
+    RESTRICTED_POD_SECURITY_LABELS,
+    Permission,
+    ca_certificate,
+    k8s_name,
+    permissions,
+)
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 from components.mesh.scaffold import chart_release, child_options, policy_object, system_namespace
 
@@ -36,6 +45,27 @@ EKS_CNI = {"netDir": "/etc/cni/net.d", "binDir": "/opt/cni/bin", "confName": "10
 NAMESPACE_LABEL = "k8s.kuma.io/namespace"
 
 
+_NO_PRIVILEGES = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+#: The ContainerPatch kuma-cp applies to every container it injects (``runtime.kubernetes.injector.
+#: containerPatches``; kuma 2.14.3 webhooks/injector/injector.go ``loadContainerPatches``: the sidecar
+#: patch to ``kuma-sidecar``, the init patch to ``kuma-validation``). Kuma sets uid 5678, drops every
+#: capability and forbids escalation, but leaves runAsNonRoot and the seccomp profile to the pod
+#: (containers/factory.go); with the patch a meshed pod meets Pod Security ``restricted`` whatever its
+#: own pod context, so NGF's control plane (whose chart hardcodes one without seccomp) can be meshed
+#: in a ``restricted`` namespace. A named patch that does not exist makes the injector fail every
+#: meshed pod, so the patch is part of ``ready``.
+CONTAINER_PATCH = "airflow-mesh-restricted"
+
+
+def container_patch_spec() -> dict[str, object]:
+    """JSON-patch blocks (values are JSON text, ContainerPatch CRD ``JsonPatchBlock``)."""
+    ops = [
+        {"op": "add", "path": "/securityContext/runAsNonRoot", "value": "true"},
+        {"op": "add", "path": "/securityContext/seccompProfile", "value": json.dumps({"type": "RuntimeDefault"})},
+    ]
+    return {"sidecarPatch": ops, "initPatch": ops}
+
+
 def control_plane_values(args: MeshArgs) -> dict[str, object]:
     """Helm values of the kuma chart (keys checked against its values.yaml in the tests)."""
     control_plane: dict[str, object] = {
@@ -44,6 +74,10 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
         "podDisruptionBudget": {"enabled": args.control_plane_replicas >= 2},
         # The program owns the Mesh (with MeshServices, no passthrough, no initial allow-all).
         "defaults": {"skipMeshCreation": True},
+        "envVars": {"KUMA_RUNTIME_KUBERNETES_INJECTOR_CONTAINER_PATCHES": CONTAINER_PATCH},
+        # Pod Security restricted; Helm merges these onto the chart's readOnlyRootFilesystem and its pod
+        # context (runAsNonRoot, seccomp RuntimeDefault: kuma 2.14.3 values.yaml controlPlane.*SecurityContext).
+        "containerSecurityContext": _NO_PRIVILEGES,
     }
     if args.ca_source == "cert-manager":
         # Mounted as a whole Secret (not subPath) so the kubelet refreshes it when cert-manager renews.
@@ -53,6 +87,12 @@ def control_plane_values(args: MeshArgs) -> dict[str, object]:
         }
     return {
         "controlPlane": control_plane,
+        # The chart's hook Jobs (patch-ns, install-crds, delete-webhook) have only runAsNonRoot and a
+        # read-only root filesystem by default (values.yaml ``hooks``).
+        "hooks": {
+            "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": _NO_PRIVILEGES,
+        },
         # Native sidecars (2.14's default, pinned so an upgrade cannot silently drop it): without them
         # KubernetesExecutor task pods and the migration Job never complete (apache/airflow#40359).
         # Set through the chart's own value, which renders KUMA_EXPERIMENTAL_SIDECAR_CONTAINERS once.
@@ -102,7 +142,7 @@ class KumaMesh(pulumi.ComponentResource):
     @staticmethod
     def namespace_labels() -> dict[str, str]:
         """Kuma enrols a namespace by this label (not the annotation)."""
-        return {"kuma.io/sidecar-injection": "enabled", **POD_SECURITY_LABELS}
+        return {"kuma.io/sidecar-injection": "enabled", **RESTRICTED_POD_SECURITY_LABELS}
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
@@ -196,6 +236,16 @@ class KumaMesh(pulumi.ComponentResource):
             labels=PART_OF,
             opts=child(release),
         )
+        patch = policy_object(
+            f"{name}-container-patch",
+            api_version=API_VERSION,
+            kind="ContainerPatch",
+            metadata_name=CONTAINER_PATCH,
+            namespace=SYSTEM_NAMESPACE,
+            spec=container_patch_spec(),
+            labels=PART_OF,
+            opts=child(release),
+        )
 
         # No request timeout and no retry of a request the application may have seen (resilience.py).
         resilience = [
@@ -281,6 +331,7 @@ class KumaMesh(pulumi.ComponentResource):
             release,
             mesh,
             *resilience,
+            patch,
             *allowed,
             *identities,
             tls,

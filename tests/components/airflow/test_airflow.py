@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components import platform, versions
+from components import platform, sizing, versions
 from components.airflow import inputs as airflow_inputs
 from components.settings import SettingsError
 from plan import harness
@@ -16,14 +16,12 @@ from tests import schemas, stacks
 SECRET = "kubernetes:core/v1:Secret"
 CHART_DIR = "airflow/1.19.0"
 #: Maps the chart leaves free-form (any key is accepted below them).
+#: Below these the chart's values.yaml has empty maps that values.schema.json types (resources, security
+#: contexts), so the schema check above covers them.
 FREE_FORM = (
-    "config",
-    "airflowPodAnnotations",
-    "*.podAnnotations",
-    "*.labels",
-    "*.annotations",
+    *("config", "airflowPodAnnotations", "*.podAnnotations", "*.labels", "*.annotations", "*.resources"),
     "*.service.annotations",
-    "*.resources",
+    *("*.*.resources", "securityContexts", "*.securityContexts", "*.*.securityContexts"),
 )
 #: Documented in values.yaml only as comments (and typed in values.schema.json).
 COMMENTED_KEYS = ("dags.gitSync.sshKeySecret", "dags.gitSync.knownHosts")
@@ -100,6 +98,17 @@ def test_ssh_and_celery_variants_match_the_chart_too(ssh_plan, celery_plan, upst
         "passwordSecretName": "airflow-mesh-redis-password",  # generated, rotated; never a chart default
         "serviceAccount": {"create": False, "name": "airflow-redis"},
         "persistence": {"storageClassName": "gp3"},  # the cluster's class: EKS >= 1.30 has no default
+        # not root (the chart's redis.uid is 0): the image's redis user, Pod Security restricted
+        "securityContexts": {
+            "pod": {
+                "runAsUser": 999,
+                "runAsGroup": 999,
+                "fsGroup": 999,
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            }
+        },
+        "resources": sizing.helm_resources("airflow-redis", "standard"),
     }
     assert celery["workers"]["celery"]["persistence"] == {"enabled": False}  # logs go to S3
     assert celery["data"]["brokerUrlSecretName"] == "airflow-mesh-broker-url"

@@ -78,6 +78,9 @@ def test_every_platform_chart_requests_what_the_sizing_table_says(plan):
         size, count = expected[pod]
         if pod in sizing.MESHED:  # the table adds the sidecar the mesh injects
             cpu, memory = cpu + sidecar.cpu_m, memory + sidecar.memory_mi
+        for extra in sizing.SIDECARS.get(pod, ()):  # and the chart's own sidecars
+            size_of = sizing.SIZES[extra][sizing.tier(settings.environment)]
+            cpu, memory = cpu + size_of.cpu_m, memory + size_of.memory_mi
         assert (replicas, cpu, memory) == (count, size.cpu_m, size.memory_mi), (plan.stack, pod)
 
 

@@ -315,8 +315,9 @@ def test_oauth2_proxy_values_use_only_chart_keys(plans, upstream):
     variants = [*plans.values(), stacks.run("dev", {"oauth2ProxySessionStore": "redis"})]
     for plan in variants:
         values = oauth2_values(plan)
-        # free-form maps (annotations, resources) and the `redis-ha` subchart (its own values.yaml)
-        free_form = ["podAnnotations", "resources", "redis-ha"]
+        # free-form maps (annotations, resources, the pod security context) and the `redis-ha` subchart
+        # (its own values.yaml)
+        free_form = ["podAnnotations", "resources", "podSecurityContext", "redis-ha"]
         unknown = schemas.unknown_value_keys(values, values_yaml, free_form=free_form)
         assert [k for k in unknown if k not in commented] == [], plan.stack
 

@@ -18,7 +18,8 @@ def test_every_provider_implements_the_interface(name):
     assert name == cls.NAME
     assert cls.SYSTEM_NAMESPACE and isinstance(cls.SYSTEM_NAMESPACE, str)
     labels, annotations = cls.namespace_labels(), cls.namespace_annotations()
-    assert mesh.POD_SECURITY_LABELS.items() <= labels.items(), "every meshed namespace gets Pod Security"
+    assert set(mesh.POD_SECURITY_LABELS) <= set(labels), "every meshed namespace gets Pod Security"
+    assert labels["pod-security.kubernetes.io/enforce"] in ("baseline", "restricted")
     enrolment = len(labels) - len(mesh.POD_SECURITY_LABELS) + len(annotations)
     assert enrolment > 0, "and the label or annotation that enrols it in this mesh"
     for answer in (labels, annotations, cls.entry_point_pod_annotations(), cls.job_pod_annotations()):
