@@ -77,8 +77,11 @@ lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# pytest-xdist workers for `make test` (one per core; TEST_WORKERS=0 runs in one process).
+TEST_WORKERS ?= auto
+
 test: lint $(AF_VENV)/.installed $(CK_VENV)/.installed  ## ruff + the whole test suite (with the rendered charts) + Airflow's own code on the generated config
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 	$(MAKE) --no-print-directory test-airflow
 
 test-airflow: venv-dev $(AF_VENV)/.installed  ## tests_airflow/: real Airflow 3.1.7 on every stack's bundle

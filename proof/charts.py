@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from components import versions
+from proof.disk_cache import write_atomically
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 #: Resource-level API versions the render may rely on (``.Capabilities.APIVersions.Has``) besides
@@ -259,8 +260,7 @@ class ChartLibrary:
                 "crds": [obj for crd in crds for obj in split_manifests(crd["data"])],
             }
             if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(json.dumps(parsed))
+                write_atomically(cached, json.dumps(parsed))
         out = Rendered(release=release["name"], chart_folder=folder)
         out.objects = [(path, obj) for path, obj in parsed["objects"]]
         out.crds = parsed["crds"]

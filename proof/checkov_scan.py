@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proof.disk_cache import write_atomically
 from proof.objects import ObjectSet
 from proof.reviewed import load, matches
 
@@ -128,8 +129,7 @@ def _cached_runs(runs: dict[str, list[str]], cache: Path | None) -> dict[str, di
             reports[key] = report
             cached = todo[key]
             if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(json.dumps(report))
+                write_atomically(cached, json.dumps(report))
     return reports
 
 

@@ -8,15 +8,11 @@ server's audience).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests_airflow.conftest import PROBE_TIMEOUT_S
-from tests_airflow.support import BUNDLE, ROOT, VARIANTS, meta
+from tests_airflow.support import VARIANTS, meta, run_probe
 
 #: The first variant whose stack maps machine clients (the dev fixture does).
 MACHINE_VARIANTS = [v for v in VARIANTS if meta(v).get("machine_mappings")]
@@ -27,18 +23,7 @@ REFUSED = ("wrong_audience", "wrong_issuer", "foreign_key", "unknown_kid", "unma
 def machine() -> dict[str, Any]:
     assert MACHINE_VARIANTS, "no bundle variant maps a machine client (tests/stacks/Pulumi.dev.yaml should)"
     variant = MACHINE_VARIANTS[0]
-    out = BUNDLE.parent / f"{BUNDLE.name}-probes" / f"{variant}.machine.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "tests_airflow.probe_machine", str(BUNDLE / variant), str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=PROBE_TIMEOUT_S,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"machine probe of {variant} exited {done.returncode}:\n{done.stderr[-4000:]}")
-    facts = json.loads(out.read_text())
+    facts = run_probe("probe_machine", variant, ".machine")
     if "error" in facts:
         pytest.fail(f"machine probe raised in Airflow for {variant}:\n{facts['error']}")
     return facts
