@@ -54,6 +54,7 @@ network = Network(
     NetworkArgs(
         cluster_name=settings.cluster_name,
         region=settings.region,
+        partition=settings.partition,
         vpc_cidr=settings.vpc_cidr,
         availability_zones=settings.availability_zones,
         public_subnet_cidrs=public_cidrs,
@@ -103,6 +104,7 @@ cluster = Cluster(
     ClusterArgs(
         name=settings.cluster_name,
         region=settings.region,
+        partition=settings.partition,
         kubernetes_version=settings.kubernetes_version,
         vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids,
@@ -128,7 +130,7 @@ model = access_model.build(settings)
 # Karpenter's AWS side comes with the cluster: the controller's role (identity layer) is scoped to it.
 karpenter_aws = KarpenterAws(
     f"{prefix}-karpenter-aws",
-    KarpenterAwsArgs(cluster_name=cluster.name, protect=protected, retain=keeps_data),
+    KarpenterAwsArgs(cluster_name=cluster.name, partition=settings.partition, protect=protected, retain=keeps_data),
     opts=aws_only,
 )
 with_k8s = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider})
@@ -156,6 +158,7 @@ database = Database(
         subnet_ids=network.private_subnet_ids,
         client_security_group_id=cluster.node_security_group_id,  # a plain SG: no wait for EKS
         region=settings.region,
+        partition=settings.partition.id,
         instance_class=settings.database_instance_class,
         multi_az=settings.database_multi_az,
         storage_gib=settings.database_storage_gib,
@@ -415,6 +418,7 @@ if settings.working_hours:
         SleepScheduleArgs(
             working_hours=settings.working_hours,
             timezone=settings.working_hours_timezone,
+            partition=settings.partition,
             cluster_name=cluster.name,
             node_groups=[
                 NodeGroupSize(group.node_group_name, group.arn, spec.min_size, spec.max_size)

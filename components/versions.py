@@ -82,6 +82,13 @@ POSTGRES_MAJOR_VERSION = "17"
 RDS_CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
 #: AWS's public RDS trust bundle for a region, fetched once at deploy time into the stack state.
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+#: The same per partition: each has its own trust store host (RDS user guide, "Certificate bundles by
+#: AWS Region"; docs.amazonaws.cn for China). Partitions missing here are refused by the settings.
+RDS_CA_BUNDLE_URLS = {
+    "aws": RDS_CA_BUNDLE_URL,
+    "aws-us-gov": "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/{region}/{region}-bundle.pem",
+    "aws-cn": "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/{region}/{region}-bundle.pem",
+}
 
 #: Karpenter (issue 18): chart 1.14.1 (its CRDs, values and the IAM policies of its CloudFormation
 #: template are in upstream/karpenter/1.14.1). The chart is published as an OCI artifact.

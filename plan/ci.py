@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from components.settings.regions import partition_of
 from plan import harness
 
 PREVIEW_ROLE = "github-actions-preview"
@@ -38,13 +39,16 @@ def stack_info(stack: str, root: Path = harness.ROOT, stacks_dir: Path | None = 
     project = harness.pulumi_project(root)
     account = config[f"{project}:awsAccountId"]
     private = config.get(f"{project}:endpointAccess", "private") == "private"
+    region = config.get("aws:region", "us-east-1")
+    part = partition_of(region)
     return {
         "stack": stack,
         "environment": config[f"{project}:environment"],
         "account": account,
-        "region": config.get("aws:region", "us-east-1"),
-        "preview_role": f"arn:aws:iam::{account}:role/{PREVIEW_ROLE}",
-        "deploy_role": f"arn:aws:iam::{account}:role/{DEPLOY_ROLE}",
+        "region": region,
+        # GitHub's OIDC audience stays sts.amazonaws.com; the role lives in the region's partition.
+        "preview_role": part.arn("iam", f"role/{PREVIEW_ROLE}", account=account),
+        "deploy_role": part.arn("iam", f"role/{DEPLOY_ROLE}", account=account),
         # A private EKS endpoint is reachable only from inside the VPC: such stacks run on a
         # self-hosted runner there, labelled after the stack.
         "runs_on": ["self-hosted", "linux", f"{project}-{stack}"] if private else HOSTED_RUNNER,

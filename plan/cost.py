@@ -147,7 +147,7 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
                 add(r, "network", "public IPv4 address", hours * p["public_ipv4_hour"])
             elif t == "aws:ec2/vpcEndpoint:VpcEndpoint" and _get(r, "vpcEndpointType") == "Interface":
                 azs = len(_get(r, "subnetIds", []) or []) or 1
-                service = str(_get(r, "serviceName", "")).removeprefix(f"com.amazonaws.{region}.")
+                service = str(_get(r, "serviceName", "")).split(f".{region}.", 1)[-1]  # [cn.]com.amazonaws.<region>.
                 add(
                     r,
                     "network",

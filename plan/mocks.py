@@ -96,6 +96,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
         if args.token == "aws:lb/getHostedZoneId:getHostedZoneId":
             zone = nlb_hosted_zone_id(args.args.get("region") or self.region)
             return {**args.args, "id": zone}
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            # AWS's answer in the commercial and GovCloud partitions; China's ``cn.com.amazonaws.`` names
+            # of some interface services are not modelled (the program asks AWS, it does not build them).
+            name = f"com.amazonaws.{self.region}.{args.args['service']}"
+            return {**args.args, "serviceName": name, "serviceType": args.args.get("serviceType"), "id": name}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in "abcd"]
             return {**args.args, "names": names, "zoneIds": [f"{self.region[:3]}az{i}" for i in range(1, 5)]}
@@ -125,8 +130,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def _aws_sqs_queue_Queue(self, name, inputs):
         queue = inputs.get("name") or f"{name}-{_h(name, 7)}"
-        url = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{queue}"
-        return url, {"name": queue, "arn": f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{queue}", "url": url}
+        url = f"https://sqs.{self.region}.{self.dns_suffix}/{ACCOUNT_ID}/{queue}"
+        return url, {"name": queue, "arn": f"arn:{self.partition}:sqs:{self.region}:{ACCOUNT_ID}:{queue}", "url": url}
 
     def _aws_kms_key_Key(self, name, inputs):
         key_id = f"{_h(name, 8)}-{_h(name + '1', 4)}-{_h(name + '2', 4)}-{_h(name + '3', 4)}-{_h(name + '4', 12)}"

@@ -52,6 +52,7 @@ from components.platform import (
 )
 
 if TYPE_CHECKING:
+    from components.settings.regions import Partition
     from components.settings.stack import Settings
 
 
@@ -68,11 +69,12 @@ def build(settings: Settings) -> AccessModel:
     # Platform components read the stack's connections and variables, but never a domain's: the
     # domains' prefixes sit below the same connections/ and variables/ folders, hence the Deny.
     domain_prefixes = tuple(d.secrets_prefix for d in settings.domains)
-    secrets_read = secrets_read_grants(settings.secrets_prefix, "", exclude=domain_prefixes)
+    part = settings.partition
+    secrets_read = secrets_read_grants(part, settings.secrets_prefix, "", exclude=domain_prefixes)
     # The same for task logs: a domain's DAG ids start with "<domain>_", so do its log keys; the
     # platform's write grant covers every key, hence the Deny (the api-server only reads, for the UI).
     domain_logs = tuple(f"{d.name}_" for d in settings.domains)
-    aws_apis = _aws_api_hosts(settings.region)
+    aws_apis = _aws_api_hosts(part, settings.region)
 
     # --- Airflow -------------------------------------------------------------------------------
     def airflow(
@@ -98,7 +100,7 @@ def build(settings: Settings) -> AccessModel:
     airflow(
         "api-server",
         "Airflow UI, REST API and the task execution API",
-        grants=(*secrets_read, *logs_read()),
+        grants=(*secrets_read, *logs_read(part)),
         ports=(API_SERVER_PORT,),
     )
     airflow("scheduler", "schedules DAG runs and launches task pods", grants=secrets_read)
@@ -106,14 +108,14 @@ def build(settings: Settings) -> AccessModel:
     airflow(
         "triggerer",
         "runs deferred tasks' triggers; serves their logs",
-        grants=(*secrets_read, *logs_write("", domain_logs)),
+        grants=(*secrets_read, *logs_write(part, "", domain_logs)),
         ports=(TRIGGERER_LOG_PORT,),
     )
     celery = settings.airflow_executor == "CeleryExecutor"
     airflow(
         "worker",
         "task pods of DAGs outside any domain" + ("; Celery workers serve running tasks' logs" if celery else ""),
-        grants=(*secrets_read, *logs_write("", domain_logs)),
+        grants=(*secrets_read, *logs_write(part, "", domain_logs)),
         ports=(WORKER_LOG_PORT,) if celery else (),
     )
     airflow("pgbouncer", "pools connections to the metadata database", ports=(PGBOUNCER_PORT,))
@@ -242,7 +244,7 @@ def build(settings: Settings) -> AccessModel:
                 Grant(
                     "ChangeChallengeRecords",
                     ("route53:ChangeResourceRecordSets",),
-                    (("arn:aws:route53:::hostedzone/", Ref("hosted_zone_id")),),
+                    ((part.arn("route53", "hostedzone/"), Ref("hosted_zone_id")),),
                     {
                         "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
                         "ForAllValues:StringLike": {
@@ -253,9 +255,9 @@ def build(settings: Settings) -> AccessModel:
                 Grant(
                     "ListZoneRecords",
                     ("route53:ListResourceRecordSets",),
-                    (("arn:aws:route53:::hostedzone/", Ref("hosted_zone_id")),),
+                    ((part.arn("route53", "hostedzone/"), Ref("hosted_zone_id")),),
                 ),
-                Grant("ReadChanges", ("route53:GetChange",), ("arn:aws:route53:::change/*",)),
+                Grant("ReadChanges", ("route53:GetChange",), (part.arn("route53", "change/*"),)),
                 Grant("FindZone", ("route53:ListHostedZonesByName",), ("*",)),
             ),
         )
@@ -273,7 +275,7 @@ def build(settings: Settings) -> AccessModel:
             description="launches and retires task nodes (Karpenter controller)",
             meshed=False,
             create_service_account=False,
-            grants=karpenter_grants(settings.cluster_name, settings.region, settings.aws_account_id),
+            grants=karpenter_grants(part, settings.cluster_name, settings.region, settings.aws_account_id),
         )
     )
 
@@ -288,7 +290,7 @@ def build(settings: Settings) -> AccessModel:
                 service_account=f"{domain.name}-tasks",
                 description=f"task pods of the {domain.name} domain",
                 selector={DOMAIN_LABEL: domain.name},
-                grants=domain_grants(settings.secrets_prefix, domain),
+                grants=domain_grants(part, settings.secrets_prefix, domain),
             )
         )
         edges.append(Edge(name, api, API_SERVER_PORT, "task execution API"))
@@ -341,13 +343,15 @@ def _observability(
         ports=(OTLP_HTTP_PORT,),
         plaintext_ports=(OTLP_GRPC_PORT,),
         grants=collector_grants(
-            (settings.access_trail_log_group, settings.metrics_log_group), COLLECTOR_LOG_STREAM_PREFIX
+            settings.partition,
+            (settings.access_trail_log_group, settings.metrics_log_group),
+            COLLECTOR_LOG_STREAM_PREFIX,
         ),
     )
     clients = [w for w in OTEL_CLIENTS if w in workloads] + [f"domain-{d.name}" for d in settings.domains]
     for source in clients:
         edges.append(Edge(source, collector, OTLP_HTTP_PORT, "OpenTelemetry metrics and traces (OTLP/HTTP)"))
-    hosts = (f"logs.{aws_region}.amazonaws.com", f"xray.{aws_region}.amazonaws.com", f"sts.{aws_region}.amazonaws.com")
+    hosts = tuple(settings.partition.host(service, aws_region) for service in ("logs", "xray", "sts"))
     for host in hosts:
         egress.append(Egress(collector, host, 443, "CloudWatch Logs (access trail, EMF metrics), X-Ray, STS"))
     # cert-manager stays outside the mesh; its metrics Service is reached by its cluster address.
@@ -361,8 +365,8 @@ def _observability(
         egress.append(Egress(collector, host, int(port), "the stack's own OTLP endpoint (otelEndpoint, TLS)"))
 
 
-def _aws_api_hosts(region: str) -> tuple[str, ...]:
-    hosts = (f"sts.{region}.amazonaws.com", f"s3.{region}.amazonaws.com", f"secretsmanager.{region}.amazonaws.com")
+def _aws_api_hosts(part: Partition, region: str) -> tuple[str, ...]:
+    hosts = tuple(part.host(service, region) for service in ("sts", "s3", "secretsmanager"))
     # In us-east-1 the SDKs default to S3's global endpoint (<bucket>.s3.amazonaws.com) unless told otherwise.
     return (*hosts, "s3.amazonaws.com") if region == "us-east-1" else hosts
 

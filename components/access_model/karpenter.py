@@ -8,8 +8,10 @@ settings. Every write is scoped by the cluster's ``kubernetes.io/cluster/<name>:
 ``karpenter.sh/nodepool`` / ``karpenter.k8s.aws/ec2nodeclass`` tags Karpenter sets), so the role
 cannot touch instances, launch templates or instance profiles of another cluster.
 
-Deliberately left out: the ZonalShift policy (``settings.enableZonalShift`` stays false) and the
-``ec2.amazonaws.com.cn`` PassRole target (China partitions are not supported here). Added: the KMS
+``${AWS::Partition}`` and ``${AWS::URLSuffix}`` come from the stack's partition. ``iam:PassedToService``
+keeps upstream's pair (``ec2.amazonaws.com`` and, in ``aws-cn``, ``ec2.amazonaws.com.cn``): EC2 is
+named either way there. Deliberately left out: the ZonalShift policy (``settings.enableZonalShift``
+stays false). Added: the KMS
 permissions EC2 needs to encrypt the nodes' root volumes with the stack's own key (Karpenter calls
 RunInstances/CreateFleet, so EC2 acts for the controller's role; AWS EBS user guide, "KMS key policy
 for EBS encryption"), and only through EC2 (``kms:ViaService``).
@@ -21,15 +23,22 @@ account are known from the settings and written as literals, condition keys incl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from components.access_model.model import Grant, Ref
+
+if TYPE_CHECKING:
+    from components.settings.regions import Partition
 
 NODE_ROLE_ARN, QUEUE_ARN = Ref("karpenter_node_role_arn"), Ref("karpenter_queue_arn")
 VOLUME_KEY_ARN = Ref("node_volume_key_arn")
 
 
-def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ...]:
-    """The controller's grants for cluster ``cluster`` in ``region`` of ``account``."""
-    ec2 = f"arn:aws:ec2:{region}"
+def karpenter_grants(part: Partition, cluster: str, region: str, account: str) -> tuple[Grant, ...]:
+    """The controller's grants for cluster ``cluster`` in ``region`` (of partition ``part``) of ``account``."""
+    ec2 = f"arn:{part.id}:ec2:{region}"
+    ec2_principals = sorted({"ec2.amazonaws.com", part.principal("ec2"), f"ec2.{part.dns_suffix}"})
+    ec2_via = part.host("ec2", region)
     owned = {f"aws:ResourceTag/kubernetes.io/cluster/{cluster}": "owned"}
     request_owned = {
         f"aws:RequestTag/kubernetes.io/cluster/{cluster}": "owned",
@@ -41,7 +50,7 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
         f"{ec2}:*:{kind}/*"
         for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
     )
-    profile = f"arn:aws:iam::{account}:instance-profile/*"
+    profile = part.arn("iam", "instance-profile/*", account=account)
     profile_owned = {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region}
     request_profile = {**request_owned, "aws:RequestTag/topology.kubernetes.io/region": region}
     return (
@@ -106,7 +115,7 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
             "AllowPassingInstanceRole",
             ("iam:PassRole",),
             (NODE_ROLE_ARN,),
-            {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com"]}},
+            {"StringEquals": {"iam:PassedToService": ec2_principals}},
         ),
         Grant(
             "AllowScopedInstanceProfileCreationActions",
@@ -136,7 +145,7 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
         Grant(
             "AllowAPIServerEndpointDiscovery",
             ("eks:DescribeCluster",),
-            (f"arn:aws:eks:{region}:{account}:cluster/{cluster}",),
+            (part.arn("eks", f"cluster/{cluster}", region, account),),
         ),
         Grant(
             "AllowInterruptionQueueActions",
@@ -162,7 +171,7 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
             ("*",),
             {"StringEquals": {"aws:RequestedRegion": region}},
         ),
-        Grant("AllowSSMReadActions", ("ssm:GetParameter",), (f"arn:aws:ssm:{region}::parameter/aws/service/*",)),
+        Grant("AllowSSMReadActions", ("ssm:GetParameter",), (part.arn("ssm", "parameter/aws/service/*", region),)),
         Grant("AllowPricingReadActions", ("pricing:GetProducts",), ("*",)),
         Grant("AllowUnscopedInstanceProfileListAction", ("iam:ListInstanceProfiles",), ("*",)),
         Grant("AllowInstanceProfileReadActions", ("iam:GetInstanceProfile",), (profile,)),
@@ -177,14 +186,14 @@ def karpenter_grants(cluster: str, region: str, account: str) -> tuple[Grant, ..
                 "kms:DescribeKey",
             ),
             (VOLUME_KEY_ARN,),
-            {"StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"}},
+            {"StringEquals": {"kms:ViaService": ec2_via}},
         ),
         Grant(
             "GrantNodeVolumeKeyToEC2",
             ("kms:CreateGrant",),
             (VOLUME_KEY_ARN,),
             {
-                "StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"},
+                "StringEquals": {"kms:ViaService": ec2_via},
                 "Bool": {"kms:GrantIsForAWSResource": "true"},
             },
         ),

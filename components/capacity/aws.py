@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.cluster.node_groups import assume_ec2
 from components.kms import customer_key
+from components.settings.regions import Partition
 
 #: The EventBridge rules of upstream's template: (short name, source, detail-type).
 INTERRUPTION_EVENTS = (
@@ -32,17 +34,8 @@ INTERRUPTION_EVENTS = (
     ("state-change", "aws.ec2", "EC2 Instance State-change Notification"),
     ("capacity-reservation-interruption", "aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
 )
-NODE_POLICIES = (
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-)
-_ASSUME_EC2 = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-)
+#: AWS managed policies of the node role (names; the ARNs are in the stack's partition).
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore")
 
 
 @dataclass(frozen=True)
@@ -51,6 +44,8 @@ class KarpenterAwsArgs:
 
     #: EKS cluster name (names the queue, as upstream's template does, and scopes the access entry).
     cluster_name: pulumi.Input[str]
+    #: The stack's AWS partition (node role trust, managed policy ARNs, the queue's service principals).
+    partition: Partition
     #: Prod: the volume key is protected and retained.
     protect: bool
     #: Retain the volume key on destroy even without ``protect`` (a stack being retired keeps every key).
@@ -70,13 +65,13 @@ class KarpenterAws(pulumi.ComponentResource):
 
         role = aws.iam.Role(
             f"{name}-node-role",
-            assume_role_policy=_ASSUME_EC2,
+            assume_role_policy=assume_ec2(args.partition),
             description="Karpenter task nodes (kubelet, image pulls, SSM); pods use their own roles",
             opts=child,
         )
-        for arn in NODE_POLICIES:
+        for policy in NODE_POLICIES:
             aws.iam.RolePolicyAttachment(
-                f"{name}-node-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=child
+                f"{name}-node-{policy}", role=role.name, policy_arn=args.partition.managed_policy(policy), opts=child
             )
         self.access_entry = aws.eks.AccessEntry(
             f"{name}-node-access",
@@ -96,7 +91,7 @@ class KarpenterAws(pulumi.ComponentResource):
         aws.sqs.QueuePolicy(
             f"{name}-interruptions-policy",
             queue_url=queue.url,
-            policy=queue.arn.apply(_queue_policy),
+            policy=queue.arn.apply(lambda arn: _queue_policy(args.partition, arn)),
             opts=child,
         )
         for short, source, detail in INTERRUPTION_EVENTS:
@@ -133,7 +128,7 @@ class KarpenterAws(pulumi.ComponentResource):
         )
 
 
-def _queue_policy(queue_arn: str) -> str:
+def _queue_policy(part: Partition, queue_arn: str) -> str:
     """EventBridge (and SQS itself) may send; nothing may use the queue without TLS."""
     return json.dumps(
         {
@@ -143,7 +138,7 @@ def _queue_policy(queue_arn: str) -> str:
                 {
                     "Sid": "EventBridgeSends",
                     "Effect": "Allow",
-                    "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                    "Principal": {"Service": [part.principal("events"), part.principal("sqs")]},
                     "Action": "sqs:SendMessage",
                     "Resource": queue_arn,
                 },

@@ -25,6 +25,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.platform import KARPENTER_NAMESPACE, NODE_ROLE_LABEL, SYSTEM_NODE_ROLE
+from components.settings.regions import Partition
 
 #: kubectl from the Kubernetes project's own registry (a static binary, no shell: one command per run).
 KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.0"
@@ -50,6 +51,8 @@ class SleepScheduleArgs:
     working_hours: str
     #: IANA time zone of ``working_hours``.
     timezone: str
+    #: The stack's AWS partition (the scheduler's service principal, the universal targets' ARNs).
+    partition: Partition
     cluster_name: pulumi.Input[str]
     node_groups: Sequence[NodeGroupSize]
     database_identifier: pulumi.Input[str]
@@ -91,7 +94,7 @@ class SleepSchedule(pulumi.ComponentResource):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Principal": {"Service": "scheduler.amazonaws.com"},
+                            "Principal": {"Service": args.partition.principal("scheduler")},
                             "Action": "sts:AssumeRole",
                             "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
                         }
@@ -117,7 +120,7 @@ class SleepSchedule(pulumi.ComponentResource):
                 schedule_expression_timezone=args.timezone,
                 flexible_time_window={"mode": "OFF"},
                 target={
-                    "arn": f"arn:aws:scheduler:::aws-sdk:{action}",
+                    "arn": args.partition.arn("scheduler", f"aws-sdk:{action}"),
                     "role_arn": role.arn,
                     "input": body,
                     "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},

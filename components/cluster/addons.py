@@ -13,10 +13,11 @@ from components import versions
 from components.cluster.storage import ebs_csi_key_policy
 from components.cluster.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
 
-#: Add-ons that call AWS APIs: the service account they run as and the AWS-maintained policy they need.
+#: Add-ons that call AWS APIs: the service account they run as and the AWS-maintained policy they need
+#: (its name; the ARN is in the stack's partition).
 ADDON_ROLES: dict[str, tuple[str, str]] = {
-    "vpc-cni": ("aws-node", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"),
-    "aws-ebs-csi-driver": ("ebs-csi-controller-sa", "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"),
+    "vpc-cni": ("aws-node", "AmazonEKS_CNI_Policy"),
+    "aws-ebs-csi-driver": ("ebs-csi-controller-sa", "service-role/AmazonEBSCSIDriverPolicy"),
 }
 
 
@@ -66,7 +67,7 @@ class ClusterAddons(pulumi.ComponentResource):
                         identity=identity,
                         namespace="kube-system",
                         service_account=service_account,
-                        managed_policy_arns=[policy],
+                        managed_policy_arns=[identity.partition.managed_policy(policy)],
                         policy=pulumi.Output.from_input(args.volume_key_arn).apply(ebs_csi_key_policy)
                         if addon == "aws-ebs-csi-driver" and args.volume_key_arn is not None
                         else None,

@@ -14,12 +14,14 @@ import pulumi_kubernetes as k8s
 from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster.node_groups import NodeGroups, NodeGroupsArgs, NodeGroupSpec
 from components.cluster.storage import default_storage_class
-from components.cluster.workload_role import IdentityMode, WorkloadIdentity
+from components.cluster.workload_role import IRSA_AUDIENCE, IdentityMode, WorkloadIdentity
 from components.kms import customer_key
 from components.platform import KARPENTER_DISCOVERY_TAG, KUBERNETES_SERVICE_CIDR
+from components.settings.regions import Partition
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+#: EKS access policy (``arn:<partition>:eks::aws:cluster-access-policy/<name>``).
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 #: Ports the control plane must reach on nodes: kubelet (also cert-manager's webhook, which runs on
 #: 10250 with hostNetwork-safe defaults), generic webhooks (443/9443), metrics-server (4443), Kuma's
 #: injector (5443), Istio's (15017) and Linkerd's proxy injector and service-profile validator (8443;
@@ -33,18 +35,15 @@ WEBHOOK_PORTS: dict[int, str] = {
     10250: "kubelet and cert-manager webhook",
     15017: "Istio sidecar/ambient webhooks",
 }
-_ASSUME_EKS = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "eks.amazonaws.com"},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-            }
-        ],
+
+
+def _assume_eks(part: Partition) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": part.principal("eks")},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
     }
-)
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,8 @@ class ClusterArgs:
     name: str
     #: AWS region (for ``aws eks get-token`` in the kubeconfig).
     region: str
+    #: The region's AWS partition: ARNs, service principals and hosts of everything the cluster writes.
+    partition: Partition
     #: Kubernetes version of control plane and nodes.
     kubernetes_version: str
     #: VPC of the cluster.
@@ -108,11 +109,11 @@ class Cluster(pulumi.ComponentResource):
         volumes_text = f"Encryption of the EBS volumes Kubernetes claims in {args.name}"
         volume_key = customer_key(f"{name}-volumes-key", volumes_text, f"{args.name}-volumes", **keep)
 
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=_ASSUME_EKS, opts=child)
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=_assume_eks(args.partition), opts=child)
         role_policy = aws.iam.RolePolicyAttachment(
             f"{name}-AmazonEKSClusterPolicy",
             role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            policy_arn=args.partition.managed_policy("AmazonEKSClusterPolicy"),
             opts=child,
         )
 
@@ -152,6 +153,7 @@ class Cluster(pulumi.ComponentResource):
         )
 
         access = []
+        admin_policy = args.partition.arn("eks", f"cluster-access-policy/{CLUSTER_ADMIN_POLICY}", account="aws")
         for role_arn in args.admin_role_arns:
             entry_name = f"{name}-admin-{_role_slug(role_arn)}"
             entry = aws.eks.AccessEntry(
@@ -163,7 +165,7 @@ class Cluster(pulumi.ComponentResource):
                     f"{entry_name}-policy",
                     cluster_name=cluster.name,
                     principal_arn=entry.principal_arn,
-                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    policy_arn=admin_policy,
                     access_scope={"type": "cluster"},
                     opts=child,
                 )
@@ -173,7 +175,7 @@ class Cluster(pulumi.ComponentResource):
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=issuer_url,
-            client_id_lists=["sts.amazonaws.com"],
+            client_id_lists=[IRSA_AUDIENCE],
             opts=child,
         )
         self.identity = WorkloadIdentity(
@@ -181,6 +183,7 @@ class Cluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             oidc_provider_arn=oidc.arn,
             oidc_issuer_url=issuer_url,
+            partition=args.partition,
             permissions_boundary_arn=args.permissions_boundary_arn,
             max_session_duration=args.max_session_duration,
         )
@@ -199,6 +202,7 @@ class Cluster(pulumi.ComponentResource):
         nodes = NodeGroups(
             f"{name}-nodes",
             NodeGroupsArgs(
+                partition=args.partition,
                 cluster_name=cluster.name,
                 kubernetes_version=cluster.version,
                 subnet_ids=args.private_subnet_ids,

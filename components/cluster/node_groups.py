@@ -10,21 +10,19 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import NODE_ROLE_LABEL
+from components.settings.regions import Partition
 
 #: Kubernetes taint effects as the EKS node group API spells them.
 _EKS_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
-_ASSUME_EC2 = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-)
 #: No AmazonEKS_CNI_Policy here: the VPC CNI gets its own IRSA role, so pods on the node cannot
 #: borrow ENI permissions from the instance profile.
-_NODE_POLICIES = (
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-)
+_NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
+
+
+def assume_ec2(part: Partition) -> str:
+    """Trust policy of a node role: EC2 instances of the partition assume it."""
+    statement = {"Effect": "Allow", "Principal": {"Service": part.principal("ec2")}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,8 @@ class NodeGroupSpec:
 class NodeGroupsArgs:
     """Inputs of :class:`NodeGroups`."""
 
+    #: The stack's AWS partition (node role trust and managed policy ARNs).
+    partition: Partition
     #: EKS cluster name.
     cluster_name: pulumi.Input[str]
     #: Kubernetes version of the nodes (follows the control plane, so upgrades roll the nodes).
@@ -82,10 +82,12 @@ class NodeGroups(pulumi.ComponentResource):
         super().__init__("airflow-mesh:cluster:NodeGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=_ASSUME_EC2, opts=child)
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_ec2(args.partition), opts=child)
         attachments = [
-            aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=child)
-            for arn in _NODE_POLICIES
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{policy}", role=role.name, policy_arn=args.partition.managed_policy(policy), opts=child
+            )
+            for policy in _NODE_POLICIES
         ]
 
         template = aws.ec2.LaunchTemplate(

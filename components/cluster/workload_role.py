@@ -12,7 +12,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.settings.regions import Partition
+
 IdentityMode = Literal["irsa", "pod-identity"]
+#: Audience of projected service-account tokens (amazon-eks-pod-identity-webhook ``--token-audience``).
+IRSA_AUDIENCE = "sts.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class WorkloadIdentity:
     oidc_provider_arn: pulumi.Input[str]
     #: Issuer URL of the cluster (``https://oidc.eks...``); its host/path prefixes the IRSA condition keys.
     oidc_issuer_url: pulumi.Input[str]
+    #: The stack's AWS partition: the Pod Identity service principal and the add-ons' managed policy ARNs.
+    partition: Partition
     #: Optional permissions boundary put on every workload role.
     permissions_boundary_arn: str | None = None
     #: Maximum session duration of every workload role, in seconds.
@@ -140,7 +146,7 @@ def trust_policy(identity: WorkloadIdentity, namespace: str, service_account: st
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Principal": {"Service": "pods.eks.amazonaws.com"},
+                        "Principal": {"Service": identity.partition.principal("pods.eks")},
                         "Action": ["sts:AssumeRole", "sts:TagSession"],
                     }
                 ],
@@ -160,7 +166,9 @@ def trust_policy(identity: WorkloadIdentity, namespace: str, service_account: st
                         "Condition": {
                             "StringEquals": {
                                 f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                                f"{issuer}:aud": "sts.amazonaws.com",
+                                # The token audience is the webhook's default in every partition, China
+                                # included (eksctl#1910, terraform-aws-eks#1704): not the partition's STS host.
+                                f"{issuer}:aud": IRSA_AUDIENCE,
                             }
                         },
                     }

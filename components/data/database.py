@@ -33,6 +33,8 @@ class DatabaseArgs:
     client_security_group_id: pulumi.Input[str]
     #: Region of the RDS trust bundle clients verify the server certificate with.
     region: str
+    #: The region's AWS partition id (``aws``, ``aws-cn``...): its RDS trust store host (versions.py).
+    partition: str
     #: RDS instance class, e.g. ``db.t4g.medium``.
     instance_class: str
     #: Standby in a second AZ with synchronous replication (required in prod by the settings).
@@ -165,7 +167,7 @@ class Database(pulumi.ComponentResource):
         # RDS server certificates chain to AWS's own RDS CAs, which are in no public trust store; the
         # bundle is public and fetched once at deploy time (not at every pod start, and not vendored
         # unverified). Change RDS_CA_BUNDLE_URL in versions.py to fetch it again.
-        bundle_url = versions.RDS_CA_BUNDLE_URL.format(region=args.region)
+        bundle_url = versions.RDS_CA_BUNDLE_URLS[args.partition].format(region=args.region)
         ca_bundle = command.local.Command(
             f"{name}-ca-bundle",
             create=f"curl --fail --silent --show-error --proto =https --tlsv1.2 {bundle_url}",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ import pulumi_kubernetes as k8s
 
 from components.access_model import AccessModel, Edge, Egress, Workload
 from components.access_model.model import Ref, fill
+from components.settings.regions import partitions
 
 #: Pod Security for every meshed namespace. No mesh needs privileged pods in the workload
 #: namespaces: Kuma runs with its CNI (no NET_ADMIN ``kuma-init`` container) and Istio ambient has no
@@ -79,7 +81,8 @@ DATABASE_HOST = "{database_address}"
 
 #: EKS Pod Identity agent (link-local): AWS SDKs fetch credentials there with identityMode pod-identity.
 POD_IDENTITY_AGENT = ("169.254.170.23", 80)
-S3_ARN = "arn:aws:s3:::"
+#: An S3 ARN in any partition (``arn:aws:s3:::``, ``arn:aws-cn:s3:::``...): the bucket follows.
+S3_ARN = re.compile(r"^arn:[a-z-]+:s3:::")
 
 
 def is_network(host: str) -> bool:
@@ -100,8 +103,9 @@ def inside(host: str, networks: Iterable[str]) -> bool:
 
 
 def is_s3_endpoint(host: str) -> bool:
-    """``s3.<region>.amazonaws.com`` or the global ``s3.amazonaws.com``: buckets are reached below it."""
-    return host.startswith("s3.") and host.endswith(".amazonaws.com")
+    """``s3.<region>.<dns suffix>`` in any partition (``s3.cn-north-1.amazonaws.com.cn``) or the global
+    ``s3.amazonaws.com``: buckets are reached below it."""
+    return host.startswith("s3.") and any(host.endswith(f".{p.dns_suffix}") for p in partitions())
 
 
 def s3_bucket_hosts(model: AccessModel, sources: Iterable[str], host: str, values: Mapping[str, str]) -> list[str]:
@@ -113,13 +117,13 @@ def s3_bucket_hosts(model: AccessModel, sources: Iterable[str], host: str, value
         for grant in model.workload(source).grants:
             for resource in grant.resources:
                 parts = (resource,) if isinstance(resource, (str, Ref)) else resource
-                if not (isinstance(parts[0], str) and parts[0].startswith(S3_ARN)):
+                if not (isinstance(parts[0], str) and S3_ARN.match(parts[0])):
                     continue
                 try:
                     arn = fill(resource, values)
                 except KeyError as missing:
                     raise ValueError(f"S3 exit of {source}: bucket slot {missing} has no value") from None
-                buckets.add(arn[len(S3_ARN) :].split("/", 1)[0])
+                buckets.add(S3_ARN.sub("", arn).split("/", 1)[0])
     return sorted(f"{b}.{host}" for b in buckets)
 
 

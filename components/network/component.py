@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.platform import KARPENTER_DISCOVERY_TAG
+from components.settings.regions import Partition
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class NetworkArgs:
     cluster_name: str
     #: AWS region, for the endpoint service names.
     region: str
+    #: The region's AWS partition (the flow-log service principal).
+    partition: Partition
     #: IPv4 CIDR of the VPC.
     vpc_cidr: str
     #: One AZ per public/private subnet pair.
@@ -135,7 +138,7 @@ class Network(pulumi.ComponentResource):
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{args.region}.s3",
+            service_name=endpoint_service("s3", "Gateway", child),
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in private_rts],
             tags={"Name": f"{name}-s3"},
@@ -162,7 +165,7 @@ class Network(pulumi.ComponentResource):
                 aws.ec2.VpcEndpoint(
                     f"{name}-{service.replace('.', '-')}",
                     vpc_id=vpc.id,
-                    service_name=f"com.amazonaws.{args.region}.{service}",
+                    service_name=endpoint_service(service, "Interface", child),
                     vpc_endpoint_type="Interface",
                     private_dns_enabled=True,
                     subnet_ids=[s.id for s in private_subnets],
@@ -171,7 +174,7 @@ class Network(pulumi.ComponentResource):
                     opts=child,
                 )
 
-        self._flow_logs(name, vpc, args.flow_log_retention_days)
+        self._flow_logs(name, vpc, args.flow_log_retention_days, args.partition)
 
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
@@ -185,7 +188,7 @@ class Network(pulumi.ComponentResource):
             }
         )
 
-    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, retention_days: int) -> None:
+    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, retention_days: int, part: Partition) -> None:
         """Rejected and accepted flows to CloudWatch: the first thing asked for in an incident."""
         child = pulumi.ResourceOptions(parent=self)
         group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=retention_days, opts=child)
@@ -197,7 +200,7 @@ class Network(pulumi.ComponentResource):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Principal": {"Service": part.principal("vpc-flow-logs")},
                             "Action": "sts:AssumeRole",
                         }
                     ],
@@ -240,3 +243,14 @@ class Network(pulumi.ComponentResource):
 def _nat_for_each_az(nats: list, az_count: int) -> list:
     """Per-AZ NAT: each AZ routes through its own; single NAT: every AZ shares the first."""
     return nats if len(nats) == az_count else [nats[0]] * az_count
+
+
+def endpoint_service(service: str, kind: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """The VPC endpoint service name of ``service`` in the provider's region, as AWS answers it
+    (``DescribeVpcEndpointServices``): ``com.amazonaws.<region>.<service>`` in most partitions, but AWS
+    China names many interface services ``cn.com.amazonaws.<region>.<service>``, so the name is looked
+    up, not written."""
+    found = aws.ec2.get_vpc_endpoint_service_output(
+        service=service, service_type=kind, opts=pulumi.InvokeOutputOptions(parent=opts.parent)
+    )
+    return found.service_name

@@ -12,6 +12,7 @@ from components.settings.machine import BUILTIN_ROLES
 from components.settings.machine_rules import machine_rules
 from components.settings.model import ENVIRONMENTS, config_key
 from components.settings.node_rules import database_rules, node_rules
+from components.settings.partition_rules import partition_rules
 from components.settings.session_rules import session_rules
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ def check(s: Settings, partial: bool = False) -> list[tuple[str, str]]:
     reports everything that can be told.
     """
     problems: list[tuple[str, str]] = []
-    add = lambda key, message: problems.append((config_key(key), message))  # noqa: E731
+    # A key with a namespace (``aws:region``) is kept; the project's own keys get ``airflow-mesh:``.
+    add = lambda key, message: problems.append((key if ":" in key else config_key(key), message))  # noqa: E731
     for group in RULE_GROUPS:
         try:
             group(s, add)
@@ -353,4 +355,5 @@ RULE_GROUPS = (
     _domain_rules,
     _identity_rules,
     machine_rules,
+    partition_rules,
 )

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from pydantic import Field
 
+from components.settings import regions
 from components.settings.model import PROJECT, StackConfig
 
 
@@ -18,6 +19,11 @@ class Settings(StackConfig):
 
     stack: str = Field(description="Pulumi stack name.")
     region: str = Field(description="AWS region (`aws:region`).")
+
+    @property
+    def partition(self) -> regions.Partition:
+        """The region's AWS partition: it writes every ARN, service principal and AWS hostname."""
+        return regions.partition_of(self.region)
 
     @property
     def project(self) -> str:

@@ -72,7 +72,8 @@ def test_wildcards_or_empty_bindings_are_refused(namespace, account):
     import pulumi
 
     from components.cluster.workload_role import WorkloadIdentity, WorkloadRole, WorkloadRoleArgs
+    from components.settings.regions import partition_of
 
-    identity = WorkloadIdentity("irsa", "c", "arn:aws:iam::1:oidc-provider/x", "https://x")
+    identity = WorkloadIdentity("irsa", "c", "arn:aws:iam::1:oidc-provider/x", "https://x", partition_of("us-east-1"))
     with pytest.raises(ValueError, match="one concrete namespace and service account"):
         WorkloadRole("r", WorkloadRoleArgs(identity, namespace, account), opts=pulumi.ResourceOptions())
