@@ -87,3 +87,13 @@ def digest_of(files: list[Path], root: Path) -> str:
 def program_digest() -> str:
     """:func:`digest_of` the :func:`program_files`, computed once per process."""
     return digest_of(program_files(), harness.ROOT)
+
+
+def settings_for(stack: str, overrides: dict[str, Any] | None = None):
+    """``harness.settings_for`` on the fixture stack ``stack``: the program's validated Settings."""
+    return harness.settings_for(stack, overrides, stacks_dir=DIR)
+
+
+def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> tuple[dict[str, str], list[str], list[str]]:
+    """``harness.stack_config`` on the fixture stack ``stack``: (config strings, secret keys, placeholders)."""
+    return harness.stack_config(stack, overrides, stacks_dir=DIR)
