@@ -4,9 +4,10 @@ Each provider says through the mesh interface (``node_startup``) which taint its
 removes once the CNI is ready on a node, or what else keeps a pod from running unmeshed. Checked on
 the recorded node groups and NodePools and on the rendered charts: the nodes that run task pods are
 born with the taint, the CNI DaemonSet tolerates it (or it would never become ready), and the remover
-is switched on (Consul: the provider's own untaint agent, components/mesh/consul/untaint.py). The system group is not born tainted: the controller that removes the taint runs
-there, after cert-manager has issued the mesh CA, and cert-manager (Kuma: the controller too) does not
-tolerate the taint, so a born taint would deadlock the first install (checked on the renders too).
+is switched on (Consul: the provider's own untaint agent, components/mesh/consul/untaint.py). The
+system group is not born tainted: the controller that removes the taint runs there, after
+cert-manager has issued the mesh CA, and cert-manager (Kuma: the controller too) does not tolerate
+the taint, so a born taint would deadlock the first install (checked on the renders too).
 """
 
 from __future__ import annotations

@@ -49,9 +49,10 @@ RULES = [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]
 SCRIPT = r"""
 set -u
 : "${NODE_NAME:?}" "${TAINT_KEY:?}" "${CNI_NET_DIR:?}" "${MARKER:?}" "${INTERVAL:?}"
-trap 'exit 0' TERM INT
-
-pause() { sleep "$1" & wait $!; }
+# Stop at once on SIGTERM (bash as PID 1 would otherwise ignore it), taking the running sleep along.
+sleeper=
+trap '[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM INT
+pause() { sleep "$1" & sleeper=$!; wait "$sleeper"; sleeper=; }
 
 # The first valid *.conf/*.conflist in C-locale order (consul-cni's defaultCNIConfigFile, libcni.ConfFiles).
 cni_config() {
