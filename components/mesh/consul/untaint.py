@@ -45,6 +45,10 @@ MARKER = "/tmp/untainted"
 INTERVAL_SECONDS = 5
 #: What the agent may do: read and patch nodes (``kubectl taint`` GETs the node, then PATCHes it).
 RULES = [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]
+#: The node a pod-bound ServiceAccount token was issued for, in the request's user extra
+#: (k8s.io/apiserver ``pkg/authentication/serviceaccount`` ``NodeNameKey``; ServiceAccountTokenPodNodeInfo,
+#: GA in Kubernetes 1.32).
+NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name"
 
 SCRIPT = r"""
 set -u
@@ -156,10 +160,55 @@ def pod_spec() -> dict[str, Any]:
     }
 
 
+def admission_validations(namespace: str) -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy spec that narrows RBAC's "patch any node" (RBAC cannot name the
+    caller's node) to what the agent does: on the node its token was issued for, remove :data:`TAINT_KEY`
+    and change no other taint, label, annotation or ``unschedulable``. CEL, evaluated by the API server;
+    tests evaluate it with cel-python."""
+    user = f"system:serviceaccount:{namespace}:{NAME}"
+
+    def same(path: str, empty: str) -> str:
+        return f"(has(object.{path}) ? object.{path} : {empty}) == (has(oldObject.{path}) ? oldObject.{path} : {empty})"
+
+    return {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [
+                {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["nodes"]}
+            ]
+        },
+        "matchConditions": [{"name": "untaint-agent", "expression": f"request.userInfo.username == '{user}'"}],
+        "validations": [
+            {
+                "expression": f"'{NODE_NAME_EXTRA}' in request.userInfo.extra && "
+                f"object.metadata.name in request.userInfo.extra['{NODE_NAME_EXTRA}']",
+                "message": f"{NAME} may change only the node it runs on",
+            },
+            {
+                "expression": "(has(object.spec.taints) ? object.spec.taints : []) == "
+                "(has(oldObject.spec.taints) ? "
+                f"oldObject.spec.taints.filter(t, t.key != '{TAINT_KEY}') : [])",
+                "message": f"{NAME} may only remove the {TAINT_KEY} taint",
+            },
+            {
+                "expression": " && ".join(
+                    [
+                        same("metadata.labels", "{}"),
+                        same("metadata.annotations", "{}"),
+                        same("spec.unschedulable", "false"),
+                    ]
+                ),
+                "message": f"{NAME} may not change a node's labels, annotations or unschedulable",
+            },
+        ],
+    }
+
+
 def untaint_agent(
     name: str, namespace: str, opts: pulumi.ResourceOptions, after: Sequence[pulumi.Resource]
 ) -> list[pulumi.Resource]:
-    """ServiceAccount, ClusterRole (get/patch nodes), its binding and the DaemonSet in ``namespace``,
+    """ServiceAccount, ClusterRole (get/patch nodes), its binding, the admission policy that confines
+    those patches (:func:`admission_validations`) and the DaemonSet in ``namespace``,
     as children named ``<name>-untaint-*`` that wait for ``after`` (consul-cni's toleration patch)."""
     labels = {**PART_OF, "app.kubernetes.io/name": NAME}
 
@@ -179,6 +228,18 @@ def untaint_agent(
         subjects=[{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
         opts=child(role, account),
     )
+    policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+        f"{name}-untaint-policy",
+        metadata={"name": NAME, "labels": labels},
+        spec=admission_validations(namespace),
+        opts=child(),
+    )
+    policy_binding = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+        f"{name}-untaint-policy-binding",
+        metadata={"name": NAME, "labels": labels},
+        spec={"policyName": NAME, "validationActions": ["Deny"]},
+        opts=child(policy),
+    )
     daemonset = k8s.apps.v1.DaemonSet(
         f"{name}-untaint",
         metadata={"name": NAME, "namespace": namespace, "labels": labels},
@@ -189,6 +250,7 @@ def untaint_agent(
         },
         # Ready on a node once its taint is gone; so Pulumi's wait for the rollout is also a check that
         # consul-cni chained itself on every node that exists.
-        opts=child(binding),
+        # (and the agent never patches a node before the policy that narrows its RBAC is bound).
+        opts=child(binding, policy_binding),
     )
-    return [account, role, binding, daemonset]
+    return [account, role, binding, policy, policy_binding, daemonset]

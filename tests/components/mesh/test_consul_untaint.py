@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import celpy
 import pytest
 
 from components import versions
@@ -22,7 +23,14 @@ from proof.pods import PodView
 from tests import schemas
 from tests.components.mesh import mesh_plans as mp
 
-KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "DaemonSet")
+KINDS = (
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "DaemonSet",
+)
 
 
 def _objects(plan) -> dict[str, dict]:
@@ -71,6 +79,64 @@ def test_rbac_is_get_and_patch_on_nodes_for_its_own_account_only(plan):
         and r["name"] != binding["_record"]["name"]
     ]
     assert others == []
+
+
+NODE = "ip-10-0-1-2.ec2.internal"
+AGENT = f"system:serviceaccount:consul:{untaint.NAME}"
+
+
+def _node(taints: list[str], name: str = NODE, **spec: object) -> dict:
+    taint_list = [{"key": k, "effect": "NoSchedule"} for k in taints]
+    return {
+        "metadata": {"name": name, "labels": {"airflow-mesh/node-role": "tasks"}, "annotations": {"a": "1"}},
+        "spec": {**({"taints": taint_list} if taint_list else {}), **spec},
+    }
+
+
+def _admitted(policy: dict, old: dict, new: dict, user: str = AGENT, node: str | None = NODE) -> bool | None:
+    """None when the policy does not apply to the request, else whether every validation holds."""
+    env = celpy.Environment()
+    extra = {untaint.NODE_NAME_EXTRA: [node]} if node else {}
+    activation = {
+        "object": celpy.json_to_cel(new),
+        "oldObject": celpy.json_to_cel(old),
+        "request": celpy.json_to_cel({"userInfo": {"username": user, "extra": extra}}),
+    }
+
+    def holds(expression: str) -> bool:
+        return bool(env.program(env.compile(expression)).evaluate(activation))
+
+    if not all(holds(c["expression"]) for c in policy["matchConditions"]):
+        return None
+    return all(holds(v["expression"]) for v in policy["validations"])
+
+
+def test_the_admission_policy_lets_the_agent_remove_only_its_taint_from_its_own_node(plan):
+    found = _objects(plan)
+    policy = found["ValidatingAdmissionPolicy"]["spec"]
+    assert policy == untaint.admission_validations("consul")
+    assert found["ValidatingAdmissionPolicyBinding"]["spec"] == {
+        "policyName": untaint.NAME,
+        "validationActions": ["Deny"],
+    }
+    ours, task = untaint.TAINT_KEY, TASK_TAINT["key"]
+    before = _node([ours, task])
+    assert _admitted(policy, before, _node([task]))
+    assert _admitted(policy, _node([ours]), _node([]))
+    # another node, or a token without the node it was issued for
+    assert not _admitted(policy, _node([ours], name="other"), _node([], name="other"))
+    assert not _admitted(policy, before, _node([task]), node=None)
+    # anything but removing its own taint
+    assert not _admitted(policy, before, _node([ours]))
+    assert not _admitted(policy, before, _node([]))
+    assert not _admitted(policy, _node([task]), _node([task, ours]))
+    cordoned = _node([task], unschedulable=True)
+    assert not _admitted(policy, before, cordoned)
+    relabelled = _node([task])
+    relabelled["metadata"]["labels"] = {"airflow-mesh/node-role": "system"}
+    assert not _admitted(policy, before, relabelled)
+    # other callers are not this policy's business
+    assert _admitted(policy, before, _node([]), user="system:node:" + NODE) is None
 
 
 def test_pod_security_only_the_read_only_cni_hostpath_leaves_restricted(plan):
