@@ -91,6 +91,9 @@ DAEMONSETS: dict[str, Size] = {
 MESH_DAEMONSETS: dict[str, dict[str, Size]] = {
     "kuma": {"kuma-cni": _s(100, 100)},
     "istio": {"istio-cni": _s(100, 100), "ztunnel": _s(200, 512, 1024)},
+    # The untaint agent beside consul-cni (components/mesh/consul/untaint.py): a bash loop and, a few
+    # times per node's life, one kubectl call (a Go binary: its limit leaves room for that).
+    "consul": {"consul-cni-untaint": _s(5, 32, 128)},
 }
 #: Per meshed pod: Kuma's sidecar (kuma-dp + Envoy); Istio ambient has none.
 MESH_SIDECAR: dict[str, Size] = {"kuma": _s(50, 64, 512), "istio": _s(0, 0, 0)}

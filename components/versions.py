@@ -43,6 +43,15 @@ LINKERD_CHART_REPO = "https://helm.linkerd.io/edge"
 CONSUL_CHART_VERSION = "1.9.11"
 CONSUL_VERSION = "1.22.7"
 CONSUL_CHART_REPO = "https://helm.releases.hashicorp.com"
+#: kubectl of the Consul CNI untaint DaemonSet (components/mesh/consul/untaint.py). The Kubernetes
+#: project's image ships bash, grep, coreutils and jq beside kubectl (kubernetes/kubernetes
+#: build/server-image/kubectl/Dockerfile, debian-base); v1.34 is within kubectl's skew of both supported
+#: cluster versions. The digest is the multi-arch index digest recorded for this tag by several public
+#: Dockerfiles (not re-resolved here: the build machine has no registry access); re-resolve with
+#: ``crane digest registry.k8s.io/kubectl:v1.34.1`` when the tag moves.
+KUBECTL_IMAGE = (
+    "registry.k8s.io/kubectl:v1.34.1@sha256:59bafa07ff3a6d4b417e7633ddb9d79a9606ca98bf64bac080b3e65748669250"
+)
 
 #: Certificates and edge (issue 5). cert-manager installs its CRDs from the release (crds.enabled).
 CERT_MANAGER_CHART_VERSION = "v1.21.1"

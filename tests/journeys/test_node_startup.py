@@ -4,9 +4,10 @@ Each provider says through the mesh interface (``node_startup``) which taint its
 removes once the CNI is ready on a node, or what else keeps a pod from running unmeshed. Checked on
 the recorded node groups and NodePools and on the rendered charts: the nodes that run task pods are
 born with the taint, the CNI DaemonSet tolerates it (or it would never become ready), and the remover
-is switched on. The system group is not born tainted: the controller that removes the taint runs
-there, after cert-manager has issued the mesh CA, and cert-manager (Kuma: the controller too) does not
-tolerate the taint, so a born taint would deadlock the first install (checked on the renders too).
+is switched on (Consul: the provider's own untaint agent, components/mesh/consul/untaint.py). The
+system group is not born tainted: the controller that removes the taint runs there, after
+cert-manager has issued the mesh CA, and cert-manager (Kuma: the controller too) does not tolerate
+the taint, so a born taint would deadlock the first install (checked on the renders too).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ REMOVER_ENV = {
 RENDERED = {"kuma": "dev", "istio": "dev-istio"}
 #: The mesh's per-node agents (CNI, and ztunnel for Istio ambient) in the rendered charts.
 NODE_AGENTS = {"kuma": {"kuma-cni-node"}, "istio": {"istio-cni-node", "ztunnel"}, "linkerd": {"linkerd-cni"}}
-NODE_AGENTS["consul"] = {"consul-cni"}
+NODE_AGENTS["consul"] = {"consul-cni", "consul-cni-untaint"}
 DAEMONSET_PATCH = "kubernetes:apps/v1:DaemonSetPatch"
 
 
@@ -129,13 +130,34 @@ def test_linkerd_pods_fail_closed_and_are_repaired_without_a_taint(rendered):
     assert inits[:1] == ["linkerd-network-validator"], inits  # rendered with cniEnabled, as injected pods are
 
 
-def test_consul_states_that_nothing_guards_a_new_node():
-    """consul-k8s has no untaint controller and no CNI check (see ConsulMesh.node_startup): no taint is
-    set, no guard is claimed, and docs/mesh.md says so."""
-    startup = mesh.node_startup("consul")
-    assert startup.taint is None and startup.guard == ""
-    docs = (mp.harness.ROOT / "docs" / "mesh.md").read_text()
-    assert "transparent-proxy-status" in docs
+def test_consul_removes_its_taint_with_its_own_agent_where_consul_cni_writes(rendered):
+    """consul-k8s has no untaint controller (ConsulMesh.node_startup): the provider's agent removes the
+    taint. It runs wherever the born taint and the task taint are, reads the directory consul-cni writes
+    (the rendered consul-cni DaemonSet's ``cni-net-dir`` hostPath), and the system group is not born
+    tainted: the agent starts after the release, whose servers and injector do not tolerate the taint."""
+    taint = dict(mesh.node_startup("consul").taint or {})
+    assert taint == {"key": "consul.hashicorp.com/cni-not-ready", "effect": "NoSchedule"}
+    objects_ = rendered("consul")
+    (agent,) = [d for d in objects_.of_kind("DaemonSet") if d.namespace == "consul" and _env(d).get("TAINT_KEY")]
+    spec = pod_template(agent)["spec"]
+    assert _env(agent)["TAINT_KEY"] == taint["key"]
+    assert _tolerates(spec, taint) and _tolerates(spec, TASK_TAINT)
+    cni = objects_.find("DaemonSet", "consul", "consul-cni")
+    assert cni is not None
+    written = {v["hostPath"]["path"] for v in pod_template(cni)["spec"]["volumes"] if v["name"] == "cni-net-dir"}
+    read = {v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
+    assert read == written == {_env(agent)["CNI_NET_DIR"]}
+    mounts = [m for c in spec["containers"] for m in c.get("volumeMounts") or [] if m["name"] == "cni-net-dir"]
+    assert mounts and all(m.get("readOnly") for m in mounts)
+    control_plane = [
+        d
+        for kind in ("Deployment", "StatefulSet")
+        for d in objects_.of_kind(kind)
+        if d.namespace in ("consul", "cert-manager")
+    ]
+    blockers = [d.ref() for d in control_plane if not _tolerates(pod_template(d)["spec"], taint)]
+    assert any("consul-server" in b for b in blockers), blockers
+    assert taint not in system_taints(mp.plan_for("dev", "consul"))
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
@@ -159,7 +181,7 @@ def test_the_mesh_node_agents_run_on_task_nodes(provider, rendered):
             assert _tolerates(spec, taint), f"{d.ref()} does not tolerate {taint}"
 
 
-@pytest.mark.parametrize("provider", sorted(RENDERED))
+@pytest.mark.parametrize("provider", sorted({*RENDERED, "consul"}))
 def test_no_meshed_pod_tolerates_the_startup_taint(provider, rendered):
     """A meshed pod that tolerates the startup taint lands on a new node before the CNI and starts
     unredirected, which is what the taint exists to prevent (a DaemonSet tolerating every taint did)."""

@@ -2,6 +2,7 @@
 
     consul namespace, gossip key Secret, [server TLS CA Certificate]
       -> consul-k8s release (servers, connect injector + CNI, terminating gateway, ACLs)
+      -> CNI toleration patch -> untaint agent (removes the nodes' startup taint once consul-cni chained)
       -> registration Services for workloads without one
       -> ServiceIntentions per destination + deny-all, ServiceDefaults destinations, TerminatingGateway
       -> Mesh (meshDestinationsOnly) + ProxyDefaults (mutualTLSMode strict), once every allow exists
@@ -29,6 +30,7 @@ from components.mesh.consul.config_entries import (
     intention_manifests,
     service_names,
 )
+from components.mesh.consul.untaint import TAINT, untaint_agent
 from components.mesh.consul.values import GOSSIP_KEY, GOSSIP_SECRET, INJECT_LABEL, chart_values
 from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, ca_certificate
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
@@ -83,13 +85,18 @@ class ConsulMesh(pulumi.ComponentResource):
 
     @staticmethod
     def node_startup() -> NodeStartup:
-        """Nothing: consul-k8s has neither an untaint controller (hashicorp/consul-k8s at a507b1d: no
-        taint code in ``control-plane/``) nor a check that the CNI ran. Its CNI plugin only marks the pod
+        """``consul.hashicorp.com/cni-not-ready``, removed by this provider's own untaint agent
+        (:mod:`components.mesh.consul.untaint`) once consul-cni is the last plugin of the node's CNI
+        configuration. consul-k8s has neither an untaint controller (hashicorp/consul-k8s at a507b1d: no
+        taint code in ``control-plane/``) nor a check that the CNI ran: its plugin only marks the pod
         ``consul.hashicorp.com/transparent-proxy-status: complete`` (``control-plane/cni/main.go``) and no
-        component reads that back, so a pod that lands on a node before consul-cni chained itself runs
-        without redirection: its egress bypasses the terminating gateway and its ports take plaintext.
-        A born taint would never be removed, so none is set; the gap is stated in docs/mesh.md."""
-        return NodeStartup(None)
+        component reads that back, so without the taint a pod that lands on a node before consul-cni
+        chained itself runs without redirection."""
+        return NodeStartup(
+            dict(TAINT),
+            remover="consul-cni-untaint DaemonSet (components/mesh/consul/untaint.py), once consul-cni "
+            "is chained in /etc/cni/net.d (hashicorp/consul-k8s control-plane/subcommand/install-cni)",
+        )
 
     @staticmethod
     def http_service_annotations(port: int) -> dict[str, str]:
@@ -115,7 +122,9 @@ class ConsulMesh(pulumi.ComponentResource):
             f"{name}-system",
             SYSTEM_NAMESPACE,
             child(*prerequisites),
-            # The Consul CNI DaemonSet runs here and writes the node's CNI configuration.
+            # The Consul CNI DaemonSet runs here and writes the node's CNI configuration (privileged, host
+            # paths); the untaint agent reads that configuration through a read-only hostPath, which
+            # baseline forbids too (components/mesh/consul/untaint.py).
             labels={"pod-security.kubernetes.io/enforce": "privileged"},
         )
         rotation = time.Rotating(f"{name}-gossip-rotation", rotation_days=args.secret_rotation_days, opts=child())
@@ -176,6 +185,8 @@ class ConsulMesh(pulumi.ComponentResource):
             spec={"template": {"spec": {"tolerations": [{"operator": "Exists"}]}}},
             opts=child(release),
         )
+        # Takes the startup taint off each node once consul-cni has chained itself there.
+        untaint = untaint_agent(name, SYSTEM_NAMESPACE, child(), [namespace, cni_tolerations])
         self.registrations = self._registrations(name, args, child(release))
         in_cluster = [args.vpc_cidr, KUBERNETES_SERVICE_CIDR]
         self.permissions = [
@@ -202,6 +213,7 @@ class ConsulMesh(pulumi.ComponentResource):
             *server_ca,
             release,
             cni_tolerations,
+            *untaint,
             *self.registrations,
             *allowed,
             *self.enforcement,
