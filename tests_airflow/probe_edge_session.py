@@ -97,6 +97,21 @@ def token_user(token: str) -> str:
     return asyncio.run(get_auth_manager().get_user_from_token(token)).username
 
 
+def pause(app: Any, cookies: dict[str, str], headers: dict[str, str]) -> int:
+    """Status of pausing a DAG (a write a Viewer may not do), then unpausing it again if it worked."""
+    from fastapi.testclient import TestClient
+
+    from tests_airflow.probe_machine import DAG
+
+    client = TestClient(app, base_url="https://airflow.example.com")
+    cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    url = f"/api/v2/dags/{DAG}"
+    status = client.patch(url, json={"is_paused": True}, headers={**headers, **cookie}).status_code
+    if status == 200:
+        client.patch(url, json={"is_paused": False}, headers={**headers, **cookie})
+    return status
+
+
 def without_edge_session(app: Any) -> Any:
     """The root app's middleware stack without the program's EdgeSession (Airflow's own behaviour)."""
     kept = list(app.user_middleware)
@@ -173,12 +188,21 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "X-Forwarded-Email": client_id,
     }
     machine_call = call(app, PATHS["api"], {}, machine_headers, seen)
+    # The same machine request carrying a person's _token cookie: Airflow serves the cookie's user, not the
+    # bearer's (JWTRefreshMiddleware puts it in request.state.user, which core_api/security.py get_user
+    # returns before it reads the Authorization header).
+    machine_with_cookie = call(app, PATHS["api"], {"_token": cookies["_token"]}, machine_headers, seen)
+    viewer = probe_machine.tokens(machine, key, probe_machine._key())["mapped_scope"]  # 0oa-reporting: Viewer
+    viewer_headers = {"Authorization": f"Bearer {viewer}", "X-Forwarded-User": "0oa-reporting"}
+    viewer_headers["X-Forwarded-Email"] = "0oa-reporting"
 
     control_seen: list[str] = []
     control_app = without_edge_session(app)
     control = {
         "other_person": {p: call(control_app, path, cookies, edge(b), control_seen) for p, path in PATHS.items()},
         "broken": call(control_app, PATHS["api"], {"_token": "not-a-jwt"}, edge(a), control_seen),
+        "viewer_pause": pause(control_app, {}, viewer_headers),
+        "viewer_with_admin_cookie_pause": pause(control_app, {"_token": cookies["_token"]}, viewer_headers),
     }
     return {
         "middlewares": [m.cls.__name__ for m in app.user_middleware],
@@ -194,6 +218,8 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "b_calls": b_calls,
         "broken_token": broken,
         "machine": machine_call,
+        "machine_with_cookie": machine_with_cookie,
+        "viewer_with_admin_cookie_pause": pause(app, {"_token": cookies["_token"]}, viewer_headers),
         "set_cookie": seen,
         "control": control,
         "control_set_cookie": control_seen,

@@ -115,3 +115,14 @@ def test_every_cookie_with_a_value_is_secure_and_http_only(edge):
 def test_airflow_sessions_never_outlive_the_edge_session(edge):
     assert edge["jwt_expiration_time"] == EDGE_SESSION_S
     assert edge["flask_session_lifetime_s"] == EDGE_SESSION_S and edge["flask_session_cookie_secure"] is True
+
+
+def test_a_persons_cookie_never_lends_its_roles_to_a_bearer_request(edge):
+    """Found on the way: with a bearer token *and* a ``_token`` cookie Airflow serves the cookie's user
+    (JWTRefreshMiddleware sets ``request.state.user`` from the cookie, which core_api/security.py
+    ``get_user`` returns before reading the Authorization header): a Viewer machine's request pauses a
+    DAG with an Admin's cookie. The binding refuses it: the cookie is not the edge's person (the client)."""
+    control = edge["control"]
+    assert (control["viewer_pause"], control["viewer_with_admin_cookie_pause"]) == (403, 200)
+    assert edge["viewer_with_admin_cookie_pause"] == 401
+    assert edge["machine_with_cookie"]["status"] == 401
