@@ -31,11 +31,12 @@ PATHS = {"api": "/api/v2/dags", "ui": "/ui/config", "fab": "/auth/users/userinfo
 
 def edge(person: dict[str, str]) -> dict[str, str]:
     """oauth2-proxy's headers for a person session (``sub``, ``email``, ``preferred_username``)."""
-    return {
+    headers = {
         "X-Forwarded-User": person["sub"],
-        "X-Forwarded-Email": person["email"],
+        "X-Forwarded-Email": person.get("email", ""),
         "X-Forwarded-Preferred-Username": person["preferred_username"],
     }
+    return {k: v for k, v in headers.items() if v}
 
 
 def _flask_app(app: Any) -> Any:
@@ -171,6 +172,17 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     # B signs in on the same browser (A's cookies still in its jar).
     login_b = login(browser, flask_app, provider, b, seen)
     b_calls = {p: call(app, path, login_b["cookies"], edge(b), seen) for p, path in PATHS.items()}
+    # A's email changed at the IdP (same username): FAB's user follows at the next login, the binding holds.
+    renamed = {**a, "email": "ana.new@example.com"}
+    login_renamed = login(TestClient(app, base_url="https://airflow.example.com"), flask_app, provider, renamed, seen)
+    renamed_call = call(app, PATHS["api"], login_renamed["cookies"], edge(renamed), seen)
+    # A person whose IdP sends no email (FAB stores <username>@email.notfound): matched on the username.
+    c = {"sub": "00u-cy", "preferred_username": "cy", claim: [admins]}
+    login_c = login(TestClient(app, base_url="https://airflow.example.com"), flask_app, provider, c, seen)
+    no_email = {
+        "same": call(app, PATHS["api"], login_c["cookies"], edge(c), seen),
+        "other": call(app, PATHS["api"], login_c["cookies"], edge(b), seen),
+    }
     # Airflow refuses a broken token itself and clears it (refresh_token.py): with Secure now.
     broken = call(app, PATHS["api"], {"_token": "not-a-jwt"}, edge(a), seen)
 
@@ -217,6 +229,8 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "token_user_b": token_user(login_b["cookies"]["_token"]) if "_token" in login_b["cookies"] else None,
         "b_calls": b_calls,
         "broken_token": broken,
+        "email_changed": renamed_call,
+        "no_email": no_email,
         "machine": machine_call,
         "machine_with_cookie": machine_with_cookie,
         "viewer_with_admin_cookie_pause": pause(app, {"_token": cookies["_token"]}, viewer_headers),

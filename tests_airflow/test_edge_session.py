@@ -126,3 +126,10 @@ def test_a_persons_cookie_never_lends_its_roles_to_a_bearer_request(edge):
     assert (control["viewer_pause"], control["viewer_with_admin_cookie_pause"]) == (403, 200)
     assert edge["viewer_with_admin_cookie_pause"] == 401
     assert edge["machine_with_cookie"]["status"] == 401
+
+
+def test_a_changed_email_and_a_missing_email_do_not_lock_the_person_out(edge):
+    """FAB keeps the first login's email and writes ``<username>@email.notfound`` when the IdP sends
+    none; a binding on those would refuse the person at every request, forever."""
+    assert edge["email_changed"]["status"] == 200
+    assert edge["no_email"]["same"]["status"] == 200 and edge["no_email"]["other"]["status"] == 401

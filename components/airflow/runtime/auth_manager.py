@@ -213,6 +213,9 @@ SESSION_COOKIE = "session"
 #: The FAB app is mounted here (api_fastapi/app.py ``init_auth_manager``: ``app.mount("/auth", ...)``);
 #: its views judge the Flask session themselves (webserver_config.py ``before_request``).
 FAB_PREFIX = "/auth/"
+#: FAB registers a user whose IdP gave no email as ``<username>@email.notfound``
+#: (security_manager/override.py ``auth_user_oauth``): that is no email to compare.
+NO_EMAIL_SUFFIX = "@email.notfound"
 
 
 def edge_person(headers: dict[str, str]) -> dict[str, str]:
@@ -228,7 +231,7 @@ def same_person(username: str, email: str, edge: dict[str, str]) -> bool:
     oauth2-proxy forwards the same claim. A user without an email is matched on the username FAB took
     (``preferred_username``, else ``sub``). Twin: webserver_config.py ``_same_person`` (kept in step by
     tests_airflow/test_edge_session.py through both paths)."""
-    if email:
+    if email and not email.lower().endswith(NO_EMAIL_SUFFIX):
         return email.lower() == edge.get("email", "").lower()
     return username.lower() in {v.lower() for k, v in edge.items() if k in ("user", "preferred")}
 
@@ -273,7 +276,10 @@ class EdgeSession:
       ``/auth/`` (FAB's login and views) the stale cookie is only removed from the request and cleared
       in the response unless the response sets a new one (the login of the edge's person does).
       Tokens Airflow itself refuses pass on unchanged: Airflow answers and clears them
-      (refresh_token.py). Machine clients send no ``_token`` cookie, so they pass untouched.
+      (refresh_token.py). Machine clients send no ``_token`` cookie and pass untouched; one that does
+      is refused, because Airflow would serve the cookie's user instead of the bearer's
+      (refresh_token.py sets ``request.state.user``, which core_api/security.py ``get_user`` returns
+      before it reads ``Authorization``).
     - Every ``Set-Cookie`` of every response gets ``Secure`` (:func:`secure_cookie`).
     """
 
@@ -316,9 +322,16 @@ class EdgeSession:
     async def _token_is_persons(token: str, edge: dict[str, str]) -> bool:
         """True when the token's user is the edge's person, or when Airflow refuses the token anyway."""
         from airflow.api_fastapi.app import get_auth_manager
+        from sqlalchemy import select
 
+        manager = get_auth_manager()
         try:
-            user = await get_auth_manager().get_user_from_token(token)
+            user = await manager.get_user_from_token(token)
         except Exception:  # expired, forged, deleted user: Airflow's own code answers and clears it
             return True
-        return same_person(str(getattr(user, "username", "") or ""), str(getattr(user, "email", "") or ""), edge)
+        if same_person(str(getattr(user, "username", "") or ""), str(getattr(user, "email", "") or ""), edge):
+            return True
+        # FAB hands out users cached for [fab] cache_ttl (fab_auth_manager.py deserialize_user), per replica:
+        # an email the login just updated (webserver_config.py auth_user_oauth) is read anew before refusing.
+        row = manager.session.execute(select(User.username, User.email).where(User.id == user.id)).one_or_none()
+        return row is not None and same_person(row.username or "", row.email or "", edge)

@@ -150,7 +150,7 @@ EDGE_HEADERS = {"email": "X-Forwarded-Email", "user": "X-Forwarded-User", "prefe
 def _same_person(username: str, email: str, edge: dict[str, str]) -> bool:
     """Twin of runtime/auth_manager.py ``same_person`` (this file cannot import it: it is loaded by
     FAB's ``from_pyfile``, wherever FAB's app is built): the email when FAB has one, else the username."""
-    if email:
+    if email and not email.lower().endswith("@email.notfound"):  # FAB's stand-in for no email (auth_user_oauth)
         return email.lower() == edge.get("email", "").lower()
     return username.lower() in {v.lower() for k, v in edge.items() if k in ("user", "preferred")}
 
@@ -204,14 +204,22 @@ class AirflowMeshSecurityManager(FabAirflowSecurityManagerOverride):
     def auth_user_oauth(self, userinfo: dict[str, Any], rotate_session_id: bool = True) -> Any:
         """FAB's OAuth login, refused under a machine client's username (``<client id>@machine.invalid``,
         runtime/auth_manager.py): FAB finds the user by username alone (case-insensitively), so a person
-        whose IdP lets them pick that name would sign in as the machine and hold its roles."""
+        whose IdP lets them pick that name would sign in as the machine and hold its roles. The user's email
+        follows the IdP's at every login (FAB keeps the first one), as the edge binding compares it."""
         import logging  # local: this guard stays self-contained
 
         name = str(userinfo.get("username") or userinfo.get("email") or "")
         if name.lower().endswith(MACHINE_USER_SUFFIX):
             logging.getLogger(__name__).error("refused an OAuth login under the machine username %s", name)
             return None
-        return super().auth_user_oauth(userinfo, rotate_session_id)
+        user = super().auth_user_oauth(userinfo, rotate_session_id)
+        email = str(userinfo.get("email") or "")
+        if user and email and user.email != email:
+            # FAB keeps the email of the first login (it syncs only roles); the api-server compares it with
+            # the edge's person (runtime/auth_manager.py same_person), so a changed email must follow.
+            user.email = email
+            self.update_user(user)
+        return user
 
 
 SECURITY_MANAGER_CLASS = AirflowMeshSecurityManager
