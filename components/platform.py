@@ -13,6 +13,9 @@ OBSERVABILITY_NAMESPACE = "observability"
 #: Helm release name of Airflow; the chart prefixes its Services with it.
 AIRFLOW_RELEASE = "airflow"
 API_SERVER_PORT = 8080
+#: How long a person's session lasts at the edge (oauth2-proxy ``cookie_expire``) and, never longer, in
+#: Airflow (``[api_auth] jwt_expiration_time`` of the ``_token`` cookie, FAB's session lifetime).
+EDGE_SESSION_SECONDS = 12 * 3600
 PGBOUNCER_PORT = 6543
 OAUTH2_PROXY_PORT = 4180
 DATABASE_PORT = 5432

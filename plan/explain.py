@@ -10,7 +10,7 @@ workload of the access model (``airflow-api-server``, ``edge-gateway``...).
 Targets: a URL path (``/api/v2/dags``), ``<workload>:<port>`` (``airflow-triggerer:8794``), an exit
 ``<host>:<port>`` outside the cluster (``api.partner.example.com:443``, ``{database_address}:5432``), an
 AWS ``<action> <resource ARN>`` (``"s3:GetObject arn:aws:s3:::bucket/key"``) or ``dag:<dag_id>``; for a
-person also ``session`` (the largest accepted session through NGINX) and ``logout``
+person also ``session`` (the largest accepted session through NGINX, and whose session Airflow serves) and ``logout``
 (:mod:`plan.journey_sessions`).
 
 Each :class:`Hop` says allowed or denied and the object that decides (a MeshTrafficPermission or
@@ -122,6 +122,7 @@ class Explainer:
                 return [
                     *self.person_request(group, "/oauth2/callback"),
                     *journey_sessions.login_session(self.plan, self.settings),
+                    *journey_sessions.session_binding(self.plan),
                 ]
             if target == "logout":
                 return journey_sessions.person_logout(self.plan)

@@ -10,6 +10,11 @@ Logout: Airflow's Logout button (``/api/v2/auth/logout``) -> the HTTPRoute's red
 redirect check (a port of pkg/app/redirect/validator.go ``IsValidRedirect`` and pkg/util/util.go
 ``IsEndpointAllowed``: an ``rd`` it refuses silently becomes ``/`` and the IdP session survives) ->
 the IdP's logout -> back to Airflow.
+
+Binding: whose session Airflow serves once a person is in. The gateway removes client copies of the
+person headers, oauth2-proxy sets them (``pass_user_headers``), the api-server refuses an Airflow
+session of another person (its plugin registers ``EdgeSession``; FAB's ``before_request``), and no
+Airflow session outlives oauth2-proxy's ``cookie_expire``.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from components.airflow.inputs import PLUGIN_FILE, PLUGINS_CONFIGMAP
 from components.edge import routes
 from components.edge.oauth2_proxy import COOKIE_NAME
 from components.settings import session_rules, session_size
 from plan import harness
 from plan.hops import Hop
-from plan.journey_timeouts import _release_values, oauth2_proxy_options
+from plan.journey_timeouts import _release_values, oauth2_proxy_options, seconds
 
 #: validator.go ``invalidRedirectRegex``: a relative path that browsers would take as another host.
 _INVALID_REDIRECT = re.compile(r"[/\\](?:[\s\v]*|\.{1,2})[/\\]")
@@ -101,7 +107,7 @@ def _webserver_data(plan: harness.Plan) -> dict[str, Any]:
 
 def person_logout(plan: harness.Plan) -> list[Hop]:
     """Airflow's Logout, hop by hop, to the IdP's logout and back (see the module docstring)."""
-    (route,) = [r for r in plan.resources if r["type"].endswith(":HTTPRoute") and r["name"].endswith("-route")]
+    route = _route(plan)
     route_name = route["inputs"]["metadata"]["name"]
     redirects = {
         match["path"]["value"]: f["requestRedirect"]["path"]["replaceFullPath"]
@@ -151,3 +157,64 @@ def person_logout(plan: harness.Plan) -> list[Hop]:
             "register it at the IdP as a post-logout redirect URI",
         ),
     ]
+
+
+def session_binding(plan: harness.Plan) -> list[Hop]:
+    """Whose session Airflow serves: the edge's person on every request (see the module docstring)."""
+    route = _route(plan)
+    removed = {
+        h.lower()
+        for rule in route["inputs"]["spec"]["rules"]
+        if "backendRefs" in rule
+        for f in rule.get("filters", [])
+        if f["type"] == "RequestHeaderModifier"
+        for h in f["requestHeaderModifier"].get("remove", [])
+    }
+    person = ("x-forwarded-email", "x-forwarded-user", "x-forwarded-preferred-username")
+    forged = [h for h in person if h not in removed]
+    options = oauth2_proxy_options(plan)
+    plugins = [
+        r["inputs"]["data"]
+        for r in plan.resources
+        if r["type"].endswith(":ConfigMap") and r["inputs"]["metadata"]["name"] == PLUGINS_CONFIGMAP
+    ]
+    registered = bool(plugins) and "EdgeSession" in plugins[0].get(PLUGIN_FILE, "")
+    values = _release_values(plan, "airflow")
+    fab_hook = "def before_request" in values["apiServer"]["apiServerConfig"]
+    edge_s = seconds(options.get("cookie_expire", "168h"))
+    config = values.get("config", {})
+    jwt_s = int(config.get("api_auth", {}).get("jwt_expiration_time", 86400))
+    fab_s = int(config.get("fab", {}).get("session_lifetime_minutes", 43200)) * 60
+    return [
+        Hop(
+            "gateway",
+            "client copies of the person headers removed",
+            not forged,
+            f"HTTPRoute {route['inputs']['metadata']['name']} (RequestHeaderModifier)",
+            f"forgeable: {', '.join(forged)}" if forged else "",
+        ),
+        Hop(
+            "oauth2-proxy",
+            "X-Forwarded-Email/-User name the person of this request",
+            options.get("pass_user_headers") is True,
+            "oauth2-proxy pass_user_headers",
+        ),
+        Hop(
+            "airflow",
+            "_token and FAB session of another person refused and cleared",
+            registered and fab_hook,
+            f"ConfigMap {PLUGINS_CONFIGMAP} ({PLUGIN_FILE}: EdgeSession), webserver_config.py before_request",
+            "" if registered and fab_hook else "the next person acts as the previous one until the JWT expires",
+        ),
+        Hop(
+            "airflow",
+            f"_token {jwt_s} s and FAB session {fab_s} s <= oauth2-proxy cookie_expire {edge_s:.0f} s",
+            jwt_s <= edge_s and fab_s <= edge_s,
+            "[api_auth] jwt_expiration_time, [fab] session_lifetime_minutes",
+        ),
+    ]
+
+
+def _route(plan: harness.Plan) -> dict[str, Any]:
+    (route,) = [r for r in plan.resources if r["type"].endswith(":HTTPRoute") and r["name"].endswith("-route")]
+    return route

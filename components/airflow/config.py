@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 
 from components.airflow.inputs import API_SERVER_SERVICE, AWS_CONN_ID, DAGS_MOUNT, ChartInputs
-from components.platform import AIRFLOW_NAMESPACE, API_SERVER_PORT, COLLECTOR_HOST, LOG_PREFIX, OTLP_HTTP_PORT
+from components.platform import (
+    AIRFLOW_NAMESPACE,
+    API_SERVER_PORT,
+    COLLECTOR_HOST,
+    EDGE_SESSION_SECONDS,
+    LOG_PREFIX,
+    OTLP_HTTP_PORT,
+)
 
 
 def execution_api_url() -> str:
@@ -40,6 +47,14 @@ def airflow_config(inputs: ChartInputs) -> dict[str, dict[str, str]]:
             "execution_api_server_url": execution_api_url(),
         },
         "api": {"base_url": f"https://{inputs.hostname}"},
+        # The UI's _token JWT (default 24 h) and FAB's session never outlive the person's edge session;
+        # the api-server also refuses them for another person (runtime/auth_manager.py EdgeSession).
+        "api_auth": {"jwt_expiration_time": str(EDGE_SESSION_SECONDS)},
+        "fab": {
+            "enable_proxy_fix": "True",
+            "cookie_secure": "True",
+            "session_lifetime_minutes": str(EDGE_SESSION_SECONDS // 60),
+        },
         "logging": {
             "remote_logging": "True",
             "remote_base_log_folder": remote_logs,
@@ -50,7 +65,6 @@ def airflow_config(inputs: ChartInputs) -> dict[str, dict[str, str]]:
             "backend": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
             "backend_kwargs": secrets_backend_kwargs(inputs),
         },
-        "fab": {"enable_proxy_fix": "True"},
         **telemetry_config(),
     }
     if inputs.executor == "KubernetesExecutor":

@@ -37,7 +37,13 @@ import pulumiverse_time as time
 
 from components import versions
 from components.edge.access_log import AUTH_LOG_FORMAT, REQUEST_LOG_FORMAT
-from components.platform import AIRFLOW_NAMESPACE, AIRFLOW_RELEASE, API_SERVER_PORT, OAUTH2_PROXY_RELEASE
+from components.platform import (
+    AIRFLOW_NAMESPACE,
+    AIRFLOW_RELEASE,
+    API_SERVER_PORT,
+    EDGE_SESSION_SECONDS,
+    OAUTH2_PROXY_RELEASE,
+)
 from components.timeouts import ApiCall
 
 #: The Service the HTTPRoute sends every request to (the chart's fullname is the release name).
@@ -206,7 +212,7 @@ def proxy_options(args: OAuth2ProxyArgs) -> dict[str, Any]:
         "cookie_httponly": True,
         "cookie_samesite": "lax",
         "cookie_path": "/",
-        "cookie_expire": "12h",
+        "cookie_expire": f"{EDGE_SESSION_SECONDS // 3600}h",
         "cookie_refresh": "1h",
         "whitelist_domains": [args.hostname, *([args.logout_host] if args.logout_host else [])],
         "skip_provider_button": True,

@@ -15,6 +15,7 @@ import pytest
 from components.edge import routes
 from plan import journey_sessions
 from plan.explain import Explainer
+from plan.journey_timeouts import RELEASE
 from tests import stacks
 
 STACK = "dev"
@@ -108,3 +109,33 @@ def test_logout_route_is_exact_and_only_redirects(plans):
         (rule,) = [r for r in _route(plan)["inputs"]["spec"]["rules"] if "backendRefs" not in r]
         assert rule["matches"] == [{"path": {"type": "Exact", "value": p}} for p in routes.LOGOUT_PATHS]
         assert [f["type"] for f in rule["filters"]] == ["RequestHeaderModifier", "RequestRedirect"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_airflow_serves_only_the_edge_persons_session(plans, stack):
+    hops = journey_sessions.session_binding(plans[stack])
+    assert [h.layer for h in hops] == ["gateway", "oauth2-proxy", "airflow", "airflow"]
+    assert _denied(hops) == [], [h.line() for h in hops]
+    assert "43200 s" in hops[-1].step
+
+
+def test_session_binding_walk_denies_where_a_layer_breaks(plans):
+    """Without the middleware, with Airflow's 24 h default token, or with forgeable person headers."""
+    plan = copy.deepcopy(plans[STACK])
+    (plugins,) = [r for r in plan.resources if r["type"].endswith(":ConfigMap") and "plugins" in r["name"]]
+    for key, text in plugins["inputs"]["data"].items():
+        plugins["inputs"]["data"][key] = text.replace("EdgeSession", "Removed")
+    (release,) = [r for r in plan.of_type(RELEASE) if "airflow" in str(r["inputs"].get("chart"))]
+    values = release["inputs"]["values"]
+    values = json.loads(values) if isinstance(values, str) else values
+    values["config"].pop("api_auth")
+    release["inputs"]["values"] = values
+    rule = next(r for r in _route(plan)["inputs"]["spec"]["rules"] if "backendRefs" in r)
+    for f in rule["filters"]:
+        if f["type"] == "RequestHeaderModifier":
+            f["requestHeaderModifier"]["remove"] = [
+                h for h in f["requestHeaderModifier"]["remove"] if h != "X-Forwarded-Email"
+            ]
+    denied = _denied(journey_sessions.session_binding(plan))
+    assert [h.layer for h in denied] == ["gateway", "airflow", "airflow"], [h.line() for h in denied]
+    assert "x-forwarded-email" in denied[0].note and "86400 s" in denied[2].step

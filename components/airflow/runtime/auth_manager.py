@@ -23,6 +23,12 @@ when ``[core] auth_manager`` contains that string (``dag_processing/collection.p
 the file mounted into ``$AIRFLOW_HOME/config``, which Airflow puts on ``sys.path``:
 ``settings.prepare_syspath_for_config_and_plugins``); the other components keep FAB's class.
 
+It also binds the browser's Airflow session to the person the edge authenticated
+(:class:`EdgeSession`, a root ASGI middleware the api-server's plugin registers): oauth2-proxy ends
+its session without Airflow knowing (expiry, cookie-secret rotation, another person signing in on
+the same browser), while Airflow's ``_token`` cookie lives on until its own expiry, so the next person
+would act as the previous one. Every cookie the api-server sets is made ``Secure`` there too.
+
 The stack's data is the JSON object in the environment variable :data:`DATA_ENV`, read at first
 use: ``{"issuer": "<https issuer>" or "", "audiences": [...], "clients": {"<client id>": ["<role>"]},
 "scopes": {"<scope>": ["<role>"]}, "leeway": <seconds>}``.
@@ -185,3 +191,147 @@ def _unverified_issuer(token: str) -> str:
         return ""
     issuer = claims.get("iss")
     return issuer if isinstance(issuer, str) else ""
+
+
+# --------------------------------------------------------------------------------------------------
+# The browser's Airflow session belongs to the person the edge authenticated on this request
+# --------------------------------------------------------------------------------------------------
+
+#: Request headers oauth2-proxy sets from its session (``pass_user_headers``: X-Forwarded-User is the
+#: session's user, the ID token's ``sub``; -Email its ``email``; -Preferred-Username its
+#: ``preferred_username``; oauthproxy.go ``addHeadersForProxying`` / pkg/middleware headers). The
+#: gateway removes client copies (components/edge/routes.py ``IDENTITY_HEADERS``), so on the api-server
+#: they name the person oauth2-proxy authenticated on *this* request. Lower case: ASGI header names.
+EDGE_HEADERS = {
+    "email": b"x-forwarded-email",
+    "user": b"x-forwarded-user",
+    "preferred": b"x-forwarded-preferred-username",
+}
+#: Airflow's JWT cookie (base_auth_manager.py ``COOKIE_NAME_JWT_TOKEN``) and FAB's Flask session cookie.
+TOKEN_COOKIE = "_token"
+SESSION_COOKIE = "session"
+#: The FAB app is mounted here (api_fastapi/app.py ``init_auth_manager``: ``app.mount("/auth", ...)``);
+#: its views judge the Flask session themselves (webserver_config.py ``before_request``).
+FAB_PREFIX = "/auth/"
+#: FAB registers a user whose IdP gave no email as ``<username>@email.notfound``
+#: (security_manager/override.py ``auth_user_oauth``): that is no email to compare.
+NO_EMAIL_SUFFIX = "@email.notfound"
+
+
+def edge_person(headers: dict[str, str]) -> dict[str, str]:
+    """The edge's person from request headers (names lower-cased): ``{"email"|"user"|"preferred": value}``,
+    only the non-empty ones; ``{}`` when the request did not come through oauth2-proxy's session."""
+    found = {key: (headers.get(name.decode()) or "").strip() for key, name in EDGE_HEADERS.items()}
+    return {key: value for key, value in found.items() if value}
+
+
+def same_person(username: str, email: str, edge: dict[str, str]) -> bool:
+    """Whether the Airflow user (FAB ``username`` and ``email``) is the edge's person. Both logins come
+    from the same IdP: FAB stores the ID token's ``email`` (webserver_config.py ``get_oauth_user_info``),
+    oauth2-proxy forwards the same claim. A user without an email is matched on the username FAB took
+    (``preferred_username``, else ``sub``). Twin: webserver_config.py ``_same_person`` (kept in step by
+    tests_airflow/test_edge_session.py through both paths)."""
+    if email and not email.lower().endswith(NO_EMAIL_SUFFIX):
+        return email.lower() == edge.get("email", "").lower()
+    return username.lower() in {v.lower() for k, v in edge.items() if k in ("user", "preferred")}
+
+
+def _cookie(headers: dict[str, str], name: str) -> str | None:
+    for part in headers.get("cookie", "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value
+    return None
+
+
+def _without_cookie(raw: list[tuple[bytes, bytes]], name: str) -> list[tuple[bytes, bytes]]:
+    """The request's headers with cookie ``name`` removed from every Cookie header."""
+    out = []
+    for key, value in raw:
+        if key.lower() == b"cookie":
+            kept = [p for p in value.decode("latin-1").split(";") if p.strip().partition("=")[0] != name]
+            value = ";".join(kept).strip().encode("latin-1")
+        out.append((key, value))
+    return out
+
+
+def secure_cookie(value: bytes) -> bytes:
+    """A Set-Cookie value with ``Secure`` added when missing. Airflow sets ``_token`` Secure only with
+    ``[api] ssl_cert`` (api_fastapi/auth/middlewares/refresh_token.py) or an https request scheme
+    (providers/fab/www/views.py ``redirect``); behind the TLS gateway neither holds."""
+    attributes = {a.strip().lower() for a in value.decode("latin-1").split(";")[1:]}
+    return value if "secure" in attributes else value + b"; Secure"
+
+
+def cleared(name: str) -> tuple[bytes, bytes]:
+    return b"set-cookie", f"{name}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax".encode()
+
+
+class EdgeSession:
+    """Root ASGI middleware of the api-server (registered by its plugin, runtime/execution_scope.py).
+
+    - A request that carries Airflow's ``_token`` cookie and an edge person (:func:`edge_person`) is
+      refused with 401 and both session cookies cleared when the token's user is another person;
+      Airflow's UI answers a 401 by sending the browser to log in, now as the edge's person. Under
+      ``/auth/`` (FAB's login and views) the stale cookie is only removed from the request and cleared
+      in the response unless the response sets a new one (the login of the edge's person does).
+      Tokens Airflow itself refuses pass on unchanged: Airflow answers and clears them
+      (refresh_token.py). Machine clients send no ``_token`` cookie and pass untouched; one that does
+      is refused, because Airflow would serve the cookie's user instead of the bearer's
+      (refresh_token.py sets ``request.state.user``, which core_api/security.py ``get_user`` returns
+      before it reads ``Authorization``).
+    - Every ``Set-Cookie`` of every response gets ``Secure`` (:func:`secure_cookie`).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        edge, token = edge_person(headers), _cookie(headers, TOKEN_COOKIE)
+        stale = bool(edge and token) and not await self._token_is_persons(token or "", edge)
+        path = scope.get("path", "")[len(scope.get("root_path", "")) :] or "/"
+        if stale and not path.startswith(FAB_PREFIX):
+            log.warning("refused a %s cookie of another person than the edge's %s", TOKEN_COOKIE, edge)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"application/json"), cleared(TOKEN_COOKIE), cleared(SESSION_COOKIE)],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"detail":"Not authenticated"}'})
+            return None
+        if stale:
+            scope = {**scope, "headers": _without_cookie(scope["headers"], TOKEN_COOKIE)}
+
+        async def secured(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                out = [(k, secure_cookie(v) if k.lower() == b"set-cookie" else v) for k, v in message["headers"]]
+                sets_token = any(k.lower() == b"set-cookie" and v.startswith(b"_token=") for k, v in out)
+                if stale and not sets_token:
+                    out.append(cleared(TOKEN_COOKIE))
+                message = {**message, "headers": out}
+            await send(message)
+
+        return await self.app(scope, receive, secured)
+
+    @staticmethod
+    async def _token_is_persons(token: str, edge: dict[str, str]) -> bool:
+        """True when the token's user is the edge's person, or when Airflow refuses the token anyway."""
+        from airflow.api_fastapi.app import get_auth_manager
+        from sqlalchemy import select
+
+        manager = get_auth_manager()
+        try:
+            user = await manager.get_user_from_token(token)
+        except Exception:  # expired, forged, deleted user: Airflow's own code answers and clears it
+            return True
+        if same_person(str(getattr(user, "username", "") or ""), str(getattr(user, "email", "") or ""), edge):
+            return True
+        # FAB hands out users cached for [fab] cache_ttl (fab_auth_manager.py deserialize_user), per replica:
+        # an email the login just updated (webserver_config.py auth_user_oauth) is read anew before refusing.
+        row = manager.session.execute(select(User.username, User.email).where(User.id == user.id)).one_or_none()
+        return row is not None and same_person(row.username or "", row.email or "", edge)

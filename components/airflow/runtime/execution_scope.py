@@ -41,6 +41,7 @@ from urllib.parse import parse_qs, unquote
 
 import airflow_local_settings as domains
 from airflow.plugins_manager import AirflowPlugin
+from airflow_mesh_auth_manager import EdgeSession
 
 #: Path segment the execution API is mounted at (``api_fastapi/app.py``: ``app.mount("/execution", ...)``).
 PREFIX = "/execution/"
@@ -172,7 +173,13 @@ class ExecutionScope:
 
 
 class ExecutionScopePlugin(AirflowPlugin):
-    """Registers :class:`ExecutionScope` on the api-server's root app."""
+    """Registers :class:`ExecutionScope` on the api-server's root app, and the auth manager's
+    :class:`~airflow_mesh_auth_manager.EdgeSession` (a browser's Airflow session is the edge person's;
+    every cookie Secure). This file is the api-server's only plugin; the auth manager module sits in
+    ``$AIRFLOW_HOME/config`` beside ``airflow_local_settings``, on ``sys.path`` the same way."""
 
     name = "airflow_mesh_execution_scope"
-    fastapi_root_middlewares = [{"middleware": ExecutionScope, "name": "airflow-mesh execution API domain scope"}]
+    fastapi_root_middlewares = [
+        {"middleware": ExecutionScope, "name": "airflow-mesh execution API domain scope"},
+        {"middleware": EdgeSession, "name": "airflow-mesh edge session binding and Secure cookies"},
+    ]

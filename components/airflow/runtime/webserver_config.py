@@ -26,11 +26,11 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride
-from flask import redirect, session
+from flask import after_this_request, redirect, request, session
 from flask_appbuilder import expose
 from flask_appbuilder.security.manager import AUTH_OAUTH
 from flask_appbuilder.security.views import AuthOAuthView
-from flask_login import logout_user
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 #: Environment variable holding the stack's data (see the module docstring).
@@ -44,7 +44,13 @@ AUTH_USER_REGISTRATION = True
 AUTH_USER_REGISTRATION_ROLE = "Public"
 AUTH_ROLES_SYNC_AT_LOGIN = True
 AUTH_ROLES_MAPPING: dict[str, list[str]] = _DATA["roles_mapping"]
+# FAB's session lasts as long as oauth2-proxy's (cookie_expire 12h), never longer; its cookie is Secure
+# (FAB sets it only with [fab] cookie_secure: providers/fab/www/app.py) and the browser sends it only
+# over the TLS edge. The api-server's EdgeSession middleware (runtime/auth_manager.py) adds Secure to
+# any other cookie too.
 PERMANENT_SESSION_LIFETIME = 43200
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 OAUTH_PROVIDERS = [
     {
@@ -137,11 +143,49 @@ class AirflowMeshAuthOAuthView(AuthOAuthView):
         return response
 
 
+#: oauth2-proxy's person headers (pass_user_headers), stripped from client requests at the gateway.
+EDGE_HEADERS = {"email": "X-Forwarded-Email", "user": "X-Forwarded-User", "preferred": "X-Forwarded-Preferred-Username"}
+
+
+def _same_person(username: str, email: str, edge: dict[str, str]) -> bool:
+    """Twin of runtime/auth_manager.py ``same_person`` (this file cannot import it: it is loaded by
+    FAB's ``from_pyfile``, wherever FAB's app is built): the email when FAB has one, else the username."""
+    if email and not email.lower().endswith("@email.notfound"):  # FAB's stand-in for no email (auth_user_oauth)
+        return email.lower() == edge.get("email", "").lower()
+    return username.lower() in {v.lower() for k, v in edge.items() if k in ("user", "preferred")}
+
+
+def _clear_token(response: Response) -> Response:
+    """Clear Airflow's JWT cookie of the refused person, unless this response sets a new one (a login)."""
+    if not any(c.startswith(f"{AIRFLOW_TOKEN_COOKIE}=") for c in response.headers.getlist("Set-Cookie")):
+        response.delete_cookie(AIRFLOW_TOKEN_COOKIE, secure=True, httponly=True, samesite="Lax")
+    return response
+
+
 class AirflowMeshSecurityManager(FabAirflowSecurityManagerOverride):
     """Domain roles are created and their permissions re-applied at every start (sync_roles); logout
-    ends every session (:class:`AirflowMeshAuthOAuthView`)."""
+    ends every session (:class:`AirflowMeshAuthOAuthView`); a FAB session is the edge person's only."""
 
     authoauthview = AirflowMeshAuthOAuthView
+
+    @staticmethod
+    def before_request() -> None:
+        """FAB's per-request hook (init_appbuilder.py registers ``sm.before_request``; the base sets
+        ``g.user``), first signing out a FAB session whose user is not the person oauth2-proxy
+        authenticated on this request: oauth2-proxy's session can end or change hands (expiry, another
+        person on a shared browser) while FAB's cookie lives on. The request goes on anonymous (FAB
+        sends it to the login, which signs in the edge's person; the OAuth state stays in the session)."""
+        edge = {k: v.strip() for k, name in EDGE_HEADERS.items() if (v := request.headers.get(name, "")).strip()}
+        if (
+            edge
+            and current_user.is_authenticated
+            and not _same_person(current_user.username, current_user.email or "", edge)
+        ):
+            _log.warning("signed out the FAB session of %s: the edge's person is %s", current_user.username, edge)
+            logout_user()
+            after_this_request(_clear_token)
+        _BASE.before_request()
+
     ROLE_CONFIGS = [*_BASE.ROLE_CONFIGS, *({"role": role, "perms": _DOMAIN_PERMISSIONS} for role in DOMAIN_ROLES)]
 
     def get_oauth_user_info(self, provider: str, resp: dict[str, Any]) -> dict[str, Any]:
@@ -160,14 +204,22 @@ class AirflowMeshSecurityManager(FabAirflowSecurityManagerOverride):
     def auth_user_oauth(self, userinfo: dict[str, Any], rotate_session_id: bool = True) -> Any:
         """FAB's OAuth login, refused under a machine client's username (``<client id>@machine.invalid``,
         runtime/auth_manager.py): FAB finds the user by username alone (case-insensitively), so a person
-        whose IdP lets them pick that name would sign in as the machine and hold its roles."""
+        whose IdP lets them pick that name would sign in as the machine and hold its roles. The user's email
+        follows the IdP's at every login (FAB keeps the first one), as the edge binding compares it."""
         import logging  # local: this guard stays self-contained
 
         name = str(userinfo.get("username") or userinfo.get("email") or "")
         if name.lower().endswith(MACHINE_USER_SUFFIX):
             logging.getLogger(__name__).error("refused an OAuth login under the machine username %s", name)
             return None
-        return super().auth_user_oauth(userinfo, rotate_session_id)
+        user = super().auth_user_oauth(userinfo, rotate_session_id)
+        email = str(userinfo.get("email") or "")
+        if user and email and user.email != email:
+            # FAB keeps the email of the first login (it syncs only roles); the api-server compares it with
+            # the edge's person (runtime/auth_manager.py same_person), so a changed email must follow.
+            user.email = email
+            self.update_user(user)
+        return user
 
 
 SECURITY_MANAGER_CLASS = AirflowMeshSecurityManager

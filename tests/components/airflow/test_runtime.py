@@ -182,10 +182,10 @@ def webserver_config(inputs, monkeypatch):
     monkeypatch.setitem(sys.modules, "airflow.providers.fab.auth_manager.security_manager.override", override)
     monkeypatch.setitem(sys.modules, "flask_appbuilder.security.manager", manager)
     stand_ins = {
-        "flask": {"redirect": None, "session": {}},
+        "flask": {"after_this_request": None, "redirect": None, "request": None, "session": {}},
         "flask_appbuilder": {"expose": lambda _path: lambda view: view},
         "flask_appbuilder.security.views": {"AuthOAuthView": object},
-        "flask_login": {"logout_user": None},
+        "flask_login": {"current_user": None, "logout_user": None},
         "werkzeug.wrappers": {"Response": object},
     }
     for name, attributes in stand_ins.items():
