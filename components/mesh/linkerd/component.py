@@ -23,7 +23,7 @@ from components.mesh.linkerd import observability
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
 from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
-from components.mesh.policy import POD_SECURITY_LABELS
+from components.mesh.policy import RESTRICTED_POD_SECURITY_LABELS
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 from components.mesh.scaffold import chart_release, child_options, manifest_object, system_namespace
 from components.platform import KUBERNETES_SERVICE_CIDR
@@ -99,8 +99,10 @@ class LinkerdMesh(pulumi.ComponentResource):
     @staticmethod
     def namespace_labels() -> dict[str, str]:
         """Pod Security only: Linkerd enrols a namespace by annotation (:meth:`namespace_annotations`).
-        The CNI sets up the redirection, so no injected pod needs NET_ADMIN and ``baseline`` holds."""
-        return dict(POD_SECURITY_LABELS)
+        The CNI sets up the redirection, and the containers the injector adds (network validator, proxy)
+        drop every capability and run as non-root with seccomp RuntimeDefault, so ``restricted`` is
+        enforced (proven with the injected containers by proof/injection.py, tests/proof)."""
+        return dict(RESTRICTED_POD_SECURITY_LABELS)
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
