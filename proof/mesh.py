@@ -279,3 +279,35 @@ def _port_names(pod: PodView) -> set[str]:
 
 def _names(chosen: list[PodView]) -> str:
     return ", ".join(sorted({p.owner.ref() for p in chosen}))
+
+
+#: (group, kind) -> the version a mesh controller reads; an object of that kind is invisible to it unless
+#: the cluster's CRD serves that version. Linkerd edge-26.8.3's policy controller pins TLSRoute to
+#: v1alpha2 (linkerd2 policy-controller/k8s/api/src/lib.rs ``gateway::TLSRoute``: "v1 is only served
+#: by Gateway API v1.5 and later"); Gateway API v1.5.1's *standard* channel serves TLSRoute only as v1
+#: (config/crd/standard/gateway.networking.k8s.io_tlsroutes.yaml: v1alpha2 ``served: false``).
+WATCHED: dict[str, dict[tuple[str, str], str]] = {
+    "linkerd": {("gateway.networking.k8s.io", "TLSRoute"): "v1alpha2"},
+}
+
+
+def watched_versions(objects: ObjectSet) -> list[Finding]:
+    """Objects of a kind the mesh's controller reads at a version the set's CRD does not serve: the
+    controller's watch fails and the objects (Linkerd's TLS exits) never take effect."""
+    out = []
+    for (group, kind), version in WATCHED.get(provider(objects) or "", {}).items():
+        users = [o for o in objects.of_kind(kind) if o.api_version.startswith(f"{group}/")]
+        if not users:
+            continue
+        crds = [c for c in objects.crds() if c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind]
+        served = {v["name"] for c in crds for v in c["spec"].get("versions") or [] if v.get("served")}
+        if version not in served:
+            why = f"serves {sorted(served)}" if crds else "is not in the set"
+            out.append(
+                Finding(
+                    "mesh-watch",
+                    users[0].ref(),
+                    f"the mesh reads {group}/{version} {kind}; the CRD {why} ({len(users)} objects unseen)",
+                )
+            )
+    return out

@@ -218,10 +218,17 @@ def build(
     return out
 
 
+def is_pulumi_patch(obj: KubeObject) -> bool:
+    """A Pulumi ``<Kind>Patch`` of a built-in API (``apps/v1 DaemonSetPatch``), not a custom kind that
+    happens to end in Patch (Kuma's ``ContainerPatch``)."""
+    group = obj.api_version.rsplit("/", 1)[0] if "/" in obj.api_version else ""
+    return obj.kind.endswith("Patch") and ("." not in group or group.endswith(".k8s.io"))
+
+
 def apply_patches(objects: ObjectSet) -> None:
     """Merge every emitted ``<Kind>Patch`` into its target and drop it from the set; raises PlanError
     when the target is not in the set (the apply would fail: Pulumi's patch resources only patch)."""
-    patches = [o for o in objects.objects if o.source == "emitted" and o.kind.endswith("Patch")]
+    patches = [o for o in objects.objects if o.source == "emitted" and is_pulumi_patch(o)]
     for patch in patches:
         kind = patch.kind.removesuffix("Patch")
         target = objects.find(kind, patch.namespace, patch.name)
