@@ -34,12 +34,6 @@ _LINKERD_TLSROUTE = (
 DEFECTS: dict[str, dict[str, str]] = {
     "apiserver": {"dev-linkerd": _TLSROUTE_GAP},
     "mesh-watch": {"dev-linkerd": _LINKERD_TLSROUTE},
-    "checkov": {
-        "dev-linkerd": (
-            "F7: Linkerd's control plane (destination, identity, proxy-injector, heartbeat) and CNI run without "
-            "requests or memory limits, and dev's proxies too (proxy.resources only with HA): proof/FINDINGS.md"
-        )
-    },
 }
 
 

@@ -35,6 +35,21 @@ INJECT_ANNOTATION = "linkerd.io/inject"
 DEFAULT_POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
 
 
+#: The chart's values-ha.yaml sizes (Linkerd's ``{cpu: {request}, memory: {request, limit}}`` shape,
+#: partials/templates/_resources.tpl), used in every tier: the proxy's, the controllers' and identity's.
+PROXY_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
+CONTROLLER_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "50Mi"}}
+IDENTITY_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "10Mi"}}
+CONTROLLER_RESOURCE_KEYS = (
+    "destinationResources",
+    "spValidatorResources",
+    "proxyInjectorResources",
+    "heartbeatResources",
+)
+#: linkerd2-cni's installer and repair controller (its values.yaml leaves both empty): small agents.
+CNI_RESOURCES = {"cpu": {"request": "10m"}, "memory": {"limit": "64Mi", "request": "32Mi"}}
+
+
 def control_plane_values(args: MeshArgs) -> dict[str, Any]:
     """Helm values of linkerd-control-plane (keys checked against values.yaml + values-ha.yaml)."""
     ha = args.control_plane_replicas >= 2
@@ -56,7 +71,13 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
             "defaultInboundPolicy": access_policy(args.tls_mode),
             # Native sidecars (the edge default, pinned): Jobs and KubernetesExecutor pods complete.
             "nativeSidecar": True,
+            "resources": PROXY_RESOURCES,
         },
+        # Requests and memory limits in every tier (the chart's values.yaml leaves them empty, so the
+        # control plane would be BestEffort: first evicted, invisible to Karpenter's sizing).
+        **{key: CONTROLLER_RESOURCES for key in CONTROLLER_RESOURCE_KEYS},
+        "identityResources": IDENTITY_RESOURCES,
+        "policyController": {"resources": CONTROLLER_RESOURCES},
     }
     if ha:
         # values-ha.yaml of the chart, expressed here so the replica count follows the settings.
@@ -69,7 +90,6 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
                 "enablePodAntiAffinity": True,
             }
         )
-        values["proxy"]["resources"] = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
     if args.telemetry:
         # Traces over OTLP; access logs go to the proxies' own logs (observability.py).
         endpoint = f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"
@@ -208,7 +228,11 @@ class LinkerdMesh(pulumi.ComponentResource):
         # The Gateway API CRDs belong to the stack (components.edge.gateway_api), never to Linkerd.
         crds = release("crds", "linkerd-crds", SYSTEM_NAMESPACE, {"installGatewayAPI": False}, [namespace])
         cni = release(
-            "cni", "linkerd2-cni", CNI_NAMESPACE, {"repairController": {"enabled": True}}, [cni_namespace, crds]
+            "cni",
+            "linkerd2-cni",
+            CNI_NAMESPACE,
+            {"resources": CNI_RESOURCES, "repairController": {"enabled": True, "resources": CNI_RESOURCES}},
+            [cni_namespace, crds],
         )
         control_plane = release(
             "control-plane",
