@@ -3,6 +3,8 @@ enrolment, injected containers, the watched API version, route parents, patches 
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from proof import charts, mesh, objects, pod_security, wiring
@@ -30,7 +32,9 @@ def _server(port: int, app: str = "api") -> dict:
 
 
 def _api(port: int = 8080) -> dict:
-    container = {"name": "main", "image": "example/app:1.0", "ports": [{"containerPort": port}], **RESTRICTED_CONTAINER}
+    # a deep copy: the tests below change the security context, which RESTRICTED_CONTAINER shares
+    container = {"name": "main", "image": "example/app:1.0", "ports": [{"containerPort": port}]}
+    container |= copy.deepcopy(RESTRICTED_CONTAINER)
     return deployment("api", containers=[container], serviceAccountName="api")
 
 
