@@ -26,6 +26,10 @@ only to ports Kuma treats as HTTP, which it does only for an ``appProtocol`` or
 inbound_converter.go`` ``ProtocolTagFor``: tcp otherwise); Istio ambient without waypoints, Linkerd
 without route timeouts and Consul with protocol ``tcp`` have none. ``plan/journey_timeouts.py``
 reads every value back from the recorded objects, including that no journey Service is HTTP to a mesh.
+Exits follow the same rule: Consul builds a plain-HTTP destination's route in the caller's sidecar with
+no timeout field (hashicorp/consul ``agent/xds/routes.go`` ``makeNamedAddressesRoute``), so Envoy's 15 s
+default would cut a task's call and no config entry reaches it; the settings refuse port-80 exits with
+Consul, and ``journey_timeouts.consul_exit_hop`` reads back that every destination is tcp.
 
 PgBouncer's ``query_timeout`` (cancel a running query) stays 0: it would also cut the migration Job's
 long statements, which pass through the same PgBouncer.

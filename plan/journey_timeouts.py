@@ -138,6 +138,38 @@ def mesh_hop(plan: harness.Plan, provider: str) -> Hop:
     return Hop("timeout", step, True, reasons.get(provider, provider), "")
 
 
+def consul_exit_hop(plan: harness.Plan) -> Hop:
+    """Consul's exits: no request timeout and no retry the mesh adds to a task's call out.
+
+    A ``ServiceDefaults`` destination with protocol ``tcp`` (443, by SNI) is a TCP proxy in the caller's
+    sidecar and the terminating gateway: no route, so no timeout or retry. One with an HTTP protocol is
+    an HTTP route in the caller's sidecar that Consul builds without a timeout or retry policy
+    (hashicorp/consul ``agent/xds/routes.go`` ``makeNamedAddressesRoute``), so Envoy's 15 s route default
+    applies and no config entry can lift it (a ``ServiceResolver`` ``requestTimeout`` reaches only the
+    terminating gateway's route, ``makeRoutes``/``makeNamedDefaultRouteWithLB``, where 0 again means
+    Envoy's default). The settings therefore refuse plain-HTTP exits with Consul; this reads the plan back.
+    Resolvers and routers with timeouts or retries would change the gateway's routes, so none may exist.
+    """
+    step = "mesh adds no request timeout and no retry on exits"
+    http = [
+        r["inputs"]["metadata"]["name"]
+        for r in plan.resources
+        if r["type"].endswith("consul.hashicorp.com/v1alpha1:ServiceDefaults")
+        and r["inputs"]["spec"].get("destination")
+        and _http(r["inputs"]["spec"].get("protocol"))
+    ]
+    if http:
+        return Hop("timeout", step, False, f"ServiceDefaults {http}", "HTTP exit: Envoy's 15 s route timeout")
+    tuned = [
+        r["inputs"]["metadata"]["name"]
+        for r in plan.resources
+        if r["type"].endswith((":ServiceResolver", ":ServiceRouter")) and "consul.hashicorp.com" in r["type"]
+    ]
+    if tuned:
+        return Hop("timeout", step, False, f"{tuned}", "resolvers/routers change the exits' routes")
+    return Hop("timeout", step, True, "every destination is tcp (SNI): no HTTP route, no timeout, no retry", "")
+
+
 def _kuma_hop(plan: harness.Plan, step: str) -> Hop:
     problems: list[str] = []
     mesh = next((r for r in plan.resources if r["type"].endswith("kuma.io/v1alpha1:Mesh")), None)

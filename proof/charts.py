@@ -126,7 +126,8 @@ PARTIALS = {"linkerd-edge-26.8.3": ("partials", ("linkerd-crds", "linkerd-contro
 
 @dataclass
 class Rendered:
-    """What installing one release creates: ``objects`` (hooks included, ``kind: List`` expanded)
+    """What installing one release creates: ``objects`` (hooks included except ``helm test`` ones,
+    ``kind: List`` expanded)
     with the template each came from, and the chart's ``crds/`` CRDs."""
 
     release: str
@@ -141,6 +142,18 @@ def upstream_dir() -> Path:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
     raise ChartError("upstream data not found: set AIRFLOW_MESH_UPSTREAM_DIR")
+
+
+#: Hook events only ``helm test`` runs (Helm pkg/releaseutil/manifest_sorter.go ``events``: "test" and
+#: the Helm 2 spelling "test-success" both map to HookTest); ``helm install`` never creates them.
+TEST_HOOKS = {"test", "test-success", "test-failure"}
+
+
+def is_test_hook(obj: dict[str, Any]) -> bool:
+    """True for an object whose ``helm.sh/hook`` events are all test events (Consul's ``consul-test`` pod)."""
+    hooks = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
+    events = {e.strip() for e in str(hooks).split(",")} if hooks else set()
+    return bool(events) and events <= TEST_HOOKS
 
 
 def with_placeholders(value: Any) -> Any:
@@ -262,7 +275,7 @@ class ChartLibrary:
             if cached:
                 write_atomically(cached, json.dumps(parsed))
         out = Rendered(release=release["name"], chart_folder=folder)
-        out.objects = [(path, obj) for path, obj in parsed["objects"]]
+        out.objects = [(path, obj) for path, obj in parsed["objects"] if not is_test_hook(obj)]
         out.crds = parsed["crds"]
         return out
 

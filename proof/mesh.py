@@ -9,6 +9,17 @@ Enrollment is learned from the recorded objects, as the mesh's injector/CNI deci
   ``istio.io/dataplane-mode: ambient``; a pod opts out with ``istio.io/dataplane-mode: none``;
   host-network pods are never captured. Sidecar mode: ``istio-injection: enabled`` and pod label
   ``sidecar.istio.io/inject: "false"`` to opt out.
+- Linkerd edge-26.8.3 (docs/2-edge/features/proxy-injection): namespace *annotation*
+  ``linkerd.io/inject: enabled``; a pod opts out with the annotation ``linkerd.io/inject: disabled``.
+- Consul (consul-k8s 1.9.11 charts ``connectInject.namespaceSelector``, the program's
+  components/mesh/consul/values.py): namespace label ``consul.hashicorp.com/connect-inject: enabled``;
+  a pod opts out with the annotation ``consul.hashicorp.com/connect-inject: "false"``.
+
+Linkerd policies select by ``Server`` (``podSelector`` and ``port``) and are bound by an
+``AuthorizationPolicy`` whose ``targetRef`` names a Server (or the namespace); Consul intentions name
+*Consul services*, which consul-k8s' endpoints controller registers per Kubernetes Service selecting
+the pod (control-plane/connect-inject/controllers/endpoints), or ``ServiceDefaults`` destinations
+that a terminating gateway serves.
 
 A policy whose selector matches no enrolled pod (or whose port no selected container has, or
 whose source identity no enrolled pod holds) does nothing: the traffic it was written for is denied.
@@ -26,11 +37,13 @@ from proof.wiring import Finding
 
 _KUMA_SYSTEM = "kuma-system"
 _ISTIO_ROOT = "istio-system"
+_LINKERD_INJECT = "linkerd.io/inject"
+_CONSUL_INJECT = "consul.hashicorp.com/connect-inject"
 _IDENTITY = re.compile(r"(?:^|/)ns/([^/]+)/sa/([^/]+)$")
 
 
 def provider(objects: ObjectSet) -> str | None:
-    """``kuma``, ``istio`` or None, from the policies and control planes in the set."""
+    """``kuma``, ``istio``, ``linkerd``, ``consul`` or None, from the policies and control planes in the set."""
     groups = {
         o.api_version.split("/")[0]
         for o in objects.objects
@@ -40,6 +53,10 @@ def provider(objects: ObjectSet) -> str | None:
         return "kuma"
     if "security.istio.io" in groups or objects.find("Deployment", "istio-system", "istiod"):
         return "istio"
+    if "policy.linkerd.io" in groups:
+        return "linkerd"
+    if "consul.hashicorp.com" in groups:
+        return "consul"
     return None
 
 
@@ -50,7 +67,9 @@ def meshed_namespaces(objects: ObjectSet) -> set[str]:
         labels = (ns.body.get("metadata") or {}).get("labels") or {}
         if labels.get("kuma.io/sidecar-injection") == "enabled" or labels.get("istio.io/dataplane-mode") == "ambient":
             out.add(ns.name)
-        if labels.get("istio-injection") == "enabled":
+        if labels.get("istio-injection") == "enabled" or labels.get(_CONSUL_INJECT) == "enabled":
+            out.add(ns.name)
+        if ((ns.body.get("metadata") or {}).get("annotations") or {}).get(_LINKERD_INJECT) == "enabled":
             out.add(ns.name)
     return out
 
@@ -63,6 +82,8 @@ def opted_out(pod: PodView) -> str | None:
         ("kuma.io/sidecar-injection", "disabled"),
         ("istio.io/dataplane-mode", "none"),
         ("sidecar.istio.io/inject", "false"),
+        (_LINKERD_INJECT, "disabled"),
+        (_CONSUL_INJECT, "false"),
     ):
         if pod.labels.get(key) == value or pod.annotations.get(key) == value:
             return f"{key}={value}"
@@ -110,6 +131,87 @@ def policy_targets(objects: ObjectSet) -> list[Finding]:
                             out.append(Finding("mesh-policy", policy.ref(), f"no enrolled pod holds {spiffe}"))
         elif group == "security.istio.io" and policy.kind in ("AuthorizationPolicy", "PeerAuthentication"):
             out.extend(_istio(policy.ref(), ns, spec, members))
+    out.extend(linkerd_targets(objects, members))
+    out.extend(consul_targets(objects, members))
+    return out
+
+
+def linkerd_targets(objects: ObjectSet, members: list[PodView]) -> list[Finding]:
+    """Every Server selects an enrolled pod with its port; every AuthorizationPolicy targets a
+    Server (or Namespace) that exists and requires authentications that exist; every
+    MeshTLSAuthentication names service accounts that enrolled pods run as."""
+    out: list[Finding] = []
+    linkerd = [o for o in objects.objects if o.api_version.startswith("policy.linkerd.io/") and o.source != "crds/"]
+    for server in (o for o in linkerd if o.kind == "Server"):
+        spec = server.body.get("spec") or {}
+        chosen = [p for p in members if p.namespace == server.namespace and selects(spec.get("podSelector"), p.labels)]
+        if not chosen:
+            out.append(
+                Finding("mesh-policy", server.ref(), f"podSelector {spec.get('podSelector')} matches no enrolled pod")
+            )
+            continue
+        port = spec.get("port")
+        ports = {str(x) for p in chosen for c in p.containers() for x in _container_ports(c)} | {
+            n for p in chosen for n in _port_names(p)
+        }
+        if str(port) not in ports:
+            out.append(Finding("mesh-policy", server.ref(), f"port {port} is no container port of {_names(chosen)}"))
+    for policy in (o for o in linkerd if o.kind == "AuthorizationPolicy"):
+        spec = policy.body.get("spec") or {}
+        for ref in [spec.get("targetRef") or {}, *(spec.get("requiredAuthenticationRefs") or [])]:
+            kind, name = ref.get("kind"), ref.get("name")
+            if kind == "Namespace" or (kind == "ServiceAccount" and ref is not spec.get("targetRef")):
+                continue
+            if objects.find(str(kind), ref.get("namespace") or policy.namespace, str(name)) is None:
+                out.append(Finding("mesh-policy", policy.ref(), f"{kind} {name} does not exist"))
+    for authn in (o for o in linkerd if o.kind == "MeshTLSAuthentication"):
+        for ref in (authn.body.get("spec") or {}).get("identityRefs") or []:
+            ns = ref.get("namespace") or authn.namespace
+            if ref.get("kind") == "ServiceAccount" and not _identity_held(f"ns/{ns}/sa/{ref.get('name')}", members):
+                out.append(Finding("mesh-policy", authn.ref(), f"no enrolled pod runs as {ns}/{ref.get('name')}"))
+    return out
+
+
+def consul_services(objects: ObjectSet, members: list[PodView]) -> set[str]:
+    """Consul service names the set registers: each Kubernetes Service (in a meshed namespace) that
+    selects an enrolled pod, a pod's ``consul.hashicorp.com/connect-service`` annotation, the
+    ServiceDefaults destinations, and the terminating gateway."""
+    names = {
+        p.annotations["consul.hashicorp.com/connect-service"]
+        for p in members
+        if "consul.hashicorp.com/connect-service" in p.annotations
+    }
+    for svc in objects.of_kind("Service"):
+        selector = (svc.body.get("spec") or {}).get("selector")
+        if selector and any(p.namespace == svc.namespace and selects(selector, p.labels) for p in members):
+            names.add(svc.name)
+    for defaults in objects.of_kind("ServiceDefaults"):
+        if (defaults.body.get("spec") or {}).get("destination"):
+            names.add(defaults.name)
+    names |= {o.name for o in objects.of_kind("TerminatingGateway")}
+    return names
+
+
+def consul_targets(objects: ObjectSet, members: list[PodView]) -> list[Finding]:
+    """Every ServiceIntentions destination and source, and every service a TerminatingGateway
+    serves, is a Consul service the set registers (``*`` is every service)."""
+    intentions = [o for o in objects.of_kind("ServiceIntentions") if o.api_version.startswith("consul.hashicorp.com/")]
+    gateways = objects.of_kind("TerminatingGateway")
+    if not intentions and not gateways:
+        return []
+    known = consul_services(objects, members) | {"*"}
+    out = []
+    for o in intentions:
+        spec = o.body.get("spec") or {}
+        named = [("destination", (spec.get("destination") or {}).get("name"))]
+        named += [("source", s.get("name")) for s in spec.get("sources") or []]
+        out.extend(
+            Finding("mesh-policy", o.ref(), f"{role} {n} is no Consul service") for role, n in named if n not in known
+        )
+    for gw in gateways:
+        for svc in (gw.body.get("spec") or {}).get("services") or []:
+            if svc.get("name") not in known:
+                out.append(Finding("mesh-policy", gw.ref(), f"service {svc.get('name')} is no Consul service"))
     return out
 
 
@@ -177,3 +279,35 @@ def _port_names(pod: PodView) -> set[str]:
 
 def _names(chosen: list[PodView]) -> str:
     return ", ".join(sorted({p.owner.ref() for p in chosen}))
+
+
+#: (group, kind) -> the version a mesh controller reads; an object of that kind is invisible to it unless
+#: the cluster's CRD serves that version. Linkerd edge-26.8.3's policy controller pins TLSRoute to
+#: v1alpha2 (linkerd2 policy-controller/k8s/api/src/lib.rs ``gateway::TLSRoute``: "v1 is only served
+#: by Gateway API v1.5 and later"); Gateway API v1.5.1's *standard* channel serves TLSRoute only as v1
+#: (config/crd/standard/gateway.networking.k8s.io_tlsroutes.yaml: v1alpha2 ``served: false``).
+WATCHED: dict[str, dict[tuple[str, str], str]] = {
+    "linkerd": {("gateway.networking.k8s.io", "TLSRoute"): "v1alpha2"},
+}
+
+
+def watched_versions(objects: ObjectSet) -> list[Finding]:
+    """Objects of a kind the mesh's controller reads at a version the set's CRD does not serve: the
+    controller's watch fails and the objects (Linkerd's TLS exits) never take effect."""
+    out = []
+    for (group, kind), version in WATCHED.get(provider(objects) or "", {}).items():
+        users = [o for o in objects.of_kind(kind) if o.api_version.startswith(f"{group}/")]
+        if not users:
+            continue
+        crds = [c for c in objects.crds() if c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind]
+        served = {v["name"] for c in crds for v in c["spec"].get("versions") or [] if v.get("served")}
+        if version not in served:
+            why = f"serves {sorted(served)}" if crds else "is not in the set"
+            out.append(
+                Finding(
+                    "mesh-watch",
+                    users[0].ref(),
+                    f"the mesh reads {group}/{version} {kind}; the CRD {why} ({len(users)} objects unseen)",
+                )
+            )
+    return out

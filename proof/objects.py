@@ -8,6 +8,8 @@
 - ``kubernetes:yaml/v2:ConfigFile`` of the Gateway API release URL: the matching upstream
   ``gateway-api/<version>/standard`` CRDs. Any other ConfigFile is an error: its content is not
   in the plan.
+- Patches (``kubernetes:<group>/<version>:<Kind>Patch``, Pulumi's server-side apply patches): merged
+  into the object they name, which must be in the set; they are not objects of their own.
 - Pod templates: a ConfigMap value that is a Pod manifest (Airflow's ``pod_template_file``) is a
   pod the cluster will run, so it is checked like one (origin ``<configmap>[<key>]``).
 """
@@ -210,6 +212,41 @@ def build(
         namespaced = scope == "Namespaced" if scope else obj.kind not in CLUSTER_SCOPED
         if namespaced and not obj.namespace:
             obj.body.setdefault("metadata", {})["namespace"] = namespace
+    apply_patches(out)
     if templates:
         out.objects.extend(list(pod_templates(out.objects)))
     return out
+
+
+def is_pulumi_patch(obj: KubeObject) -> bool:
+    """A Pulumi ``<Kind>Patch`` of a built-in API (``apps/v1 DaemonSetPatch``), not a custom kind that
+    happens to end in Patch (Kuma's ``ContainerPatch``)."""
+    group = obj.api_version.rsplit("/", 1)[0] if "/" in obj.api_version else ""
+    return obj.kind.endswith("Patch") and ("." not in group or group.endswith(".k8s.io"))
+
+
+def apply_patches(objects: ObjectSet) -> None:
+    """Merge every emitted ``<Kind>Patch`` into its target and drop it from the set; raises PlanError
+    when the target is not in the set (the apply would fail: Pulumi's patch resources only patch)."""
+    patches = [o for o in objects.objects if o.source == "emitted" and is_pulumi_patch(o)]
+    for patch in patches:
+        kind = patch.kind.removesuffix("Patch")
+        target = objects.find(kind, patch.namespace, patch.name)
+        if target is None:
+            raise PlanError(f"{patch.origin}: {kind} {patch.namespace}/{patch.name} to patch is not in the set")
+        body = {k: v for k, v in patch.body.items() if k not in ("apiVersion", "kind", "metadata")}
+        _merge(target.body, body, patch.origin)
+        objects.objects.remove(patch)
+
+
+def _merge(into: dict[str, Any], patch: dict[str, Any], origin: str) -> None:
+    """Server-side apply with force, as far as the program uses it: maps merge, atomic lists are
+    replaced. A list of named items (``listType: map``, e.g. containers) would merge by key, which is
+    not modelled, so it raises."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value, origin)
+        elif isinstance(value, list) and any(isinstance(v, dict) and "name" in v for v in value):
+            raise PlanError(f"{origin}: patching the keyed list {key!r} is not modelled by the proof")
+        else:
+            into[key] = copy.deepcopy(value)

@@ -79,6 +79,14 @@ def _build(template: dict[str, Any], names: dict[str, str], namespace: str, spec
         }
     if kind == "ServiceAccount":
         return {"apiVersion": "v1", "kind": kind, "metadata": meta}
+    if kind == "Service":  # stands in for name and selection only (Consul registers services by name)
+        ports = [{"port": listener["port"]} for listener in spec.get("listeners") or []]
+        return {
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": meta,
+            "spec": {"selector": fill(template["selector"]), "ports": ports},
+        }
     if kind == "Pod":
         ports = [{"containerPort": listener["port"]} for listener in spec.get("listeners") or []]
         container = {"name": "runtime", "ports": ports if template.get("ports_from_listeners") else []}

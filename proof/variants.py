@@ -23,6 +23,9 @@ ISTIO = {"meshProvider": "istio", "meshAcceptUnenforcedEgress": True}
 #: variant id -> (stack, config overrides); ids are folder-safe.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "dev-istio": ("dev", ISTIO),
+    "dev-linkerd": ("dev", {"meshProvider": "linkerd"}),
+    "dev-consul": ("dev", {"meshProvider": "consul"}),
+    "prod-consul": ("prod", {"meshProvider": "consul"}),
     "dev-pod-identity": ("dev", {"identityMode": "pod-identity"}),
     "staging-celery": ("staging", {"airflowExecutor": "CeleryExecutor", "domains": None}),
     "prod-redis-sessions": ("prod", {"oauth2ProxySessionStore": "redis"}),

@@ -186,7 +186,9 @@ def references(objects: ObjectSet) -> list[Finding]:
                         Finding("references", binding.ref(), f"subject ServiceAccount {ns}/{subject['name']} missing")
                     )
     running = [p for p in all_pods if not p.owner.source.startswith("configmap")]
-    out.extend(_services(objects, running))
+    # A Service may select pods only the executor creates from a pod template (Consul's headless
+    # registration Services for task pods): they have endpoints while tasks run, which is the point.
+    out.extend(_services(objects, all_pods))
     out.extend(_budgets_and_scalers(objects, running))
     out.extend(_routes(objects, stores["Secret"]))
     return out
@@ -234,6 +236,10 @@ def _budgets_and_scalers(objects: ObjectSet, running: list[PodView]) -> Iterator
             yield Finding("references", hpa.ref(), f"scaleTargetRef {target.get('kind')} {target.get('name')} missing")
 
 
+#: A parentRef names a Gateway of this group unless it says otherwise (Gateway API ParentReference defaults).
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+
+
 def _routes(objects: ObjectSet, secrets: dict[tuple[str, str], set[str] | None]) -> Iterator[Finding]:
     services = {(o.namespace, o.name): o for o in objects.of_kind("Service")}
     gateways = {(o.namespace, o.name): o for o in objects.of_kind("Gateway")}
@@ -250,6 +256,12 @@ def _routes(objects: ObjectSet, secrets: dict[tuple[str, str], set[str] | None])
         spec = route.body.get("spec") or {}
         for parent in spec.get("parentRefs") or []:
             ns = parent.get("namespace") or route.namespace
+            kind = parent.get("kind", "Gateway")
+            if kind != "Gateway" or parent.get("group", GATEWAY_GROUP) != GATEWAY_GROUP:
+                # A mesh parent (Linkerd's EgressNetwork, a Service in GAMMA): that object must exist.
+                if objects.find(kind, ns, parent["name"]) is None:
+                    yield Finding("references", route.ref(), f"parent {kind} {ns}/{parent['name']} missing")
+                continue
             gw = gateways.get((ns, parent["name"]))
             if gw is None:
                 yield Finding("references", route.ref(), f"parent Gateway {ns}/{parent['name']} missing")

@@ -192,6 +192,17 @@ def _mesh_rules(s: Settings, add) -> None:
                         f"{rule.host}:{rule.port}: with meshProvider {s.mesh_provider}, "
                         "external hosts are reachable on 443 (TLS) or 80 only",
                     )
+                elif rule.port == 80 and s.mesh_provider == "consul":
+                    # A plain-HTTP destination is an HTTP route in the caller's sidecar that Consul builds
+                    # without a timeout (hashicorp/consul agent/xds/routes.go makeNamedAddressesRoute), so
+                    # Envoy's 15 s default cuts every slower call, and no config entry reaches that route
+                    # (ServiceResolver requestTimeout applies at the terminating gateway only, and 0 means
+                    # "Envoy's default" there too): the mesh would add a request timeout to a task's call.
+                    add(
+                        f"domains[{i}].egress[{j}]",
+                        f"{rule.host}:80: with meshProvider consul, a plain-HTTP exit is cut at Envoy's 15 s "
+                        "route timeout (Consul sets none on destination routes); use 443",
+                    )
     declared = [f"domains[{i}].egress" for i, d in enumerate(s.domains) if d.egress]
     if s.mesh_provider == "istio" and declared and not s.mesh_accept_unenforced_egress:
         # Ambient without an egress waypoint passes every destination through (plan/mesh_enforcement.py).

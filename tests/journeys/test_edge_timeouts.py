@@ -14,6 +14,7 @@ from components.airflow.values import PGBOUNCER_CONFIG_ANNOTATION
 from components.settings import SettingsError
 from plan import harness, journey_timeouts
 from tests import schemas, stacks
+from tests.components.mesh import mesh_plans as mp
 
 POLICY = "kubernetes:gateway.nginx.org/v1alpha1:ProxySettingsPolicy"
 #: The Services an API call passes between oauth2-proxy and RDS, as the charts render them.
@@ -126,3 +127,28 @@ def test_an_http_app_protocol_is_seen():
     assert journey_timeouts.http_service_ports(service) == ["8080"]
     assert journey_timeouts.http_service_ports({"spec": {"ports": [{"port": 80, "appProtocol": "grpc"}]}}) == ["80"]
     assert journey_timeouts.http_service_ports({"spec": {"ports": [{"port": 80, "appProtocol": "kuma.io/x"}]}}) == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_consul_exits_carry_no_request_timeout_or_retry(stack):
+    """Read back from the recorded config entries: every Consul destination is tcp (no HTTP route, so
+    neither Envoy's 15 s route timeout nor a retry policy), and no resolver or router tunes the exits."""
+    plan = mp.plan_for(stack, "consul")
+    destinations = [
+        r for r in plan.resources if r["type"].endswith(":ServiceDefaults") and r["inputs"]["spec"].get("destination")
+    ]
+    assert destinations
+    hop = journey_timeouts.consul_exit_hop(plan)
+    assert hop.allowed, hop.line()
+
+
+def test_an_http_consul_destination_is_a_denied_exit_hop():
+    plan = mp.plan_for("dev", "consul")
+    changed = []
+    for r in plan.resources:
+        if r["type"].endswith(":ServiceDefaults") and r["inputs"]["spec"].get("destination"):
+            r = copy.deepcopy(r)
+            r["inputs"]["spec"]["protocol"] = "http"
+        changed.append(r)
+    hop = journey_timeouts.consul_exit_hop(harness.Plan(plan.stack, changed))
+    assert hop.allowed is False and "15 s" in hop.note, hop.line()

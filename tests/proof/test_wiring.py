@@ -14,6 +14,7 @@ CHECKS = {
     "unset": wiring.unset_values,
     "enrollment": mesh.enrollment,
     "mesh-policies": mesh.policy_targets,
+    "mesh-watch": mesh.watched_versions,
     "admission": pod_security.admission,
     "restricted": pod_security.restricted_findings,
 }
@@ -51,8 +52,13 @@ def test_every_pod_in_a_meshed_namespace_is_enrolled_or_reviewed(proof, set_id):
 
 @pytest.mark.parametrize("set_id", params("mesh-policies"))
 def test_every_mesh_policy_selects_an_enrolled_pod_port_and_identity(proof, set_id):
-    assert mesh.provider(proof.objects(set_id)) in ("kuma", "istio")
+    assert mesh.provider(proof.objects(set_id)) in ("kuma", "istio", "linkerd", "consul")
     assert _findings(proof, set_id, "mesh-policies") == []
+
+
+@pytest.mark.parametrize("set_id", params("mesh-watch"))
+def test_the_mesh_reads_its_objects_at_a_version_the_cluster_serves(proof, set_id):
+    assert _findings(proof, set_id, "mesh-watch") == []
 
 
 @pytest.mark.parametrize("set_id", params("admission"))

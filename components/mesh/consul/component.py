@@ -32,7 +32,7 @@ from components.mesh.consul.config_entries import (
 )
 from components.mesh.consul.untaint import TAINT, untaint_agent
 from components.mesh.consul.values import GOSSIP_KEY, GOSSIP_SECRET, INJECT_LABEL, chart_values
-from components.mesh.policy import PART_OF, POD_SECURITY_LABELS, ca_certificate
+from components.mesh.policy import PART_OF, RESTRICTED_POD_SECURITY_LABELS, ca_certificate
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 from components.mesh.scaffold import chart_release, child_options, manifest_object, system_namespace
 from components.platform import KUBERNETES_SERVICE_CIDR
@@ -57,9 +57,11 @@ class ConsulMesh(pulumi.ComponentResource):
 
     @staticmethod
     def namespace_labels() -> dict[str, str]:
-        """The injector's namespaceSelector label; the CNI keeps workload pods unprivileged."""
+        """The injector's namespaceSelector label, and ``restricted`` enforced: with the CNI, the
+        injected connect-inject-init and consul-dataplane containers meet it (consul-k8s v1.9.11
+        connect-inject/webhook/container_init.go, consul_dataplane_sidecar.go; proof/injection.py)."""
         key, value = INJECT_LABEL
-        return {key: value, **POD_SECURITY_LABELS}
+        return {key: value, **RESTRICTED_POD_SECURITY_LABELS}
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:

@@ -9,7 +9,8 @@ across Kubernetes namespaces (:func:`service_names` checks).
   every edge to it is one source there), plus ``*`` -> ``*`` deny;
 - per distinct exit: a ``ServiceDefaults`` with a ``destination`` (host or address, port), allowed
   by a ``ServiceIntentions`` naming the workloads that have that exit, routed through the
-  ``TerminatingGateway``;
+  ``TerminatingGateway`` (protocol ``tcp`` on 443, matched by SNI; ``http`` on 80 only where the settings
+  allow it, which they do not for Consul: Envoy's 15 s route timeout, components/timeouts.py);
 - :func:`enforcement_manifests`: ``Mesh`` ``transparentProxy.meshDestinationsOnly: true`` (nothing
   leaves except through a destination) and ``ProxyDefaults`` ``mutualTLSMode``, after every allow.
 

@@ -23,7 +23,7 @@ from components.mesh.linkerd import observability
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
 from components.mesh.linkerd.identity import LinkerdIdentity, issuance_lifetime
 from components.mesh.linkerd.policies import access_policy, entry_point_manifests, permission_manifests
-from components.mesh.policy import POD_SECURITY_LABELS
+from components.mesh.policy import RESTRICTED_POD_SECURITY_LABELS
 from components.mesh.provider import MeshArgs, NodeStartup, TelemetryHooks
 from components.mesh.scaffold import chart_release, child_options, manifest_object, system_namespace
 from components.platform import KUBERNETES_SERVICE_CIDR
@@ -33,6 +33,21 @@ CNI_NAMESPACE = "linkerd-cni"
 #: The proxy injector injects pods of namespaces (or pods) annotated with this.
 INJECT_ANNOTATION = "linkerd.io/inject"
 DEFAULT_POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
+
+
+#: The chart's values-ha.yaml sizes (Linkerd's ``{cpu: {request}, memory: {request, limit}}`` shape,
+#: partials/templates/_resources.tpl), used in every tier: the proxy's, the controllers' and identity's.
+PROXY_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
+CONTROLLER_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "50Mi"}}
+IDENTITY_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "10Mi"}}
+CONTROLLER_RESOURCE_KEYS = (
+    "destinationResources",
+    "spValidatorResources",
+    "proxyInjectorResources",
+    "heartbeatResources",
+)
+#: linkerd2-cni's installer and repair controller (its values.yaml leaves both empty): small agents.
+CNI_RESOURCES = {"cpu": {"request": "10m"}, "memory": {"limit": "64Mi", "request": "32Mi"}}
 
 
 def control_plane_values(args: MeshArgs) -> dict[str, Any]:
@@ -56,7 +71,13 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
             "defaultInboundPolicy": access_policy(args.tls_mode),
             # Native sidecars (the edge default, pinned): Jobs and KubernetesExecutor pods complete.
             "nativeSidecar": True,
+            "resources": PROXY_RESOURCES,
         },
+        # Requests and memory limits in every tier (the chart's values.yaml leaves them empty, so the
+        # control plane would be BestEffort: first evicted, invisible to Karpenter's sizing).
+        **{key: CONTROLLER_RESOURCES for key in CONTROLLER_RESOURCE_KEYS},
+        "identityResources": IDENTITY_RESOURCES,
+        "policyController": {"resources": CONTROLLER_RESOURCES},
     }
     if ha:
         # values-ha.yaml of the chart, expressed here so the replica count follows the settings.
@@ -69,7 +90,6 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
                 "enablePodAntiAffinity": True,
             }
         )
-        values["proxy"]["resources"] = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
     if args.telemetry:
         # Traces over OTLP; access logs go to the proxies' own logs (observability.py).
         endpoint = f"{args.telemetry.host}:{args.telemetry.otlp_grpc_port}"
@@ -99,8 +119,10 @@ class LinkerdMesh(pulumi.ComponentResource):
     @staticmethod
     def namespace_labels() -> dict[str, str]:
         """Pod Security only: Linkerd enrols a namespace by annotation (:meth:`namespace_annotations`).
-        The CNI sets up the redirection, so no injected pod needs NET_ADMIN and ``baseline`` holds."""
-        return dict(POD_SECURITY_LABELS)
+        The CNI sets up the redirection, and the containers the injector adds (network validator, proxy)
+        drop every capability and run as non-root with seccomp RuntimeDefault, so ``restricted`` is
+        enforced (proven with the injected containers by proof/injection.py, tests/proof)."""
+        return dict(RESTRICTED_POD_SECURITY_LABELS)
 
     @staticmethod
     def namespace_annotations() -> dict[str, str]:
@@ -206,7 +228,11 @@ class LinkerdMesh(pulumi.ComponentResource):
         # The Gateway API CRDs belong to the stack (components.edge.gateway_api), never to Linkerd.
         crds = release("crds", "linkerd-crds", SYSTEM_NAMESPACE, {"installGatewayAPI": False}, [namespace])
         cni = release(
-            "cni", "linkerd2-cni", CNI_NAMESPACE, {"repairController": {"enabled": True}}, [cni_namespace, crds]
+            "cni",
+            "linkerd2-cni",
+            CNI_NAMESPACE,
+            {"resources": CNI_RESOURCES, "repairController": {"enabled": True, "resources": CNI_RESOURCES}},
+            [cni_namespace, crds],
         )
         control_plane = release(
             "control-plane",

@@ -42,10 +42,9 @@ def test_every_airflow_edge_and_domain_namespace_is_enrolled(case):
         meta = metadata[namespace]
         assert meta.get(where, {}).get(key) == value, namespace
         # hostPath for the node's pod logs: the collector's namespace alone is privileged (observability);
-        # Kuma (its injected containers patched) and Istio (nothing injected) enforce restricted.
-        level = {"kuma": "restricted", "istio": "restricted"}.get(provider, "baseline")
-        if namespace == "observability":
-            level = "privileged"
+        # every other meshed namespace enforces restricted: Kuma (its injected containers patched), Istio
+        # (nothing injected), Linkerd and Consul (their injected containers meet it; proof/injection.py).
+        level = "privileged" if namespace == "observability" else "restricted"
         assert meta["labels"].get("pod-security.kubernetes.io/enforce") == level, namespace
         for other, (other_where, other_key, _) in ENROL.items():
             if other != provider:

@@ -234,6 +234,14 @@ BAD_DOMAINS = [
         "airflow-mesh:domains[0].egress[0]",
         "reachable on 443 (TLS) or 80 only",
     ),
+    (
+        {
+            "meshProvider": "consul",
+            **with_domains((0, "egress", [{"host": "api.partner.example.com", "port": 80}])),
+        },
+        "airflow-mesh:domains[0].egress[0]",
+        "cut at Envoy's 15 s route timeout",
+    ),
 ]
 
 
