@@ -19,12 +19,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import tempfile
-import traceback
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests_airflow import probe_io
 
 PATHS = {"api": "/api/v2/dags", "ui": "/ui/config", "fab": "/auth/users/userinfo/"}
 
@@ -240,16 +239,5 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     }
 
 
-def main(variant: Path, out: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="airflow-edge-session-") as tmp:
-        try:
-            facts = run(variant, Path(tmp))
-        except Exception:
-            facts = {"error": traceback.format_exc()}
-    out.write_text(json.dumps(facts, indent=1, sort_keys=True, default=str))
-
-
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m tests_airflow.probe_edge_session VARIANT_DIR OUT_JSON")
-    main(Path(sys.argv[1]).resolve(), Path(sys.argv[2]))
+    probe_io.cli("probe_edge_session", run)

@@ -17,11 +17,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any
+
+from tests_airflow import probe_io
 
 #: Key id of the IdP's signing key, and of an attacker's key that reuses it.
 KID = "idp-key-1"
@@ -233,16 +233,5 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     }
 
 
-def main(variant: Path, out: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="airflow-machine-") as tmp:
-        try:
-            facts = run(variant, Path(tmp))
-        except Exception:
-            facts = {"error": traceback.format_exc()}
-    out.write_text(json.dumps(facts, indent=1, sort_keys=True, default=str))
-
-
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m tests_airflow.probe_machine VARIANT_DIR OUT_JSON")
-    main(Path(sys.argv[1]).resolve(), Path(sys.argv[2]))
+    probe_io.cli("probe_machine", run)

@@ -8,15 +8,11 @@ person B (A's edge session ended, B signed in on the same browser), of A, and wi
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests_airflow.conftest import PROBE_TIMEOUT_S
-from tests_airflow.support import BUNDLE, ROOT, VARIANTS, meta
+from tests_airflow.support import VARIANTS, meta, run_probe
 
 #: The machine path needs a stack that maps machine clients (the dev fixture does).
 VARIANT = next(v for v in VARIANTS if meta(v).get("machine_mappings"))
@@ -27,18 +23,7 @@ EDGE_SESSION_S = 43200
 
 @pytest.fixture(scope="module")
 def edge() -> dict[str, Any]:
-    out = BUNDLE.parent / f"{BUNDLE.name}-probes" / f"{VARIANT}.edge_session.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "tests_airflow.probe_edge_session", str(BUNDLE / VARIANT), str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=PROBE_TIMEOUT_S,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"edge session probe of {VARIANT} exited {done.returncode}:\n{done.stderr[-4000:]}")
-    facts = json.loads(out.read_text())
+    facts = run_probe("probe_edge_session", VARIANT, ".edge_session")
     if "error" in facts:
         pytest.fail(f"edge session probe raised in Airflow for {VARIANT}:\n{facts['error']}")
     return facts

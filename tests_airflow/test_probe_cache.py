@@ -40,6 +40,7 @@ def test_cached_facts_are_returned_without_running_the_probe(tmp_path, monkeypat
     variant = support.VARIANTS[0]
     shutil.copytree(support.BUNDLE / variant, bundle / variant)
     monkeypatch.setattr(support, "BUNDLE", bundle)
+    monkeypatch.setenv(support.CACHE_ENV, "on")
     cache = tmp_path / "bundle-probes" / "cache"
     cache.mkdir(parents=True)
     (cache / f"{support.probe_inputs_digest('no_such_probe', variant)}.json").write_text('{"fact": 1}')
