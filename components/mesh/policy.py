@@ -35,18 +35,15 @@ from components.access_model import AccessModel, Edge, Egress, Workload
 from components.access_model.model import Ref, fill
 from components.settings.regions import partitions
 
-#: Pod Security for every meshed namespace. No mesh needs privileged pods in the workload
-#: namespaces: Kuma runs with its CNI (no NET_ADMIN ``kuma-init`` container) and Istio ambient has no
-#: sidecar at all, so ``baseline`` can be enforced; ``restricted`` is reported (warn + audit) so the
-#: gap to it stays visible. Linkerd and Consul keep this level: no planned variant renders their
-#: injected proxies, so nothing proves they meet ``restricted`` (proof/injection.py).
+#: The baseline level, ``restricted`` reported (warn + audit): for a mesh whose injected containers the
+#: proof cannot check. No provider uses it today; it is the base of :data:`RESTRICTED_POD_SECURITY_LABELS`.
 POD_SECURITY_LABELS = {
     "pod-security.kubernetes.io/enforce": "baseline",
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
 }
-#: ``restricted`` enforced: for Kuma and Istio ambient, whose every configured pod and injected
-#: container the proof checks at that level (tests/proof/test_wiring.py, admission).
+#: ``restricted`` enforced on every meshed namespace of all four providers: the proof checks each
+#: configured pod with the containers the mesh injects (proof/injection.py; tests/proof/test_wiring.py).
 RESTRICTED_POD_SECURITY_LABELS = {**POD_SECURITY_LABELS, "pod-security.kubernetes.io/enforce": "restricted"}
 PART_OF = {"app.kubernetes.io/part-of": "airflow-mesh"}
 
