@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,10 @@ class ChartLibrary:
 
     def __init__(self, upstream: Path, work_dir: Path | None = None, cache_dir: Path | None = None):
         self.charts = upstream / "charts"
-        self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="airflow-mesh-charts-"))
+        if work_dir is None:  # ours: removed with the library (each session copied whole charts into /tmp)
+            work_dir = Path(tempfile.mkdtemp(prefix="airflow-mesh-charts-"))
+            weakref.finalize(self, shutil.rmtree, work_dir, True)
+        self.work_dir = work_dir
         self.cache_dir = cache_dir if cache_dir is not None else _ROOT / "build" / "proof" / "renders"
         self._prepared: set[str] = set()
 

@@ -3,8 +3,10 @@ model, and readers that turn recorded policies back into (source, destination) p
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -216,7 +218,7 @@ def consul_allowed(plan: harness.Plan, model: access_model.AccessModel) -> list[
 
 @functools.cache
 def linkerd_crds(upstream: Path) -> Path:
-    """Linkerd's policy CRDs and its bundled TLSRoute (v1alpha2), as plain YAML in a temporary folder.
+    """Linkerd's policy CRDs and its bundled TLSRoute (v1alpha2), as plain YAML (see :func:`_untemplated`).
 
     They are Helm templates upstream (the files the lock pins; ``rendered-crds/`` of the shared copy is
     not in upstream.lock). The only template lines are metadata annotations and labels and the
@@ -226,23 +228,28 @@ def linkerd_crds(upstream: Path) -> Path:
     from components import versions
 
     source = upstream / "charts" / f"linkerd-{versions.LINKERD_EDGE_RELEASE}" / "linkerd-crds" / "templates"
-    folder = Path(tempfile.mkdtemp(prefix="linkerd-crds-"))
-    for template in [*sorted((source / "policy").glob("*.yaml")), source / "gateway.networking.k8s.io_tlsroutes.yaml"]:
-        lines = [line for line in template.read_text().splitlines() if "{{" not in line]
-        (folder / template.name).write_text("\n".join(lines) + "\n")
-    return folder
+    return _untemplated(
+        [*sorted((source / "policy").glob("*.yaml")), source / "gateway.networking.k8s.io_tlsroutes.yaml"]
+    )
 
 
 @functools.cache
 def consul_crds(upstream: Path) -> Path:
-    """consul-k8s's config-entry CRDs as plain YAML in a temporary folder: the chart ships them as
-    templates whose only template lines are the ``if connectInject.enabled`` around the document and
-    the labels, so dropping those lines leaves each CRD's schema unchanged (as for :func:`linkerd_crds`)."""
+    """consul-k8s's config-entry CRDs as plain YAML: the chart ships them as templates whose only
+    template lines are the ``if connectInject.enabled`` around the document and the labels, so dropping
+    those lines leaves each CRD's schema unchanged (as for :func:`linkerd_crds`)."""
     from components import versions
 
-    source = upstream / "charts" / f"consul-{versions.CONSUL_CHART_VERSION}" / "templates"
-    folder = Path(tempfile.mkdtemp(prefix="consul-crds-"))
-    for template in sorted(source.glob("crd-*.yaml")):
+    return _untemplated(
+        sorted((upstream / "charts" / f"consul-{versions.CONSUL_CHART_VERSION}" / "templates").glob("crd-*.yaml"))
+    )
+
+
+def _untemplated(templates: list[Path]) -> Path:
+    """``templates`` without their ``{{ }}`` lines, in a temporary folder removed when the session ends."""
+    folder = Path(tempfile.mkdtemp(prefix="airflow-mesh-crds-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for template in templates:
         lines = [line for line in template.read_text().splitlines() if "{{" not in line]
         (folder / template.name).write_text("\n".join(lines) + "\n")
     return folder
