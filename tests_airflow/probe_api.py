@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import tempfile
-import traceback
 from pathlib import Path
 from typing import Any
+
+from tests_airflow import probe_io
 
 _DAG = """\
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -365,41 +364,32 @@ def apps() -> tuple[Any, Any]:
     return scoped, bare
 
 
-def main(variant: Path, out: Path) -> None:
+def run(variant: Path, work: Path) -> dict[str, Any]:
+    """Facts of the execution API and REST API attacks on ``variant`` (see the module docstring)."""
     from tests_airflow import probe
 
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="airflow-api-") as tmp:
-        work = Path(tmp)
-        probe.prepare(variant.parent, variant, work)
-        if (variant / "plugins").is_dir():
-            shutil.copytree(variant / "plugins", work / "home" / "plugins")
-        os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(work / "home" / "plugins")
-        os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "probe-jwt-secret-not-a-real-one"
-        os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
-        try:
-            from airflow.utils.db import resetdb
+    probe.prepare(variant.parent, variant, work)
+    if (variant / "plugins").is_dir():
+        shutil.copytree(variant / "plugins", work / "home" / "plugins")
+    os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(work / "home" / "plugins")
+    os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "probe-jwt-secret-not-a-real-one"
+    os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    from airflow.utils.db import resetdb  # only now: Airflow reads its configuration on import
 
-            resetdb()
-            facts = world(work / "dags")
-            scoped, bare = apps()
-            middlewares = [m.cls.__name__ for m in scoped.user_middleware]
-            results = {
-                "tis": facts["tis"],
-                "middlewares": middlewares,
-                "routes": routes(),
-                "scoped": execution_api(scoped, facts["tis"]),
-                "finance_asset_events_after_scoped": finance_asset_events(),
-                "bare": execution_api(bare, facts["tis"]),
-                "finance_asset_events_after_bare": finance_asset_events(),
-            }
-            results["rest"] = rest(scoped)
-        except Exception:
-            results["error"] = traceback.format_exc()
-    out.write_text(json.dumps(results, indent=1, sort_keys=True, default=str))
+    resetdb()
+    facts = world(work / "dags")
+    scoped, bare = apps()
+    return {
+        "tis": facts["tis"],
+        "middlewares": [m.cls.__name__ for m in scoped.user_middleware],
+        "routes": routes(),
+        "scoped": execution_api(scoped, facts["tis"]),
+        "finance_asset_events_after_scoped": finance_asset_events(),
+        "bare": execution_api(bare, facts["tis"]),
+        "finance_asset_events_after_bare": finance_asset_events(),
+        "rest": rest(scoped),
+    }
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m tests_airflow.probe_api VARIANT_DIR OUT_JSON")
-    main(Path(sys.argv[1]).resolve(), Path(sys.argv[2]))
+    probe_io.cli("probe_api", run)

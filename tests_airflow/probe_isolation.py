@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
-import traceback
 from pathlib import Path
 from typing import Any
+
+from tests_airflow import probe_io
 
 #: Python source of one hostile or benign DAG: ``{dag_id}``, ``{task}`` (a task expression), ``{head}``.
 _DAG = """\
@@ -241,28 +240,22 @@ def pods(dags: dict[str, Any], label: str) -> dict[str, Any]:
     return out
 
 
-def main(variant: Path, out: Path) -> None:
+def run(variant: Path, work: Path) -> dict[str, Any]:
+    """Facts of the attacker DAGs on ``variant`` (see the module docstring)."""
     from tests_airflow import probe
 
-    with tempfile.TemporaryDirectory(prefix="airflow-isolation-") as tmp:
-        work = Path(tmp)
-        probe.prepare(variant.parent, variant, work)
-        data = json.loads(os.environ["AIRFLOW_MESH_LOCAL_SETTINGS"])
-        # The scheduler's mount of the domains' pod templates (values: scheduler.extraVolumeMounts).
-        if data.get("pod_templates_dir"):
-            data["pod_templates_dir"] = str(variant / "pod_templates")
-        os.environ["AIRFLOW_MESH_LOCAL_SETTINGS"] = json.dumps(data)
-        results: dict[str, Any] = {"label": data["domain_label"]}
-        try:
-            cases = write_dags(work / "dags", data["domain_label"])
-            results["parse"], dags = parse(work / "dags", cases)
-            results["pods"] = pods(dags, data["domain_label"])
-        except Exception:
-            results["error"] = traceback.format_exc()
-    out.write_text(json.dumps(results, indent=1, sort_keys=True, default=str))
+    probe.prepare(variant.parent, variant, work)
+    data = json.loads(os.environ["AIRFLOW_MESH_LOCAL_SETTINGS"])
+    # The scheduler's mount of the domains' pod templates (values: scheduler.extraVolumeMounts).
+    if data.get("pod_templates_dir"):
+        data["pod_templates_dir"] = str(variant / "pod_templates")
+    os.environ["AIRFLOW_MESH_LOCAL_SETTINGS"] = json.dumps(data)
+    results: dict[str, Any] = {"label": data["domain_label"]}
+    cases = write_dags(work / "dags", data["domain_label"])
+    results["parse"], dags = parse(work / "dags", cases)
+    results["pods"] = pods(dags, data["domain_label"])
+    return results
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m tests_airflow.probe_isolation VARIANT_DIR OUT_JSON")
-    main(Path(sys.argv[1]).resolve(), Path(sys.argv[2]))
+    probe_io.cli("probe_isolation", run)
