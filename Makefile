@@ -81,6 +81,9 @@ lint: venv-dev
 TEST_WORKERS ?= auto
 
 test: lint $(AF_VENV)/.installed $(CK_VENV)/.installed  ## ruff + the whole test suite (with the rendered charts) + Airflow's own code on the generated config
+	@# The charts, schemas and CRDs the tests render and validate against: fetched (and verified against
+	@# upstream.lock) on first use when there is no ../shared/upstream or $$AIRFLOW_MESH_UPSTREAM_DIR copy.
+	@test -d "$(AIRFLOW_MESH_UPSTREAM_DIR)/charts" || $(MAKE) --no-print-directory upstream
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 	$(MAKE) --no-print-directory test-airflow
 
