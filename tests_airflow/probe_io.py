@@ -1,6 +1,14 @@
 """How a probe writes its facts: ``python -m tests_airflow.<probe> VARIANT_DIR OUT_JSON`` runs
 ``run(variant, tmp)`` in a fresh temporary folder and writes what it returns (or the traceback, as
-``{"error": ...}``, so the test that reads it fails with Airflow's own message) to OUT_JSON."""
+``{"error": ...}``, so the test that reads it fails with Airflow's own message) to OUT_JSON.
+
+The run is inside moto's ``mock_aws``: the program configures Airflow's AWS Secrets Manager backend,
+and Airflow asks it before the metastore on every variable and connection read and on every
+``Variable.set`` (models/variable.py ``check_for_write_conflict``). Without moto each of those calls
+goes to the real endpoint: here DNS has no answer and botocore's retries cost ~8 s a call (the API
+probe spent 4 of its 4.2 minutes in them); with a network it would reach AWS with fake keys. Under
+moto the backend finds no such secret and Airflow reads the metastore, as it does in a cluster for a
+variable that is not in Secrets Manager."""
 
 from __future__ import annotations
 
@@ -12,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from moto import mock_aws
+
 
 def cli(module: str, run: Callable[[Path, Path], dict[str, Any]]) -> None:
     """The probe's command line: checks the arguments, runs, writes the facts."""
@@ -20,7 +30,8 @@ def cli(module: str, run: Callable[[Path, Path], dict[str, Any]]) -> None:
     variant, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
     with tempfile.TemporaryDirectory(prefix=f"airflow-{module}-") as tmp:
         try:
-            facts = run(variant, Path(tmp))
+            with mock_aws():
+                facts = run(variant, Path(tmp))
         except Exception:
             facts = {"error": traceback.format_exc()}
     out.write_text(json.dumps(facts, indent=1, sort_keys=True, default=str))
