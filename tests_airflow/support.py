@@ -37,6 +37,10 @@ ISOLATION_VARIANTS = [
     and (BUNDLE / v / "pod_template_file.yaml").is_file()
 ]
 
+#: Variants whose stack maps machine clients (the dev fixture does); the edge-session and machine
+#: probes run on the first.
+MACHINE_VARIANTS = [v for v in VARIANTS if json.loads((BUNDLE / v / "meta.json").read_text()).get("machine_mappings")]
+
 
 def facts(probes: dict[str, dict[str, Any]], variant: str, check: str) -> Any:
     """One check's facts; a check that raised inside Airflow fails the test with its traceback."""

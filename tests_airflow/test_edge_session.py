@@ -8,25 +8,11 @@ person B (A's edge session ended, B signed in on the same browser), of A, and wi
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests_airflow.support import VARIANTS, meta, run_probe
-
-#: The machine path needs a stack that maps machine clients (the dev fixture does).
-VARIANT = next(v for v in VARIANTS if meta(v).get("machine_mappings"))
 ALL = ("api", "ui", "fab")
 #: 12 h: oauth2-proxy's cookie_expire (components/platform.py EDGE_SESSION_SECONDS).
 EDGE_SESSION_S = 43200
-
-
-@pytest.fixture(scope="module")
-def edge() -> dict[str, Any]:
-    facts = run_probe("probe_edge_session", VARIANT, ".edge_session")
-    if "error" in facts:
-        pytest.fail(f"edge session probe raised in Airflow for {VARIANT}:\n{facts['error']}")
-    return facts
 
 
 def test_the_login_gives_the_person_an_airflow_token_of_their_own(edge):

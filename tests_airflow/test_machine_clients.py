@@ -8,25 +8,9 @@ server's audience).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests_airflow.support import VARIANTS, meta, run_probe
-
-#: The first variant whose stack maps machine clients (the dev fixture does).
-MACHINE_VARIANTS = [v for v in VARIANTS if meta(v).get("machine_mappings")]
 REFUSED = ("wrong_audience", "wrong_issuer", "foreign_key", "unknown_kid", "unmapped_client", "no_client_no_scope")
-
-
-@pytest.fixture(scope="module")
-def machine() -> dict[str, Any]:
-    assert MACHINE_VARIANTS, "no bundle variant maps a machine client (tests/stacks/Pulumi.dev.yaml should)"
-    variant = MACHINE_VARIANTS[0]
-    facts = run_probe("probe_machine", variant, ".machine")
-    if "error" in facts:
-        pytest.fail(f"machine probe raised in Airflow for {variant}:\n{facts['error']}")
-    return facts
 
 
 def test_the_api_server_runs_the_programs_auth_manager_from_its_config_folder(machine):
