@@ -105,6 +105,12 @@ def chart_values(
             # KubernetesExecutor task pods complete (apache/airflow#40359).
             "dataplaneAsSidecarInitContainer": {"defaultEnabled": True},
             "failurePolicy": "Fail",
+            # The chart would install Gateway API v0.6.2 CRDs of its own (manageExternalCRDs defaults to
+            # true): a second owner of the stack's CRDs (components/edge/gateway_api.py), older than NGF
+            # reads, and refused by Gateway API's safe-upgrades policy ("Installing CRDs with version
+            # before v1.5.0 is prohibited"). The stack's experimental channel serves every version the
+            # connect injector watches (TCPRoute v1alpha2, Gateway/GatewayClass/HTTPRoute v1beta1).
+            "apiGateway": {"manageExternalCRDs": False, "manageNonStandardCRDs": False},
         },
         "terminatingGateways": {
             "enabled": True,

@@ -126,6 +126,10 @@ class LinkerdMesh(pulumi.ComponentResource):
 
     NAME = "linkerd"
     SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+    #: edge-26.8.3 reads TLSRoute only at v1alpha2 (linkerd2 policy-controller/k8s/api/src/lib.rs
+    #: ``gateway::TLSRoute``), which the v1.5.1 standard channel does not serve: every TLS exit would be
+    #: invisible to it and denied by the namespace's deny-all EgressNetwork.
+    GATEWAY_API_CHANNEL = "experimental"
 
     @staticmethod
     def namespace_labels() -> dict[str, str]:
