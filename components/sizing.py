@@ -72,8 +72,6 @@ SIZES: dict[str, dict[Tier, Size]] = {
     "linkerd-proxy-injector": {"small": _s(10, 50, 250), "standard": _s(25, 50, 250)},
     "linkerd-identity": {"small": _s(10, 10, 250), "standard": _s(25, 10, 250)},
     "linkerd-proxy": {"small": _s(20, 20, 250), "standard": _s(50, 20, 250)},
-    # The daily heartbeat CronJob (run-once: in HEADROOM).
-    "linkerd-heartbeat": {"small": _s(10, 50, 250), "standard": _s(10, 50, 250)},
     # consul-k8s 1.9.11: the chart's default requests (values.yaml ``server``, ``connectInject``,
     # ``webhookCertManager``, ``terminatingGateways.defaults`` ``.resources``; its CPU limits are raised
     # to a core, components/mesh/consul/values.py) and memory limits with room (the chart's equal the

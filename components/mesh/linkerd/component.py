@@ -50,7 +50,6 @@ RESOURCE_KEYS = {
     "spValidatorResources": "linkerd-sp-validator",
     "proxyInjectorResources": "linkerd-proxy-injector",
     "identityResources": "linkerd-identity",
-    "heartbeatResources": "linkerd-heartbeat",
 }
 #: linkerd2-cni's installer and repair controller (its values.yaml leaves both empty).
 CNI_RESOURCES = linkerd_resources(sizing.LINKERD_CNI_CONTAINER)
@@ -68,6 +67,9 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
         # Pods that miss injection would run outside the mesh: fail their creation instead (upstream
         # pairs default deny with HA mode for this reason, docs/2-edge/features/server-policy.md).
         "webhookFailurePolicy": "Fail",
+        # The chart's daily CronJob reports the install (cluster UID, version, pod counts) to
+        # versioncheck.linkerd.io; nothing in the platform reads it, and it is an exit nobody declared.
+        "disableHeartBeat": True,
         "cniEnabled": True,
         "clusterNetworks": cluster_networks(args.vpc_cidr, KUBERNETES_SERVICE_CIDR),
         "identity": {
