@@ -186,7 +186,6 @@ def lines(
             count = None if transform.get("dimensions") else 1
             priced(r, what, "cloudwatch_custom_metric_month", count, "its dimensions' values are data, not in the plan")
 
-    horizon = float(a.get("log_storage_horizon_months", 12))
     groups = {str(_inputs(r).get("name")): r for r in resources if r["type"] == LOG_GROUP}
     for release, config in collector_configs(resources):
         for name, exporter in _used(config, "metrics", "awsemf"):
@@ -195,19 +194,19 @@ def lines(
             priced(
                 {"name": f"{release['name']}:{name}"}, what, "cloudwatch_custom_metric_month", count, "; ".join(parts)
             )
-        writers = [(n, e) for n, e in _used(config, "logs", "awscloudwatchlogs")] + _used(config, "metrics", "awsemf")
-        for name, exporter in writers:
-            group = groups.get(str(exporter.get("log_group_name")))
-            if group is not None:
-                assumptions += _log_group(group, LOG_ROLES[name.split("/")[0]], p, a, environment, horizon, add)
+        writers = _used(config, "logs", "awscloudwatchlogs") + _used(config, "metrics", "awsemf")
+        written = {str(e.get("log_group_name")): LOG_ROLES[n.split("/")[0]] for n, e in writers}
+        for group_name, role in written.items():
+            if group_name in groups:
+                assumptions += _log_group(groups[group_name], role, p, a, environment, add)
         for name, _ in _used(config, "traces", "awsxray"):
             millions = _env(a, "xray_traces_millions_per_month", environment)
-            what = f"X-Ray, {millions:g} million traces recorded a month (assumed)"
-            why = "no xray_traces_millions_per_month assumption in plan/prices.yaml"
+            if millions is None:
+                what, why = "X-Ray traces", "no xray_traces_millions_per_month assumption in plan/prices.yaml"
+            else:
+                what, why = f"X-Ray, {millions:g} million traces recorded a month (assumed)", ""
+                assumptions.append(f"{millions:g} million X-Ray traces a month ({environment}), from sampled requests")
             priced({"name": f"{release['name']}:{name}"}, what, "xray_traces_recorded_million", millions, why)
-            assumptions.append(
-                f"{millions:g} million X-Ray traces a month ({environment}): 10% of mesh requests sampled"
-            )
     if assumptions:
         assumptions.append(
             "CloudWatch and X-Ray free tiers (10 custom metrics, 10 alarm metrics, 3 dashboards, 5 GB of logs, "
@@ -222,21 +221,22 @@ def _log_group(
     p: Mapping[str, Any],
     a: Mapping[str, Any],
     environment: str,
-    horizon: float,
     add: Add,
 ) -> list[str]:
     """One line for a log group the collector writes: ingestion plus steady-state storage."""
     gb = (_env(a, "log_gb_per_month", environment) or {}).get(role)
+    horizon = a.get("log_storage_horizon_months")
     days = int(_inputs(group).get("retentionInDays") or 0)
-    months = min(days / DAYS_PER_MONTH, horizon) if days else horizon
     kept = f"{days}-day retention" if days else "kept forever"
-    if gb is None:
-        add(group, "observability", f"CloudWatch Logs ({kept}): no log_gb_per_month.{role} in plan/prices.yaml", None)
+    if gb is None or horizon is None:
+        missing = f"log_gb_per_month.{role}" if gb is None else "log_storage_horizon_months"
+        add(group, "observability", f"CloudWatch Logs ({kept}): no {missing} assumption in plan/prices.yaml", None)
         return []
+    months = min(days / DAYS_PER_MONTH, horizon) if days else horizon
     ingest, store = _number(p, "cloudwatch_logs_ingested_gb"), _number(p, "cloudwatch_logs_stored_gb_month")
     stored = gb * months
     capped = not days or days / DAYS_PER_MONTH > horizon
-    held = f"{stored:,.0f} GB held at steady state ({kept}{f', counted as {horizon:g} months' if capped else ''})"
+    held = f"{stored:,.1f} GB held at steady state ({kept}{f', counted as {horizon:g} months' if capped else ''})"
     what = f"CloudWatch Logs: {gb:g} GB/month ingested (assumed) + {held}"
     if ingest is None or store is None:
         add(group, "observability", f"{what}: no price for CloudWatch Logs in plan/prices.yaml", None)

@@ -164,6 +164,14 @@ def test_missing_prices_say_unknown():
     for name, key in (("board", "cloudwatch_dashboard_month"), ("otel:awsxray", "xray_traces_recorded_million")):
         assert line(estimate, name).monthly is None and f"no price for {key}" in line(estimate, name).what
     assert line(estimate, "otel:awsemf").monthly is not None
+    del table["assumptions"]["xray_traces_millions_per_month"]
+    del table["assumptions"]["log_storage_horizon_months"]
+    estimate = cost.estimate("dev", resources, table)
+    assert (
+        line(estimate, "otel:awsxray").monthly is None
+        and "xray_traces_millions_per_month" in line(estimate, "otel:awsxray").what
+    )
+    assert line(estimate, "trail").monthly is None and "log_storage_horizon_months" in line(estimate, "trail").what
     elsewhere = cost.estimate("dev", [provider(region="eu-west-3"), *resources[1:]])
     assert watched(elsewhere) and all(x.monthly is None for x in watched(elsewhere).values())
     assert "| unknown |" in cost.render(elsewhere)
