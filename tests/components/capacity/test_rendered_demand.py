@@ -14,6 +14,7 @@ from components import sizing
 from components.settings import instance_types
 from proof import demand, objects
 from tests import stacks
+from tests.components.capacity.test_sizing import demand as planned_demand
 from tests.components.mesh import mesh_plans as mp
 
 CASES = [(stack, provider) for stack in stacks.NAMES for provider in mp.PROVIDERS]
@@ -80,21 +81,9 @@ def rendered(proof):
     return render
 
 
-def _demand(settings) -> sizing.Demand:
-    return sizing.system_demand(
-        settings.environment,
-        settings.mesh_provider,
-        settings.mesh_control_plane_replicas,
-        settings.edge_replicas,
-        settings.airflow_api_server_replicas,
-        settings.airflow_scheduler_replicas,
-        git_sync=bool(settings.dags_git_repository),
-    )
-
-
 @pytest.mark.parametrize(("stack", "provider"), CASES, ids=[f"{s}-{p}" for s, p in CASES])
 def test_sizing_counts_every_long_running_pod_the_charts_render(rendered, stack, provider):
-    need = _demand(_settings(stack, provider))
+    need = planned_demand(_settings(stack, provider))
     unknown = sorted({*need.pods, *need.per_node} - RENDERED.keys() - NOT_RENDERED)
     assert not unknown, f"sizing pods with no rendered object named in RENDERED: {unknown}"
     per_node = [(pod, None, size) for pod, size in need.per_node.items()]
@@ -112,7 +101,7 @@ def test_rendered_pods_fit_the_system_group_as_planned(rendered, stack, provider
     minimum size, less a node outside dev (drained or lost), keeps sizing's headroom."""
     settings = _settings(stack, provider)
     nodes = settings.system_node_min_size
-    need = _demand(settings)
+    need = planned_demand(settings)
     cpu = sum(w.cpu_m * (w.replicas if w.replicas is not None else nodes) for w in rendered(stack, provider))
     mem = sum(w.memory_mi * (w.replicas if w.replicas is not None else nodes) for w in rendered(stack, provider))
     for pod in NOT_RENDERED:
