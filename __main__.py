@@ -218,7 +218,7 @@ certificates = Certificates(
     ),
     opts=with_k8s,
 )
-gateway_api = GatewayApiCrds(f"{prefix}-gateway-api", opts=with_k8s)
+gateway_api = GatewayApiCrds(f"{prefix}-gateway-api", mesh.gateway_api_channel(settings.mesh_provider), opts=with_k8s)
 
 # --- service mesh -----------------------------------------------------------------------------------
 service_mesh = mesh.Mesh(

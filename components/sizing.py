@@ -11,7 +11,9 @@ kubernetes-sigs/aws-ebs-csi-driver chart: 10m/40Mi per container). Kuma's sideca
 chart defaults (kuma 2.14.3 values.yaml ``kumactl``/``cni.resources``, ``dataPlane`` resources).
 
 Bottom of the stack (plain data): the settings check a node group against :func:`system_demand`, the
-layers read their chart resources from :func:`helm_resources`, tests sum them.
+layers read their chart resources from :func:`helm_resources` (or :data:`SIZES` in a chart's own
+shape), and tests/components/capacity/test_rendered_demand.py checks that :func:`system_demand` lists
+exactly the long-running pods the real charts render, with their replicas and requests.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ class Size:
 
 
 def _s(cpu_m: int, memory_mi: int, limit_mi: int | None = None) -> Size:
-    return Size(cpu_m, memory_mi, limit_mi or memory_mi * 2)
+    return Size(cpu_m, memory_mi, limit_mi if limit_mi is not None else memory_mi * 2)
+
+
+def _sum(*sizes: Size) -> Size:
+    """One pod of several containers: their requests and memory limits added."""
+    return Size(sum(s.cpu_m for s in sizes), sum(s.memory_mi for s in sizes), sum(s.memory_limit_mi for s in sizes))
 
 
 #: Per tier: pod name -> size. Replicas come from the settings where they have a key, else REPLICAS.
@@ -49,9 +56,33 @@ SIZES: dict[str, dict[Tier, Size]] = {
     "cert-manager": {"small": _s(20, 96), "standard": _s(50, 128)},
     "cert-manager-webhook": {"small": _s(10, 32), "standard": _s(20, 64)},
     "cert-manager-cainjector": {"small": _s(10, 96), "standard": _s(20, 128)},
-    # mesh control plane
+    # mesh control plane: Kuma's and Istio's one pod
     "kuma-control-plane": {"small": _s(150, 256, 1024), "standard": _s(250, 512, 2048)},
     "istiod": {"small": _s(150, 256, 1024), "standard": _s(250, 1024, 2048)},
+    # Linkerd edge-26.8.3, per container (MESH_PODS composes its pods). Its values-ha.yaml asks 100m of
+    # every controller and proxy: prod's platform would request 8.4 vCPU where 3 x m7i.xlarge less one
+    # node offer 6.3 after headroom, a fourth node for Linkerd alone. Requests are a reservation, not a cap
+    # (no CPU limits): the proxy runs one worker thread (linkerd.io/2/tasks/configuring-proxy-concurrency)
+    # and gets what Kuma's Envoy sidecar gets; the controllers that serve every proxy (destination,
+    # policy) get the most, the admission webhooks (sp-validator, proxy-injector) and identity (one
+    # certificate per proxy a day) little. values-ha.yaml's memory requests and 250Mi limits are kept.
+    "linkerd-destination": {"small": _s(25, 50, 250), "standard": _s(50, 50, 250)},
+    "linkerd-policy": {"small": _s(25, 50, 250), "standard": _s(50, 50, 250)},
+    "linkerd-sp-validator": {"small": _s(10, 50, 250), "standard": _s(10, 50, 250)},
+    "linkerd-proxy-injector": {"small": _s(10, 50, 250), "standard": _s(25, 50, 250)},
+    "linkerd-identity": {"small": _s(10, 10, 250), "standard": _s(25, 10, 250)},
+    "linkerd-proxy": {"small": _s(20, 20, 250), "standard": _s(50, 20, 250)},
+    # consul-k8s 1.9.11: the chart's default requests (values.yaml ``server``, ``connectInject``,
+    # ``webhookCertManager``, ``terminatingGateways.defaults`` ``.resources``; its CPU limits are raised
+    # to a core, components/mesh/consul/values.py) and memory limits with room (the chart's equal the
+    # requests: a Raft server at 200Mi is OOM-killed before it is slow). The dataplane sidecar (Envoy +
+    # consul-dataplane) has no chart default: it gets what Kuma's Envoy sidecar gets, and a little more
+    # memory for the dataplane process.
+    "consul-server": {"small": _s(100, 200, 512), "standard": _s(100, 200, 512)},
+    "consul-connect-injector": {"small": _s(50, 200, 400), "standard": _s(50, 200, 400)},
+    "consul-webhook-cert-manager": {"small": _s(100, 50, 100), "standard": _s(100, 50, 100)},
+    "consul-terminating-gateway": {"small": _s(100, 100, 256), "standard": _s(100, 100, 256)},
+    "consul-dataplane": {"small": _s(50, 96, 512), "standard": _s(50, 96, 512)},
     # edge
     "nginx-gateway-fabric": {"small": _s(25, 96), "standard": _s(50, 128)},
     "nginx-data-plane": {"small": _s(25, 64), "standard": _s(50, 128)},
@@ -75,28 +106,53 @@ SIZES: dict[str, dict[Tier, Size]] = {
     "airflow-redis": {"small": _s(25, 64, 256), "standard": _s(50, 128, 512)},
     # cert-manager's post-install check (one API call, then exits).
     "cert-manager-startupapicheck": {"small": _s(10, 32, 64), "standard": _s(10, 32, 64)},
-    # observability
-    "otel-collector": {"small": _s(50, 192, 512), "standard": _s(100, 512, 1024)},
     # EKS add-ons (their own manifests; not set by this program)
     "coredns": {"small": _s(100, 70, 170), "standard": _s(100, 70, 170)},
     "ebs-csi-controller": {"small": _s(60, 240), "standard": _s(60, 240)},
 }
-#: Per node (DaemonSets): EKS add-ons and, by mesh, its node agent.
+#: Per node (DaemonSets): EKS add-ons and, by mesh, its node agents.
 DAEMONSETS: dict[str, Size] = {
     "aws-node": _s(25, 64),
     "kube-proxy": _s(100, 64),
     "eks-pod-identity-agent": _s(25, 32),
     "ebs-csi-node": _s(30, 120),
 }
+#: The OpenTelemetry collector, one per node (components/observability/collector.py runs the chart as
+#: a DaemonSet) and meshed: :func:`system_demand` adds the mesh's sidecar.
+COLLECTOR = _s(100, 128, 512)
+#: linkerd2-cni's installer and its repair controller, each (the chart's values.yaml leaves both empty).
+LINKERD_CNI_CONTAINER = _s(10, 32, 64)
 MESH_DAEMONSETS: dict[str, dict[str, Size]] = {
     "kuma": {"kuma-cni": _s(100, 100)},
     "istio": {"istio-cni": _s(100, 100), "ztunnel": _s(200, 512, 1024)},
-    # The untaint agent beside consul-cni (components/mesh/consul/untaint.py): a bash loop and, a few
-    # times per node's life, one kubectl call (a Go binary: its limit leaves room for that).
-    "consul": {"consul-cni-untaint": _s(5, 32, 128)},
+    "linkerd": {"linkerd-cni": _sum(LINKERD_CNI_CONTAINER, LINKERD_CNI_CONTAINER)},
+    # consul-cni's chart default requests (values.yaml connectInject.cni.resources), and the untaint
+    # agent beside it (components/mesh/consul/untaint.py): a bash loop and, a few times per node's life,
+    # one kubectl call (a Go binary: its limit leaves room for that).
+    "consul": {"consul-cni": _s(75, 75, 100), "consul-cni-untaint": _s(5, 32, 128)},
 }
-#: Per meshed pod: Kuma's sidecar (kuma-dp + Envoy); Istio ambient has none.
-MESH_SIDECAR: dict[str, Size] = {"kuma": _s(50, 64, 512), "istio": _s(0, 0, 0)}
+#: Kuma's sidecar (kuma-dp + Envoy): the chart's ``dataPlane.sidecarContainer.resources``, which kuma-cp
+#: gives every container it injects (kuma 2.14.3 templates/_helpers.tpl
+#: ``KUMA_INJECTOR_SIDECAR_CONTAINER_RESOURCES_*``). Linkerd's and Consul's are tiered in SIZES.
+KUMA_SIDECAR = _s(50, 64, 512)
+#: The mesh's own control-plane pods: pod -> its containers (SIZES keys), the proxy Linkerd's chart puts
+#: in front of each of its controllers included. Replicas: :func:`mesh_replicas`.
+MESH_PODS: dict[str, dict[str, tuple[str, ...]]] = {
+    "kuma": {"kuma-control-plane": ("kuma-control-plane",)},
+    "istio": {"istiod": ("istiod",)},
+    "linkerd": {
+        # linkerd-control-plane templates/destination.yaml: destination, sp-validator and policy.
+        "linkerd-destination": ("linkerd-destination", "linkerd-sp-validator", "linkerd-policy", "linkerd-proxy"),
+        "linkerd-identity": ("linkerd-identity", "linkerd-proxy"),
+        "linkerd-proxy-injector": ("linkerd-proxy-injector", "linkerd-proxy"),
+    },
+    "consul": {
+        "consul-server": ("consul-server",),
+        "consul-connect-injector": ("consul-connect-injector",),
+        "consul-webhook-cert-manager": ("consul-webhook-cert-manager",),
+        "consul-terminating-gateway": ("consul-terminating-gateway",),
+    },
+}
 #: Replicas of pods whose count no setting gives: (small, standard). The Airflow components below the
 #: api-server and scheduler have two replicas in prod only (components/airflow/values.py ``_ha``).
 REPLICAS: dict[str, tuple[int, int]] = {
@@ -104,12 +160,11 @@ REPLICAS: dict[str, tuple[int, int]] = {
     "cert-manager": (1, 2),
     "cert-manager-webhook": (1, 2),
     "cert-manager-cainjector": (1, 2),
-    "otel-collector": (1, 2),
     "coredns": (2, 2),
     "ebs-csi-controller": (2, 2),
 }
 #: Sidecars each pod carries on the system nodes, counted with it in :func:`system_demand` (git-sync
-#: only when DAGs come from git; counted always, the few MiB are headroom otherwise).
+#: only when DAGs come from git).
 SIDECARS: dict[str, tuple[str, ...]] = {
     "airflow-scheduler": ("airflow-log-groomer",),
     "airflow-dag-processor": ("airflow-log-groomer", "airflow-git-sync"),
@@ -117,6 +172,7 @@ SIDECARS: dict[str, tuple[str, ...]] = {
     "airflow-pgbouncer": ("airflow-pgbouncer-exporter",),
 }
 MESHED = {
+    "nginx-gateway-fabric",  # in the edge namespace, which is meshed like the rest
     "nginx-data-plane",
     "oauth2-proxy",
     "airflow-api-server",
@@ -147,6 +203,45 @@ def helm_resources(pod: str, t: Tier) -> dict[str, dict[str, str]]:
     return SIZES[pod][t].helm()
 
 
+def mesh_sidecar(mesh_provider: str, t: Tier) -> Size:
+    """What the mesh adds to each meshed pod: Kuma's sidecar, Linkerd's proxy, Consul's dataplane;
+    nothing for Istio ambient (ztunnel, per node, does the work)."""
+    if mesh_provider == "kuma":
+        return KUMA_SIDECAR
+    sidecar = {"linkerd": "linkerd-proxy", "consul": "consul-dataplane"}.get(mesh_provider)
+    return SIZES[sidecar][t] if sidecar else _s(0, 0, 0)
+
+
+def mesh_replicas(mesh_provider: str, control_plane_replicas: int) -> dict[str, int]:
+    """Replicas of each of the mesh's control-plane pods (:data:`MESH_PODS`) for
+    ``meshControlPlaneReplicas``; raises KeyError for an unknown provider.
+
+    Linkerd runs each controller ``controllerReplicas`` times. Consul's servers form a Raft quorum, so
+    an odd number: 3 in HA (also for 2 replicas), else 1; its injector and terminating gateway run twice
+    in HA; the webhook-cert-manager is a single Deployment in the chart (consul-k8s 1.9.11
+    templates/webhook-cert-manager-deployment.yaml ``replicas: 1``)."""
+    pods = MESH_PODS[mesh_provider]
+    if mesh_provider != "consul":
+        return {pod: control_plane_replicas for pod in pods}
+    ha = control_plane_replicas >= 2
+    return {
+        "consul-server": max(3, control_plane_replicas | 1) if ha else 1,
+        "consul-connect-injector": 2 if ha else 1,
+        "consul-webhook-cert-manager": 1,
+        "consul-terminating-gateway": 2 if ha else 1,
+    }
+
+
+def pod_size(pod: str, t: Tier, git_sync: bool = True) -> Size:
+    """Requests of one ``pod`` (a SIZES or MESH_PODS name) with the chart's own sidecars (git-sync only
+    with ``git_sync``), the mesh's sidecar excluded."""
+    mesh_containers = next((pods[pod] for pods in MESH_PODS.values() if pod in pods), (pod,))
+    sidecars = [name for name in SIDECARS.get(pod, ()) if git_sync or name != "airflow-git-sync"]
+    sizes = [SIZES[name][t] for name in (*mesh_containers, *sidecars)]
+    total = _sum(*sizes)
+    return Size(total.cpu_m, total.memory_mi, sizes[0].memory_limit_mi)
+
+
 @dataclass(frozen=True)
 class Demand:
     """What the platform asks of the system node group: per pod (name -> (size, replicas)), and per node."""
@@ -166,15 +261,18 @@ class Demand:
 def system_demand(
     environment: str,
     mesh_provider: str,
-    mesh_replicas: int,
+    mesh_control_plane_replicas: int,
     edge_replicas: int,
     api_server_replicas: int,
     scheduler_replicas: int,
     with_collector: bool = True,
+    git_sync: bool = True,
 ) -> Demand:
-    """Every platform pod on the system nodes, with its sidecar, for one stack's settings."""
+    """Every platform pod on the system nodes, with its sidecars, for one stack's settings: Deployments
+    and StatefulSets in ``pods``, DaemonSets in ``per_node`` (tests/components/capacity compares both
+    with the rendered charts). Run-once pods (Jobs, CronJobs, Helm hooks) fit in :data:`HEADROOM`."""
     t = tier(environment)
-    sidecar = MESH_SIDECAR.get(mesh_provider, _s(0, 0, 0))
+    sidecar = mesh_sidecar(mesh_provider, t)
     counts = {pod: replicas(pod, t) for pod in REPLICAS}
     airflow_ha = 2 if environment == "prod" else 1
     counts |= {
@@ -183,25 +281,20 @@ def system_demand(
         "airflow-pgbouncer": airflow_ha,
         # NGF's control plane is leader-elected: a second replica whenever the data plane has one.
         "nginx-gateway-fabric": 2 if edge_replicas > 1 else 1,
-        "kuma-control-plane" if mesh_provider == "kuma" else "istiod": mesh_replicas,
+        **mesh_replicas(mesh_provider, mesh_control_plane_replicas),
         "nginx-data-plane": edge_replicas,
         "oauth2-proxy": edge_replicas,
         "airflow-api-server": api_server_replicas,
         "airflow-scheduler": scheduler_replicas,
     }
-    if not with_collector:
-        counts.pop("otel-collector")
     pods: dict[str, tuple[Size, int]] = {}
     for pod, n in counts.items():
-        if pod not in SIZES:
-            continue
-        size = SIZES[pod][t]
-        for extra in (SIZES[name][t] for name in SIDECARS.get(pod, ())):
-            size = Size(size.cpu_m + extra.cpu_m, size.memory_mi + extra.memory_mi, size.memory_limit_mi)
-        if pod in MESHED:
-            size = Size(size.cpu_m + sidecar.cpu_m, size.memory_mi + sidecar.memory_mi, size.memory_limit_mi)
-        pods[pod] = (size, n)
-    return Demand(pods, {**DAEMONSETS, **MESH_DAEMONSETS.get(mesh_provider, {})})
+        size = pod_size(pod, t, git_sync)
+        pods[pod] = (_sum(size, sidecar) if pod in MESHED else size, n)
+    per_node = {**DAEMONSETS, **MESH_DAEMONSETS[mesh_provider]}
+    if with_collector:
+        per_node["otel-collector"] = _sum(COLLECTOR, sidecar)
+    return Demand(pods, per_node)
 
 
 def allocatable(vcpu: int, memory_gib: int, max_pods: int) -> tuple[int, int]:

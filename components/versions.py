@@ -71,9 +71,15 @@ OAUTH2_PROXY_CHART_REPO = "https://oauth2-proxy.github.io/manifests"
 #: built against. The 2.7.0 release notes name v1.6; NGF accepts an older minor of the CRDs, and moving
 #: to v1.6.1 (in upstream/) is a separate pin change checked with Istio.
 GATEWAY_API_VERSION = "v1.5.1"
-GATEWAY_API_CRDS_URL = (
-    f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{GATEWAY_API_VERSION}/standard-install.yaml"
-)
+
+
+def gateway_api_crds_url(channel: str) -> str:
+    """The release manifest of :data:`GATEWAY_API_VERSION` for ``channel`` (``standard`` or
+    ``experimental``); both install a ``safe-upgrades`` ValidatingAdmissionPolicy of their own."""
+    return (
+        f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{GATEWAY_API_VERSION}/{channel}-install.yaml"
+    )
+
 
 #: Airflow (issue 6): the official chart 1.19.0 ships Airflow 3.1.7; its values schema is the one in
 #: upstream/. Upstream has moved on to 1.22.0 (Airflow 3.2.x); moving is a pin change once its schema

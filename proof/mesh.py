@@ -28,6 +28,7 @@ whose source identity no enrolled pod holds) does nothing: the traffic it was wr
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from proof.objects import ObjectSet
@@ -281,33 +282,85 @@ def _names(chosen: list[PodView]) -> str:
     return ", ".join(sorted({p.owner.ref() for p in chosen}))
 
 
-#: (group, kind) -> the version a mesh controller reads; an object of that kind is invisible to it unless
-#: the cluster's CRD serves that version. Linkerd edge-26.8.3's policy controller pins TLSRoute to
-#: v1alpha2 (linkerd2 policy-controller/k8s/api/src/lib.rs ``gateway::TLSRoute``: "v1 is only served
-#: by Gateway API v1.5 and later"); Gateway API v1.5.1's *standard* channel serves TLSRoute only as v1
-#: (config/crd/standard/gateway.networking.k8s.io_tlsroutes.yaml: v1alpha2 ``served: false``).
-WATCHED: dict[str, dict[tuple[str, str], str]] = {
-    "linkerd": {("gateway.networking.k8s.io", "TLSRoute"): "v1alpha2"},
+@dataclass(frozen=True)
+class Watch:
+    """A kind a mesh controller reads at one version. ``required``: the controller does not start
+    without it (controller-runtime's informers never sync, so the process exits); otherwise only
+    objects of that kind are invisible to it."""
+
+    group: str
+    kind: str
+    version: str
+    required: bool
+    source: str
+
+
+_GW = "gateway.networking.k8s.io"
+_CONSUL_GATEWAY_CONTROLLER = "consul-k8s v1.9.11 control-plane/api-gateway/controllers/gateway_controller.go"
+
+#: What each mesh's controllers read of the Gateway API, from their source:
+#: - Linkerd edge-26.8.3's policy controller pins TLSRoute to v1alpha2 (linkerd2
+#:   policy-controller/k8s/api/src/lib.rs ``gateway::TLSRoute``) and skips the watch when that version
+#:   is not served (policy-controller/runtime/src/args.rs ``api_resource_exists``).
+#: - Consul's API-gateway controllers are always registered by connect-inject
+#:   (control-plane/subcommand/inject-connect/v1controllers.go) and watch these kinds unconditionally.
+WATCHED: dict[str, tuple[Watch, ...]] = {
+    "linkerd": (Watch(_GW, "TLSRoute", "v1alpha2", False, "linkerd2 policy-controller/k8s/api/src/lib.rs"),),
+    "consul": tuple(
+        Watch(_GW, kind, version, True, _CONSUL_GATEWAY_CONTROLLER)
+        for kind, version in (
+            ("Gateway", "v1beta1"),
+            ("GatewayClass", "v1beta1"),
+            ("HTTPRoute", "v1beta1"),
+            ("ReferenceGrant", "v1beta1"),
+            ("TCPRoute", "v1alpha2"),
+        )
+    ),
+}
+
+#: Offline data gap G2: the offline Gateway API copies hold 5 of the release's CRD files (their
+#: kustomization.yaml lists the rest). The served versions of the missing kinds a mesh reads, read from
+#: kubernetes-sigs/gateway-api at tag v1.5.1, ``config/crd/<channel>/gateway.networking.k8s.io_<kind>s.yaml``
+#: (versions with ``served: true``); standard has no tcproutes file at all.
+SERVED_OFFLINE_GAP: dict[tuple[str, str], dict[str, frozenset[str]]] = {
+    ("v1.5.1", "standard"): {"TLSRoute": frozenset({"v1"}), "TCPRoute": frozenset()},
+    ("v1.5.1", "experimental"): {
+        "TLSRoute": frozenset({"v1", "v1alpha2", "v1alpha3"}),
+        "TCPRoute": frozenset({"v1alpha2"}),
+    },
 }
 
 
+def served_versions(objects: ObjectSet, group: str, kind: str) -> tuple[set[str], str]:
+    """The versions the set's CRD of ``kind`` serves, and where that was read (the set's CRD, or
+    :data:`SERVED_OFFLINE_GAP` for a Gateway API kind missing from the offline copy)."""
+    crds = [c for c in objects.crds() if c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind]
+    if crds:
+        return {v["name"] for c in crds for v in c["spec"].get("versions") or [] if v.get("served")}, "its CRD"
+    gap = SERVED_OFFLINE_GAP.get(objects.gateway_api or ("", ""), {}) if group == _GW else {}
+    if kind in gap:
+        version, channel = objects.gateway_api or ("", "")
+        return set(gap[kind]), f"Gateway API {version} {channel} (offline gap G2)"
+    return set(), "no CRD in the set"
+
+
 def watched_versions(objects: ObjectSet) -> list[Finding]:
-    """Objects of a kind the mesh's controller reads at a version the set's CRD does not serve: the
-    controller's watch fails and the objects (Linkerd's TLS exits) never take effect."""
+    """Kinds a mesh controller reads at a version the cluster does not serve: a required watch stops the
+    controller; otherwise the objects of that kind (Linkerd's TLS exits) never take effect."""
     out = []
-    for (group, kind), version in WATCHED.get(provider(objects) or "", {}).items():
-        users = [o for o in objects.of_kind(kind) if o.api_version.startswith(f"{group}/")]
-        if not users:
+    for watch in WATCHED.get(provider(objects) or "", ()):
+        users = [o for o in objects.of_kind(watch.kind) if o.api_version.startswith(f"{watch.group}/")]
+        if not users and not watch.required:
             continue
-        crds = [c for c in objects.crds() if c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind]
-        served = {v["name"] for c in crds for v in c["spec"].get("versions") or [] if v.get("served")}
-        if version not in served:
-            why = f"serves {sorted(served)}" if crds else "is not in the set"
-            out.append(
-                Finding(
-                    "mesh-watch",
-                    users[0].ref(),
-                    f"the mesh reads {group}/{version} {kind}; the CRD {why} ({len(users)} objects unseen)",
-                )
+        served, where = served_versions(objects, watch.group, watch.kind)
+        if watch.version in served:
+            continue
+        what = "the controller cannot start" if watch.required else f"{len(users)} objects unseen"
+        out.append(
+            Finding(
+                "mesh-watch",
+                users[0].ref() if users else f"{watch.kind} ({watch.source})",
+                f"the mesh reads {watch.group}/{watch.version} {watch.kind}; {where} serves {sorted(served)}: {what}",
             )
+        )
     return out

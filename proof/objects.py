@@ -106,6 +106,8 @@ class ObjectSet:
     renders: list[Rendered] = field(default_factory=list)
     #: namespaces Helm creates (``createNamespace: true`` releases) besides Namespace objects
     helm_namespaces: set[str] = field(default_factory=set)
+    #: the Gateway API release manifest installed, as (version, channel): ``("v1.5.1", "standard")``
+    gateway_api: tuple[str, str] | None = None
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [o for o in self.objects if o.kind in kinds]
@@ -154,6 +156,15 @@ def config_file_crds(resources: list[dict[str, Any]], upstream: Path) -> Iterato
             yield KubeObject(body=copy.deepcopy(doc), origin=r["name"], source=name)
 
 
+def gateway_api_release(resources: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """(version, channel) of the Gateway API release manifest the plan installs, if any."""
+    for r in resources:
+        match = _GATEWAY_API_URL.search(str(r["inputs"].get("file", ""))) if r["type"] == CONFIG_FILE else None
+        if match:
+            return match.group(1), match.group(2)
+    return None
+
+
 @functools.cache
 def _upstream_manifests(folder: str) -> list[tuple[str, dict[str, Any]]]:
     """(file name, object) of every YAML file in an upstream folder, parsed once per process."""
@@ -192,6 +203,7 @@ def build(
     out = ObjectSet(stack=stack, kube_version=version)
     out.objects.extend(emitted(resources))
     out.objects.extend(config_file_crds(resources, upstream))
+    out.gateway_api = gateway_api_release(resources)
     release_objects: list[tuple[KubeObject, str]] = []
     for r in resources:
         if r["type"] == HELM_RELEASE:

@@ -4,7 +4,8 @@ Pure functions of the host and a few names, so tests and reviewers can read the 
 
 - one Gateway with two listeners for the Airflow host, routes only from its own namespace;
 - an HTTP route that only redirects, and an HTTPS route whose one backend is oauth2-proxy;
-- on every route, the identity headers a client could forge are removed (:data:`IDENTITY_HEADERS`);
+- on every route, the identity headers a client could forge are removed (:data:`IDENTITY_HEADERS`), and
+  so is the forwarding header NGINX would pass on untouched (:data:`FORWARDING_HEADERS`);
   the HTTPS route adds HSTS;
 - the cert-manager Certificate whose Secret the HTTPS listener serves.
 """
@@ -36,6 +37,12 @@ IDENTITY_HEADERS = (
     "Remote-User",
     "X-Remote-User",
 )
+#: Forwarding headers NGINX passes on as the client sent them (NGF overwrites X-Forwarded-For/Proto/Host/Port
+#: only: nginx-gateway-fabric internal/controller/nginx/config/servers.go) and Airflow trusts: ``[fab]
+#: enable_proxy_fix`` wraps the FAB app in werkzeug's ProxyFix with ``x_prefix=1`` (providers-fab
+#: www/extensions/init_wsgi_middlewares.py), so a client's X-Forwarded-Prefix would become the script
+#: root of the URLs and redirects Airflow builds. The platform serves Airflow at ``/``: nobody sets one.
+FORWARDING_HEADERS = ("X-Forwarded-Prefix",)
 #: Response headers oauth2-proxy adds for the gateway's access log (set_xauthrequest); never sent on.
 IDENTITY_RESPONSE_HEADERS = IDENTITY_HEADERS[:4]
 HSTS = "max-age=31536000; includeSubDomains"
@@ -95,7 +102,8 @@ def gateway_spec(hostname: str, pod_annotations: Mapping[str, str]) -> dict[str,
 
 
 def strip_identity_headers() -> dict[str, Any]:
-    return {"type": "RequestHeaderModifier", "requestHeaderModifier": {"remove": list(IDENTITY_HEADERS)}}
+    removed = [*IDENTITY_HEADERS, *FORWARDING_HEADERS]
+    return {"type": "RequestHeaderModifier", "requestHeaderModifier": {"remove": removed}}
 
 
 def redirect_route_spec(hostname: str) -> dict[str, Any]:

@@ -63,6 +63,11 @@ def startup_taints(provider: str) -> tuple[dict[str, str], ...]:
     return (dict(taint),) if taint else ()
 
 
+def gateway_api_channel(provider: str) -> str:
+    """The Gateway API channel (``standard`` or ``experimental``) whose CRDs the chosen mesh needs."""
+    return provider_class(provider).GATEWAY_API_CHANNEL
+
+
 def job_pod_annotations(provider: str) -> dict[str, str]:
     """Annotations for a chart's one-shot hook Jobs in a meshed namespace that only talk to the
     Kubernetes API (e.g. NGF's cert-generator)."""

@@ -166,6 +166,9 @@ class MeshProvider(Protocol):
     NAME: ClassVar[str]
     #: Where its control plane runs.
     SYSTEM_NAMESPACE: ClassVar[str]
+    #: The Gateway API release channel whose CRDs serve every route version its controllers read
+    #: (components/edge/gateway_api.py installs it; the proof checks it against what the mesh reads).
+    GATEWAY_API_CHANNEL: ClassVar[Literal["standard", "experimental"]]
     #: Every resource meshed workloads depend on (control plane, identity, allows, exits, TLS mode).
     ready: list[pulumi.Resource]
     system_namespace: str

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import versions
+from components import sizing, versions
 from components.platform import (
     CERT_MANAGER_METRICS_PORT,
     CERT_MANAGER_NAMESPACE,
@@ -86,9 +86,6 @@ class CollectorInputs:
     mesh_log_paths: tuple[str, ...] = ()
     mesh_log_operators: tuple[Mapping[str, Any], ...] = ()
     collector_pod_annotations: Mapping[str, str] = field(default_factory=dict)
-    #: One collector per node; these bound each one.
-    cpu_request: str = "100m"
-    memory_limit: str = "512Mi"
 
 
 def log_paths(inputs: CollectorInputs) -> list[str]:
@@ -295,10 +292,8 @@ def helm_values(inputs: CollectorInputs, service_account: str) -> dict[str, Any]
         },
         # On the pod too: the mesh sidecar injected beside it sets no seccomp profile of its own.
         "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-        "resources": {
-            "requests": {"cpu": inputs.cpu_request, "memory": "128Mi"},
-            "limits": {"memory": inputs.memory_limit},
-        },
+        # One collector per node, each bounded; the system node group is sized by the same numbers.
+        "resources": sizing.COLLECTOR.helm(),
         # Every node, the task nodes included (their pods log too), but only once the mesh's CNI is
         # ready there: the collector is meshed, so it must not tolerate the mesh's startup taint
         # (mesh.node_startup; tolerating everything would start it unredirected on a new node,

@@ -26,6 +26,7 @@ def system_capacity_problem(s: Settings, specs: list[instance_types.InstanceType
         s.edge_replicas,
         s.airflow_api_server_replicas,
         s.airflow_scheduler_replicas,
+        git_sync=bool(s.dags_git_repository),
     )
     small = min(specs, key=lambda spec: (spec.vcpu, spec.memory_gib))
     per_cpu, per_mem = sizing.allocatable(small.vcpu, small.memory_gib, small.max_pods)

@@ -22,18 +22,13 @@ _GAP = (
 )
 
 _TLSROUTE_GAP = (
-    "offline data gap G2: $AIRFLOW_MESH_UPSTREAM_DIR/gateway-api/v1.5.1/standard lacks "
+    "offline data gap G2: $AIRFLOW_MESH_UPSTREAM_DIR/gateway-api/v1.5.1/experimental lacks "
     "gateway.networking.k8s.io_tlsroutes.yaml (its kustomization.yaml lists it), so Linkerd's TLSRoute exits "
-    "cannot be validated"
-)
-_LINKERD_TLSROUTE = (
-    "F6: Linkerd edge-26.8.3 reads TLSRoute as v1alpha2, which the Gateway API v1.5.1 standard channel the "
-    "stack installs does not serve: every TLS exit of meshProvider linkerd is denied (proof/FINDINGS.md)"
+    "cannot be validated against their schema"
 )
 
 DEFECTS: dict[str, dict[str, str]] = {
     "apiserver": {"dev-linkerd": _TLSROUTE_GAP},
-    "mesh-watch": {"dev-linkerd": _LINKERD_TLSROUTE},
 }
 
 

@@ -149,6 +149,39 @@ def test_a_mesh_reading_an_unserved_version_is_found():
     assert mesh.watched_versions(object_set(*base, crd)) == []
 
 
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ("standard", ["TLSRoute airflow/r: the mesh reads gateway.networking.k8s.io/v1alpha2 TLSRoute"]),
+        ("experimental", []),
+    ],
+)
+def test_a_gateway_api_kind_missing_offline_is_judged_by_the_channel(channel, expected):
+    """No TLSRoute CRD in the set (offline gap G2): the served versions come from the release channel."""
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute"}
+    route["metadata"] = {"name": "r", "namespace": "airflow"}
+    found = object_set(_linkerd_ns("apps"), _api(), _server(8080), route)
+    found.gateway_api = ("v1.5.1", channel)
+    assert [f"{f.ref}: {f.message}"[: len(expected[0])] for f in mesh.watched_versions(found)] == expected
+
+
+@pytest.mark.parametrize(("channel", "missing"), [("standard", ["TCPRoute"]), ("experimental", [])])
+def test_consuls_controller_needs_every_route_version_it_watches(upstream, channel, missing):
+    """Consul's connect injector watches TCPRoute v1alpha2 and four v1beta1 kinds whether or not the
+    stack has such objects; the real offline CRDs of the channel decide the rest."""
+    url = f"https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/{channel}-install.yaml"
+    config_file = {"type": objects.CONFIG_FILE, "name": "crds", "inputs": {"file": url}}
+    crds = [o.body for o in objects.config_file_crds([config_file], upstream)]
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "apps"}}
+    found = object_set(_consul_ns(), _api(), service, _intention("api", "*"), *crds)
+    found.gateway_api = objects.gateway_api_release([config_file])
+    findings = mesh.watched_versions(found)
+    assert [f.ref.split()[0] for f in findings] == missing
+    assert all("the controller cannot start" in f.message for f in findings)
+    crds.pop()  # referencegrants, the last file: a v1beta1 kind Consul needs
+    assert "ReferenceGrant" in str(mesh.watched_versions(object_set(_consul_ns(), _intention("api", "*"), *crds)))
+
+
 def test_a_route_parent_that_is_no_gateway_must_exist():
     route = {
         "apiVersion": "gateway.networking.k8s.io/v1",

@@ -7,8 +7,9 @@ import base64
 import pytest
 
 from components.mesh.kuma import component as kuma
-from proof import mesh, pod_security, reviewed, wiring
+from proof import mesh, ownership, pod_security, reviewed, wiring
 from proof.injection import InjectionError
+from proof.objects import KubeObject
 from tests.proof.broken import RESTRICTED_CONTAINER, deployment, namespace, object_set
 
 KUMA_NS = {"kuma.io/sidecar-injection": "enabled", "pod-security.kubernetes.io/enforce": "baseline"}
@@ -216,3 +217,22 @@ def test_kumas_container_patch_gives_the_injected_containers_what_the_pod_lacks(
     assert pod_security.admission(object_set(ns, mesh_object, control_plane, patch, deployment("web"))) == []
     with pytest.raises(InjectionError, match="does not create"):
         pod_security.admission(object_set(ns, mesh_object, control_plane, deployment("web")))
+
+
+def test_an_object_two_installers_create_is_found():
+    """The Consul chart's own Gateway API CRDs beside the stack's release manifest (the defect found)."""
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gateways.gateway.networking.k8s.io"},
+    }
+    found = object_set(crd, deployment("api"))
+    assert ownership.owned_once(found) == []
+    found.objects.append(KubeObject(body=dict(crd), origin="consul-release", source="consul/templates/crd.yaml"))
+    # a pod read from a ConfigMap value is no second installer of anything
+    found.objects.append(KubeObject(body=deployment("api"), origin="test", source="configmap ConfigMap a/b[pod]"))
+    (finding,) = ownership.owned_once(found)
+    assert str(finding) == (
+        "[owners] CustomResourceDefinition gateways.gateway.networking.k8s.io: installed 2 times: "
+        "by consul-release (consul/templates/crd.yaml), test (emitted)"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proof import mesh, pod_security, wiring
+from proof import mesh, ownership, pod_security, wiring
 from tests.proof.defects import params
 
 CHECKS = {
@@ -15,6 +15,7 @@ CHECKS = {
     "enrollment": mesh.enrollment,
     "mesh-policies": mesh.policy_targets,
     "mesh-watch": mesh.watched_versions,
+    "owners": ownership.owned_once,
     "admission": pod_security.admission,
     "restricted": pod_security.restricted_findings,
 }
@@ -59,6 +60,12 @@ def test_every_mesh_policy_selects_an_enrolled_pod_port_and_identity(proof, set_
 @pytest.mark.parametrize("set_id", params("mesh-watch"))
 def test_the_mesh_reads_its_objects_at_a_version_the_cluster_serves(proof, set_id):
     assert _findings(proof, set_id, "mesh-watch") == []
+
+
+@pytest.mark.parametrize("set_id", params("owners"))
+def test_every_object_has_one_installer(proof, set_id):
+    assert len(ownership.installed(proof.objects(set_id))) > 200
+    assert _findings(proof, set_id, "owners") == []
 
 
 @pytest.mark.parametrize("set_id", params("admission"))

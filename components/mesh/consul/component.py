@@ -54,6 +54,10 @@ class ConsulMesh(pulumi.ComponentResource):
 
     NAME = "consul"
     SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+    #: consul-k8s 1.9.11's API-gateway controller (always on in connect-inject) watches TCPRoute at
+    #: v1alpha2 (control-plane/api-gateway/controllers/gateway_controller.go), which only the experimental
+    #: channel serves; without it the connect injector never syncs its caches.
+    GATEWAY_API_CHANNEL = "experimental"
 
     @staticmethod
     def namespace_labels() -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components import sizing
 from components.mesh.provider import MeshArgs
 
 #: Consul datacenter name (one per stack's cluster).
@@ -46,8 +47,16 @@ def chart_values(
     ``server_ca_secret``: a cert-manager CA Secret (``tls.crt``/``tls.key``) for the
     servers' TLS; ``None`` lets the chart's tls-init job generate that CA."""
     ha = args.control_plane_replicas >= 2
-    # Raft needs an odd quorum: 3 servers outside dev (also with meshControlPlaneReplicas 2), 1 in dev.
-    servers = max(3, args.control_plane_replicas | 1) if ha else 1
+    # Raft needs an odd quorum: 3 servers outside dev (also with meshControlPlaneReplicas 2), 1 in dev;
+    # the replicas and requests are the ones the system node group is sized by.
+    replicas = sizing.mesh_replicas("consul", args.control_plane_replicas)
+    servers = replicas["consul-server"]
+
+    def size(pod: str) -> dict[str, dict[str, str]]:
+        return resources(pod, args.size_tier)
+
+    cni = _cpu_limit_raised(sizing.MESH_DAEMONSETS["consul"]["consul-cni"].helm())
+
     tls: dict[str, Any] = {"enabled": True, "enableAutoEncrypt": True, "verify": True, "httpsOnly": True}
     if server_ca_secret:
         tls["caCert"] = {"secretName": server_ca_secret, "secretKey": "tls.crt"}
@@ -67,6 +76,7 @@ def chart_values(
             "bootstrapExpect": servers,
             # The cluster's encrypted gp3 class (components/cluster/storage.py), named explicitly.
             "storage": SERVER_STORAGE,
+            "resources": size("consul-server"),
             "storageClass": storage_class,
             # Raft data outlives the StatefulSet in prod (the claims, hence the volumes, are kept when
             # the release is uninstalled); Kubernetes >= 1.27 honours this (chart server-statefulset.yaml).
@@ -79,24 +89,55 @@ def chart_values(
         },
         "connectInject": {
             "enabled": True,
-            "replicas": 2 if ha else 1,
+            "replicas": replicas["consul-connect-injector"],
+            "resources": size("consul-connect-injector"),
             # Every pod of an enrolled namespace, and only those (namespaces are enrolled by label).
             "default": True,
             "namespaceSelector": f"matchLabels:\n  {key}: {value}\n",
             "k8sAllowNamespaces": namespaces,
             "transparentProxy": {"defaultEnabled": True, "defaultOverwriteProbes": True},
             # The CNI installs the redirection: no privileged init container in the workload pods.
-            "cni": {"enabled": True},
+            "cni": {"enabled": True, "resources": cni},
+            # The dataplane sidecar of every injected pod (the chart sets none: BestEffort Envoys, and no
+            # CPU limit, which stays so: the injector passes only the keys that are set).
+            "sidecarProxy": {"resources": sizing.SIZES["consul-dataplane"][args.size_tier].helm()},  # type: ignore[index]
             # consul-dataplane as a native sidecar (init container with restartPolicy Always): Jobs and
             # KubernetesExecutor task pods complete (apache/airflow#40359).
             "dataplaneAsSidecarInitContainer": {"defaultEnabled": True},
             "failurePolicy": "Fail",
+            # The chart would install Gateway API v0.6.2 CRDs of its own (manageExternalCRDs defaults to
+            # true): a second owner of the stack's CRDs (components/edge/gateway_api.py), older than NGF
+            # reads, and refused by Gateway API's safe-upgrades policy ("Installing CRDs with version
+            # before v1.5.0 is prohibited"). The stack's experimental channel serves every version the
+            # connect injector watches (TCPRoute v1alpha2, Gateway/GatewayClass/HTTPRoute v1beta1).
+            "apiGateway": {"manageExternalCRDs": False, "manageNonStandardCRDs": False},
         },
         "terminatingGateways": {
             "enabled": True,
-            "defaults": {"replicas": 2 if ha else 1},
+            "defaults": {
+                "replicas": replicas["consul-terminating-gateway"],
+                "resources": size("consul-terminating-gateway"),
+            },
             "gateways": [{"name": TERMINATING_GATEWAY}],
         },
+        "webhookCertManager": {"resources": size("consul-webhook-cert-manager")},
         "ui": {"enabled": False},
         "syncCatalog": {"enabled": False},
     }
+
+
+def resources(pod: str, tier: str) -> dict[str, dict[str, str]]:
+    """``resources`` of a consul-k8s value from components/sizing.py: requests and a memory limit."""
+    return _cpu_limit_raised(sizing.SIZES[pod][tier].helm())  # type: ignore[index]
+
+
+#: The CPU limit of the pods whose chart default has one (values.yaml: equal to the request).
+CPU_LIMIT = "1"
+
+
+def _cpu_limit_raised(resources: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The program sets no CPU limits (components/sizing.py), but Helm merges a value over the chart's
+    defaults, which limit CPU to the request (a Raft server or a gateway throttled at 100m), and the
+    null that would delete the key does not survive Pulumi's Python SDK (pulumi/pulumi#12178). So the
+    limit is raised to one core: valid above any request here, and it binds no sooner than the node."""
+    return {"requests": dict(resources["requests"]), "limits": {**resources["limits"], "cpu": CPU_LIMIT}}

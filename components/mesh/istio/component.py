@@ -90,6 +90,8 @@ class IstioAmbient(pulumi.ComponentResource):
 
     NAME = "istio"
     SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+    #: Istio ambient's waypoints are GA Gateways; experimental CRDs would switch on Istio's alpha kinds.
+    GATEWAY_API_CHANNEL = "standard"
 
     @staticmethod
     def namespace_labels() -> dict[str, str]:

@@ -138,6 +138,8 @@ class KumaMesh(pulumi.ComponentResource):
 
     NAME = "kuma"
     SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+    #: Kuma reads only GA Gateway API kinds (and none of ours: the edge is NGF).
+    GATEWAY_API_CHANNEL = "standard"
 
     @staticmethod
     def namespace_labels() -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
+from components import sizing, versions
 from components.access_model import AccessModel
 from components.mesh.linkerd import observability
 from components.mesh.linkerd.exits import cluster_networks, exit_manifests
@@ -35,29 +35,41 @@ INJECT_ANNOTATION = "linkerd.io/inject"
 DEFAULT_POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
 
 
-#: The chart's values-ha.yaml sizes (Linkerd's ``{cpu: {request}, memory: {request, limit}}`` shape,
-#: partials/templates/_resources.tpl), used in every tier: the proxy's, the controllers' and identity's.
-PROXY_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "20Mi"}}
-CONTROLLER_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "50Mi"}}
-IDENTITY_RESOURCES = {"cpu": {"request": "100m"}, "memory": {"limit": "250Mi", "request": "10Mi"}}
-CONTROLLER_RESOURCE_KEYS = (
-    "destinationResources",
-    "spValidatorResources",
-    "proxyInjectorResources",
-    "heartbeatResources",
-)
-#: linkerd2-cni's installer and repair controller (its values.yaml leaves both empty): small agents.
-CNI_RESOURCES = {"cpu": {"request": "10m"}, "memory": {"limit": "64Mi", "request": "32Mi"}}
+def linkerd_resources(size: sizing.Size) -> dict[str, dict[str, str]]:
+    """Linkerd's ``{cpu: {request}, memory: {request, limit}}`` shape (partials/templates/_resources.tpl)
+    of a sizing entry: requests and the memory limit, no CPU limit."""
+    return {
+        "cpu": {"request": f"{size.cpu_m}m"},
+        "memory": {"request": f"{size.memory_mi}Mi", "limit": f"{size.memory_limit_mi}Mi"},
+    }
+
+
+#: The chart's resource keys -> the container's entry in components/sizing.py (one per container).
+RESOURCE_KEYS = {
+    "destinationResources": "linkerd-destination",
+    "spValidatorResources": "linkerd-sp-validator",
+    "proxyInjectorResources": "linkerd-proxy-injector",
+    "identityResources": "linkerd-identity",
+}
+#: linkerd2-cni's installer and repair controller (its values.yaml leaves both empty).
+CNI_RESOURCES = linkerd_resources(sizing.LINKERD_CNI_CONTAINER)
 
 
 def control_plane_values(args: MeshArgs) -> dict[str, Any]:
     """Helm values of linkerd-control-plane (keys checked against values.yaml + values-ha.yaml)."""
     ha = args.control_plane_replicas >= 2
+
+    def size(pod: str) -> dict[str, dict[str, str]]:
+        return linkerd_resources(sizing.SIZES[pod][args.size_tier])  # type: ignore[index]
+
     values: dict[str, Any] = {
         "controllerReplicas": args.control_plane_replicas,
         # Pods that miss injection would run outside the mesh: fail their creation instead (upstream
         # pairs default deny with HA mode for this reason, docs/2-edge/features/server-policy.md).
         "webhookFailurePolicy": "Fail",
+        # The chart's daily CronJob reports the install (cluster UID, version, pod counts) to
+        # versioncheck.linkerd.io; nothing in the platform reads it, and it is an exit nobody declared.
+        "disableHeartBeat": True,
         "cniEnabled": True,
         "clusterNetworks": cluster_networks(args.vpc_cidr, KUBERNETES_SERVICE_CIDR),
         "identity": {
@@ -71,13 +83,14 @@ def control_plane_values(args: MeshArgs) -> dict[str, Any]:
             "defaultInboundPolicy": access_policy(args.tls_mode),
             # Native sidecars (the edge default, pinned): Jobs and KubernetesExecutor pods complete.
             "nativeSidecar": True,
-            "resources": PROXY_RESOURCES,
+            # Also the proxy the chart puts in its own controllers' pods, and (the injector copies it) the
+            # network validator's requests.
+            "resources": size("linkerd-proxy"),
         },
-        # Requests and memory limits in every tier (the chart's values.yaml leaves them empty, so the
-        # control plane would be BestEffort: first evicted, invisible to Karpenter's sizing).
-        **{key: CONTROLLER_RESOURCES for key in CONTROLLER_RESOURCE_KEYS},
-        "identityResources": IDENTITY_RESOURCES,
-        "policyController": {"resources": CONTROLLER_RESOURCES},
+        # Requests and memory limits per sizing tier (the chart's values.yaml leaves them empty, so the
+        # control plane would be BestEffort: first evicted, invisible to the system group's sizing).
+        **{key: size(pod) for key, pod in RESOURCE_KEYS.items()},
+        "policyController": {"resources": size("linkerd-policy")},
     }
     if ha:
         # values-ha.yaml of the chart, expressed here so the replica count follows the settings.
@@ -115,6 +128,10 @@ class LinkerdMesh(pulumi.ComponentResource):
 
     NAME = "linkerd"
     SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+    #: edge-26.8.3 reads TLSRoute only at v1alpha2 (linkerd2 policy-controller/k8s/api/src/lib.rs
+    #: ``gateway::TLSRoute``), which the v1.5.1 standard channel does not serve: every TLS exit would be
+    #: invisible to it and denied by the namespace's deny-all EgressNetwork.
+    GATEWAY_API_CHANNEL = "experimental"
 
     @staticmethod
     def namespace_labels() -> dict[str, str]:

@@ -36,7 +36,8 @@ from components.mesh.policy import (
 
 #: Catches every destination outside clusterNetworks in its namespace.
 DENY_NAME = "egress-deny"
-#: Gateway API v1.5.1 (the stack's standard channel) serves TLSRoute only as v1.
+#: The storage version of TLSRoute in Gateway API v1.5.1; Linkerd reads the same objects as v1alpha2, which
+#: the experimental channel a Linkerd stack installs also serves (components/edge/gateway_api.py).
 TLS_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
 HTTP_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
 

@@ -66,6 +66,7 @@ def demand(settings) -> sizing.Demand:
         settings.edge_replicas,
         settings.airflow_api_server_replicas,
         settings.airflow_scheduler_replicas,
+        git_sync=bool(settings.dags_git_repository),
     )
 
 
@@ -73,14 +74,15 @@ def test_every_platform_chart_requests_what_the_sizing_table_says(plan):
     """The table the settings check the node group against is what the charts really get."""
     settings = stacks.settings_for(plan.stack)
     expected = demand(settings).pods
-    sidecar = sizing.MESH_SIDECAR[settings.mesh_provider]
+    tier = sizing.tier(settings.environment)
+    sidecar = sizing.mesh_sidecar(settings.mesh_provider, tier)
     for pod, (replicas, cpu, memory) in recorded_pods(plan).items():
         size, count = expected[pod]
         if pod in sizing.MESHED:  # the table adds the sidecar the mesh injects
             cpu, memory = cpu + sidecar.cpu_m, memory + sidecar.memory_mi
         for extra in sizing.SIDECARS.get(pod, ()):  # and the chart's own sidecars
-            size_of = sizing.SIZES[extra][sizing.tier(settings.environment)]
-            cpu, memory = cpu + size_of.cpu_m, memory + size_of.memory_mi
+            if extra != "airflow-git-sync" or settings.dags_git_repository:
+                cpu, memory = cpu + sizing.SIZES[extra][tier].cpu_m, memory + sizing.SIZES[extra][tier].memory_mi
         assert (replicas, cpu, memory) == (count, size.cpu_m, size.memory_mi), (plan.stack, pod)
 
 
@@ -97,7 +99,7 @@ def smallest_group(settings, types: list[str]) -> int:
     [
         ("dev", ["t4g.large"], 2),  # all of it on 2 nodes (dev does not drain)
         ("dev", ["t3.large"], 2),
-        ("staging", ["m7i.large"], 5),  # on one node fewer than the group
+        ("staging", ["m7i.large"], 6),  # on one node fewer than the group; each node adds a collector
         ("staging", ["m7i.xlarge"], 3),
         ("prod", ["m7i.xlarge"], 3),
         ("prod", ["m7i.large"], 6),

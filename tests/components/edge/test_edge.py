@@ -33,6 +33,8 @@ FORGEABLE = {
     "x-forwarded-email",
     "x-forwarded-groups",
     "remote-user",
+    # not identity, but Airflow's ProxyFix would take it as the script root (components/edge/routes.py)
+    "x-forwarded-prefix",
 }
 HOSTS = {
     "dev": "airflow.dev.data.example.com",

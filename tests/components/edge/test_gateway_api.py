@@ -1,4 +1,4 @@
-"""Gateway API CRDs: one pinned standard-channel install per stack, before anything that uses it."""
+"""Gateway API CRDs: one pinned install per stack, of the channel its mesh reads, before anything that uses it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import pytest
 
 from components import versions
+from tests.components.mesh import mesh_plans
 
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 GATEWAY_API_KINDS = (
@@ -29,6 +30,17 @@ def test_standard_channel_release_manifest_is_installed_once(plan):
         f"{versions.GATEWAY_API_VERSION}/standard-install.yaml"
     )
     assert crds(plan)["provider"] == plan.one("pulumi:providers:kubernetes")["name"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "channel"),
+    [("kuma", "standard"), ("istio", "standard"), ("linkerd", "experimental"), ("consul", "experimental")],
+)
+def test_the_channel_is_the_one_whose_crds_serve_what_the_mesh_reads(provider, channel):
+    """Linkerd reads TLSRoute v1alpha2 and Consul watches TCPRoute v1alpha2: only the experimental channel
+    serves them in v1.5.1 (components/edge/gateway_api.py; the proof's mesh-watch check reads the CRDs)."""
+    url = crds(mesh_plans.plan_for("dev", provider))["inputs"]["file"]
+    assert url == f"https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/{channel}-install.yaml"
 
 
 def test_every_gateway_api_object_waits_for_the_crds(plan):

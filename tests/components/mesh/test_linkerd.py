@@ -89,6 +89,8 @@ def test_ha_outside_dev_and_the_injector_fails_closed(stack):
     assert v.get("highAvailability", False) is ha
     # A pod that missed injection would run outside the mesh: its creation fails instead.
     assert v["webhookFailurePolicy"] == "Fail"
+    # No daily report of the install to versioncheck.linkerd.io (an undeclared exit)
+    assert v["disableHeartBeat"] is True
 
 
 def test_default_deny_native_sidecars_and_cni(stack):
