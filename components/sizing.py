@@ -232,6 +232,27 @@ def mesh_replicas(mesh_provider: str, control_plane_replicas: int) -> dict[str, 
     }
 
 
+def nodes_needed(environment: str, mesh_provider: str, control_plane_replicas: int) -> tuple[int, str]:
+    """(fewest system nodes, the pods that need them): pods whose chart requires one node per replica
+    (``requiredDuringScheduling`` podAntiAffinity on ``kubernetes.io/hostname``) leave a replica
+    Pending on fewer nodes, whatever their requests. tests/components/capacity/test_rendered_demand.py
+    finds them in the renders.
+
+    - Karpenter's controller (karpenter 1.14.1 values.yaml ``affinity``).
+    - Consul's servers, always (consul-k8s 1.9.11 values.yaml ``server.affinity``). A server that
+      cannot start keeps Raft below ``bootstrapExpect``: no leader, the release never becomes ready.
+    - Linkerd's controllers in HA (``enablePodAntiAffinity``, partials/templates/_affinity.tpl). A
+      Pending replica uses up its PodDisruptionBudget (maxUnavailable 1), so no system node drains.
+    - Kuma's and Istio's control planes: preferred anti-affinity only."""
+    found = [(replicas("karpenter", tier(environment)), "Karpenter's replicas")]
+    mesh = mesh_replicas(mesh_provider, control_plane_replicas)
+    if mesh_provider == "consul":
+        found.append((mesh["consul-server"], f"the {mesh['consul-server']} Consul servers"))
+    if mesh_provider == "linkerd" and control_plane_replicas >= 2:
+        found.append((control_plane_replicas, f"the {control_plane_replicas} replicas of every Linkerd controller"))
+    return max(found, key=lambda item: item[0])
+
+
 def pod_size(pod: str, t: Tier, git_sync: bool = True) -> Size:
     """Requests of one ``pod`` (a SIZES or MESH_PODS name) with the chart's own sidecars (git-sync only
     with ``git_sync``), the mesh's sidecar excluded."""

@@ -29,7 +29,7 @@ from typing import Any
 
 from proof.injection import Injector
 from proof.objects import KubeObject, ObjectSet
-from proof.pods import PodView, pods
+from proof.pods import PodView, pods, selects
 
 LONG_RUNNING = ("Deployment", "StatefulSet", "DaemonSet")
 _KUMA_ENV = {
@@ -45,12 +45,14 @@ _DECIMAL = {"k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
 @dataclass(frozen=True)
 class Workload:
     """One long-running pod: ``ref`` (``Kind namespace/name``), ``replicas`` (None for a DaemonSet:
-    one per node it runs on), and the requests of one pod in millicores and MiB (rounded)."""
+    one per node it runs on), the requests of one pod in millicores and MiB (rounded), and
+    ``one_per_node``: its replicas refuse to share a node (:func:`one_per_node`)."""
 
     ref: str
     replicas: int | None
     cpu_m: int
     memory_mi: int
+    one_per_node: bool = False
 
 
 def cpu_millicores(quantity: Any) -> float:
@@ -140,8 +142,24 @@ def system_workloads(objects: ObjectSet) -> list[Workload]:
         owner = view.owner
         replicas = int((owner.body.get("spec") or {}).get("replicas", 1))
         replicas = scaled.get((owner.kind, owner.namespace, owner.name), replicas)
-        out.append(Workload(owner.ref(), None if owner.kind == "DaemonSet" else replicas, round(cpu), round(mem)))
+        count = None if owner.kind == "DaemonSet" else replicas
+        out.append(Workload(owner.ref(), count, round(cpu), round(mem), one_per_node(view)))
     return sorted(out, key=lambda w: w.ref)
+
+
+def one_per_node(view: PodView) -> bool:
+    """Whether the pod's own replicas must run on different nodes: a ``requiredDuringScheduling``
+    podAntiAffinity term on ``kubernetes.io/hostname`` whose selector matches the pod's labels (the
+    scheduler leaves a replica Pending when every node already runs one)."""
+    anti = ((view.spec.get("affinity") or {}).get("podAntiAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or []
+    return any(
+        term.get("topologyKey") == "kubernetes.io/hostname"
+        and not term.get("namespaces")
+        and selects(term.get("labelSelector") or {"matchLabels": {"-": "-"}}, view.labels)
+        for term in anti
+    )
 
 
 def _with_injected_requests(view: PodView, extra: dict[str, dict[str, str]]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from components import sizing
 from components.settings import instance_types as it
 from components.settings.capacity_rules import system_capacity_problem, task_capacity_rules
 
@@ -80,6 +81,13 @@ def _system_capacity(s: Settings, types: list[str], specs: list[it.InstanceType]
         problem = system_capacity_problem(s, specs, min_size)
         if problem:
             add("systemNodeMinSize", f"{min_size} x {types}: {problem}")
+    needed, pods = sizing.nodes_needed(s.environment, s.mesh_provider, s.mesh_control_plane_replicas)
+    if min_size < needed:
+        add(
+            "systemNodeMinSize",
+            f"{min_size}: {pods} need a node each (their chart requires pod anti-affinity by host), "
+            f"so at least {needed}",
+        )
     if s.is_prod and min_size < len(s.availability_zones):
         add("systemNodeMinSize", f"{min_size}: prod needs one system node per AZ ({len(s.availability_zones)})")
 

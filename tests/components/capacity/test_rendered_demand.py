@@ -119,3 +119,15 @@ def test_rendered_pods_fit_the_system_group_as_planned(rendered, stack, provider
     room = 1 - sizing.HEADROOM
     share = (cpu / (usable * per_cpu), mem / (usable * per_mem))
     assert max(share) <= room, f"{stack}/{provider}: {cpu}m / {mem} MiB on {usable} node(s): {share}"
+
+
+@pytest.mark.parametrize(("stack", "provider"), CASES, ids=[f"{s}-{p}" for s, p in CASES])
+def test_pods_that_need_a_node_each_are_the_ones_sizing_counts(rendered, stack, provider):
+    """Replicas with required pod anti-affinity by host (Karpenter's, Consul's servers, Linkerd's
+    controllers in HA) need a system node each: sizing.nodes_needed, which the settings hold
+    systemNodeMinSize to, is the largest such replica count in the renders."""
+    settings = _settings(stack, provider)
+    spread = max((w.replicas or 1 for w in rendered(stack, provider) if w.one_per_node), default=1)
+    needed, _ = sizing.nodes_needed(settings.environment, provider, settings.mesh_control_plane_replicas)
+    assert spread == needed
+    assert needed <= settings.system_node_min_size

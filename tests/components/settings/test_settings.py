@@ -100,6 +100,23 @@ BAD_CONFIGS = [
     ("dev", {"taskNodeCapacityTypes": ["spot", "spot"]}, "airflow-mesh:taskNodeCapacityTypes", "each once"),
     ("dev", {"expectedTaskVcpuHours": 999999}, "airflow-mesh:expectedTaskVcpuHours", "taskNodeCpuLimit"),
     ("prod", {"systemNodeMinSize": 2}, "airflow-mesh:systemNodeMinSize", "one system node per AZ"),
+    (  # room enough, but the third Consul server has no node of its own: Raft never bootstraps
+        "staging",
+        {"meshProvider": "consul", "systemNodeInstanceTypes": ["m7i.2xlarge"], "systemNodeMinSize": 2},
+        "airflow-mesh:systemNodeMinSize",
+        "the 3 Consul servers need a node each",
+    ),
+    (
+        "staging",
+        {
+            "meshProvider": "linkerd",
+            "meshControlPlaneReplicas": 3,
+            "systemNodeInstanceTypes": ["m7i.2xlarge"],
+            "systemNodeMinSize": 2,
+        },
+        "airflow-mesh:systemNodeMinSize",
+        "the 3 replicas of every Linkerd controller need a node each",
+    ),
     (
         "prod",
         {"endpointAccess": "public", "publicAccessCidrs": ["0.0.0.0/0"]},
