@@ -81,6 +81,16 @@ def gateway_api_crds_url(channel: str) -> str:
     )
 
 
+#: Versions of the route kinds the meshes read that each channel of :data:`GATEWAY_API_VERSION` serves
+#: (kubernetes-sigs/gateway-api v1.5.1 ``config/crd/<channel>/gateway.networking.k8s.io_<kind>s.yaml``,
+#: versions with ``served: true``; standard has no tcproutes file). Neither CRD has a conversion webhook,
+#: so every served version shows the same stored objects.
+GATEWAY_API_SERVED: dict[str, dict[str, frozenset[str]]] = {
+    "standard": {"TLSRoute": frozenset({"v1"}), "TCPRoute": frozenset()},
+    "experimental": {"TLSRoute": frozenset({"v1", "v1alpha2", "v1alpha3"}), "TCPRoute": frozenset({"v1alpha2"})},
+}
+
+
 #: Airflow (issue 6): the official chart 1.19.0 ships Airflow 3.1.7; its values schema is the one in
 #: upstream/. Upstream has moved on to 1.22.0 (Airflow 3.2.x); moving is a pin change once its schema
 #: is in the offline data.

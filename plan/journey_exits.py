@@ -24,6 +24,7 @@ import json
 from fnmatch import fnmatch
 from typing import Any
 
+from components import versions
 from components.access_model import AccessModel, Workload
 from components.mesh.policy import DATABASE_HOST, inside, is_network
 from plan import harness
@@ -76,7 +77,11 @@ def _linkerd(plan: harness.Plan, model: AccessModel, source: Workload, host: str
             if any(fnmatch(host, h) for h in route["spec"]["hostnames"]):
                 parents = [p for p in route["spec"]["parentRefs"] if p.get("kind") == "EgressNetwork"]
                 if any(p.get("port") == port for p in parents):
-                    return True, f"{kinds[port]} {source.namespace}/{route['metadata']['name']}"
+                    name = f"{kinds[port]} {source.namespace}/{route['metadata']['name']}"
+                    unseen = _unseen_tls_routes(plan) if kinds[port] == "TLSRoute" else ""
+                    if unseen:
+                        return False, f"{name} unseen: {unseen}"
+                    return True, name
     for network in _records(plan, "EgressNetwork"):
         spec = network["spec"]
         if network["metadata"]["namespace"] != source.namespace or spec.get("trafficPolicy") != "Allow":
@@ -84,6 +89,20 @@ def _linkerd(plan: harness.Plan, model: AccessModel, source: Workload, host: str
         if any(_address_in(host, n["cidr"]) for n in spec.get("networks", [])):
             return True, f"EgressNetwork {source.namespace}/{network['metadata']['name']}"
     return False, f"EgressNetwork {source.namespace}/egress-deny (trafficPolicy Deny)"
+
+
+def _unseen_tls_routes(plan: harness.Plan) -> str:
+    """Why Linkerd cannot see the stack's TLSRoutes (empty when it can): it reads only
+    ``TLS_ROUTE_READ_VERSION``, which the recorded Gateway API channel must serve."""
+    from components.mesh.linkerd.exits import TLS_ROUTE_READ_VERSION
+
+    urls = [str(r["inputs"].get("file", "")) for r in plan.resources if r["type"] == "kubernetes:yaml/v2:ConfigFile"]
+    channels = [c for url in urls for c in versions.GATEWAY_API_SERVED if url.endswith(f"/{c}-install.yaml")]
+    served = versions.GATEWAY_API_SERVED[channels[0]]["TLSRoute"] if channels else frozenset()
+    if TLS_ROUTE_READ_VERSION in served:
+        return ""
+    where = f"the Gateway API {channels[0]} channel serves {sorted(served)}" if channels else "no Gateway API CRDs"
+    return f"Linkerd reads TLSRoute {TLS_ROUTE_READ_VERSION}; {where}"
 
 
 def _consul(plan: harness.Plan, model: AccessModel, source: Workload, host: str, port: int) -> tuple[bool, str]:

@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from components import versions
+from components.mesh.linkerd.exits import TLS_ROUTE_READ_VERSION
 from proof.objects import ObjectSet
 from proof.pods import PodView, pods, selects
 from proof.reviewed import load, matches
@@ -305,7 +307,9 @@ _CONSUL_GATEWAY_CONTROLLER = "consul-k8s v1.9.11 control-plane/api-gateway/contr
 #: - Consul's API-gateway controllers are always registered by connect-inject
 #:   (control-plane/subcommand/inject-connect/v1controllers.go) and watch these kinds unconditionally.
 WATCHED: dict[str, tuple[Watch, ...]] = {
-    "linkerd": (Watch(_GW, "TLSRoute", "v1alpha2", False, "linkerd2 policy-controller/k8s/api/src/lib.rs"),),
+    "linkerd": (
+        Watch(_GW, "TLSRoute", TLS_ROUTE_READ_VERSION, False, "linkerd2 policy-controller/k8s/api/src/lib.rs"),
+    ),
     "consul": tuple(
         Watch(_GW, kind, version, True, _CONSUL_GATEWAY_CONTROLLER)
         for kind, version in (
@@ -320,14 +324,9 @@ WATCHED: dict[str, tuple[Watch, ...]] = {
 
 #: Offline data gap G2: the offline Gateway API copies hold 5 of the release's CRD files (their
 #: kustomization.yaml lists the rest). The served versions of the missing kinds a mesh reads, read from
-#: kubernetes-sigs/gateway-api at tag v1.5.1, ``config/crd/<channel>/gateway.networking.k8s.io_<kind>s.yaml``
-#: (versions with ``served: true``); standard has no tcproutes file at all.
+#: kubernetes-sigs/gateway-api at the pinned tag (:data:`components.versions.GATEWAY_API_SERVED`).
 SERVED_OFFLINE_GAP: dict[tuple[str, str], dict[str, frozenset[str]]] = {
-    ("v1.5.1", "standard"): {"TLSRoute": frozenset({"v1"}), "TCPRoute": frozenset()},
-    ("v1.5.1", "experimental"): {
-        "TLSRoute": frozenset({"v1", "v1alpha2", "v1alpha3"}),
-        "TCPRoute": frozenset({"v1alpha2"}),
-    },
+    (versions.GATEWAY_API_VERSION, channel): served for channel, served in versions.GATEWAY_API_SERVED.items()
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from components.mesh.policy import egress_by_source, is_s3_endpoint, s3_bucket_hosts
+from plan import harness
 from plan.journey_exits import decide_exit
 from tests.components.mesh import mesh_plans as mp
 
@@ -52,3 +53,22 @@ def test_consul_lets_pgbouncer_reach_rds_only_through_its_pod_exclusion():
     assert hop.allowed and "exclude-outbound-ports" in hop.decided_by
     api = decide_exit(plan, model, "consul", "airflow-scheduler", "172.20.0.1", 443)
     assert api.allowed and "exclude-outbound-cidrs" in api.decided_by
+
+
+def test_linkerd_tls_exits_need_the_channel_that_serves_the_version_linkerd_reads():
+    """On the standard channel Linkerd edge-26.8.3 never sees a TLSRoute (it reads v1alpha2 only), so
+    the same recorded exit is denied, and explain says why (components/edge/gateway_api.py)."""
+    model, plan = mp.model_for(STACK), mp.plan_for(STACK, "linkerd")
+    (partner,) = [e for e in egress_by_source(model)["domain-marketing"] if e.port == 443 and "partner" in e.host]
+    assert decide_exit(plan, model, "linkerd", "domain-marketing", partner.host, partner.port).allowed
+    standard = [
+        {**r, "inputs": {**r["inputs"], "file": r["inputs"]["file"].replace("experimental-", "standard-")}}
+        if r["type"] == "kubernetes:yaml/v2:ConfigFile"
+        else r
+        for r in plan.resources
+    ]
+    hop = decide_exit(harness.Plan(plan.stack, standard), model, "linkerd", "domain-marketing", partner.host, 443)
+    assert not hop.allowed
+    assert hop.decided_by.endswith(
+        "unseen: Linkerd reads TLSRoute v1alpha2; the Gateway API standard channel serves ['v1']"
+    )

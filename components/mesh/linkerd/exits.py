@@ -39,6 +39,10 @@ DENY_NAME = "egress-deny"
 #: The storage version of TLSRoute in Gateway API v1.5.1; Linkerd reads the same objects as v1alpha2, which
 #: the experimental channel a Linkerd stack installs also serves (components/edge/gateway_api.py).
 TLS_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
+#: The one TLSRoute version edge-26.8.3's policy controller reads (linkerd2
+#: policy-controller/k8s/api/src/lib.rs ``gateway::TLSRoute``); where the cluster does not serve it, the
+#: controller skips the watch and every TLS exit is denied by the namespace's EgressNetwork.
+TLS_ROUTE_READ_VERSION = "v1alpha2"
 HTTP_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
 
 
