@@ -16,8 +16,12 @@ The channel is the mesh provider's ``GATEWAY_API_CHANNEL``:
   without it). The standard channel serves neither (gateway-api v1.5.1
   ``config/crd/standard/gateway.networking.k8s.io_tlsroutes.yaml``: ``v1alpha2`` ``served: false``;
   no ``tcproutes`` at all); the experimental one serves ``TLSRoute`` ``v1``, ``v1alpha2``,
-  ``v1alpha3`` and ``TCPRoute`` ``v1alpha2``. NGF leaves the experimental kinds alone while its
-  experimental features are off (they are).
+  ``v1alpha3`` and ``TCPRoute`` ``v1alpha2``. The channel changes nothing NGF watches: NGF 2.7
+  (main-e55bfe33 internal/controller/manager.go) watches TLSRoute and ListenerSet at ``v1``, which
+  both channels serve, and TCPRoute/UDPRoute only at ``v1``, which neither serves; it ignores routes
+  whose parent is not a Gateway (Linkerd's exits: state/graph/route_common.go
+  ``findGatewayForParentRef``), and its experimental flag, off, gates only fields the routes do not use
+  (``ExternalAuth``, ``sessionPersistence``: state/graph/httproute.go).
 
 Changing the channel of a running cluster (moving a stack from Kuma to Linkerd) is refused by the
 ``safe-upgrades.gateway.networking.k8s.io`` policy both manifests install ("Installing experimental
