@@ -8,9 +8,6 @@ placeholders), then writes resources.json and tree.txt (the recorded graph), typ
 access-matrix.md/.json, cost.md, deploy-time.md and policy.md. ``--types`` also prints the count per
 type. ``--diff BASE [STACK]`` compares instead (plan/diff.py).
 
-``python -m plan explain --from <principal> --to <target> [STACK]``: each hop of one request, allowed
-or denied, and the object that decides (plan/explain.py).
-
 Exit status: 0 when every stack planned and passed the policy pack, 1 when a stack's configuration
 was rejected (the settings error is printed), 2 for usage errors, 3 when the policy pack found
 violations (the plan is still written).
@@ -108,9 +105,11 @@ def explain_main(argv: list[str]) -> int:
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default dev)")
     parser.add_argument("--stacks-dir", type=Path, default=None, help="folder of Pulumi.<stack>.yaml files")
     args = parser.parse_args(argv)
+    from components.settings import SettingsError
+
     try:
         hops = explain.explain(args.stack, args.principal, args.target, stacks_dir=args.stacks_dir)
-    except ValueError as err:
+    except (ValueError, SettingsError, harness.StackConfigError) as err:  # not 1: that means a hop denies
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(explain.render(hops))

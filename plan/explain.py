@@ -139,6 +139,10 @@ class Explainer:
             return [self.iam(workload, action, resource.strip())]
         if ":" in target:
             name, port = target.rsplit(":", 1)
+            if not port.isdigit() or "/" in name:
+                raise ValueError(
+                    f"target {target!r}: write <workload>:<port> or <host>:<port> (a port number, no scheme)"
+                )
             if SERVICE_ALIASES.get(name, name) not in self.model.workloads and not name.startswith("task:"):
                 # Not a workload: an exit from the mesh (plan/journey_exits.py).
                 return [journey_exits.decide_exit(self.plan, self.model, self.provider, workload, name, int(port))]

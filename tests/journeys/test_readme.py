@@ -56,3 +56,18 @@ def test_unknown_workload_is_a_usage_error(capsys, monkeypatch):
     assert "unknown workload 'nobody'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="URL path or dag"):
         explain.Explainer(_plan("dev"), harness.settings_for("dev")).explain("group:x", "airflow-api-server:8080")
+
+
+def test_a_bad_stack_or_target_is_a_usage_error_without_a_traceback(capsys, monkeypatch, tmp_path):
+    """Exit 2 and one line naming the problem, never 1 (a denied hop) or a traceback."""
+    ask = ["explain", "--from", "airflow-api-server", "--to"]
+    assert plan_main.main([*ask, "airflow-triggerer:8794", "no-such-stack"]) == 2
+    assert "no stack file stacks/Pulumi.no-such-stack.yaml" in capsys.readouterr().err
+    dev = (harness.ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.bad.yaml").write_text(dev + "  airflow-mesh:meshProvider: linkrd\n")
+    assert plan_main.main([*ask, "airflow-triggerer:8794", "bad", "--stacks-dir", str(tmp_path)]) == 2
+    assert "airflow-mesh:meshProvider: 'linkrd': allowed: kuma, istio, linkerd, consul" in capsys.readouterr().err
+    monkeypatch.setattr(harness, "run", lambda stack, stacks_dir=None, **_: _plan(stack))
+    for target in ("example.okta.com:https", "https://example.okta.com:443"):
+        assert plan_main.main([*ask, target, "dev"]) == 2
+        assert f"target {target!r}: write <workload>:<port> or <host>:<port>" in capsys.readouterr().err
