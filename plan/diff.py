@@ -52,8 +52,9 @@ class Side:
         return Side(self.label, resources, matrix, self.error)
 
 
-def at_ref(ref: str, stack: str, root: Path = harness.ROOT) -> Side:
-    """``stack`` as the commit ``ref`` plans it. Raises ValueError for an unknown ref."""
+def at_ref(ref: str, stack: str, root: Path = harness.ROOT, stacks_dir: Path | None = None) -> Side:
+    """``stack`` as the commit ``ref`` plans it: the commit's stack file, or the one in ``stacks_dir``
+    (the same file both sides read, so only the program differs). Raises ValueError for an unknown ref."""
     git = ["git", "-C", str(root)]
     found = subprocess.run([*git, "rev-parse", "--verify", f"{ref}^{{commit}}"], capture_output=True, text=True)
     if found.returncode != 0:
@@ -65,10 +66,12 @@ def at_ref(ref: str, stack: str, root: Path = harness.ROOT) -> Side:
             tar.extractall(tree, filter="data")
         out = Path(tmp) / "out"
         label = f"`{ref}`"
-        if not (tree / "stacks" / f"Pulumi.{stack}.yaml").exists():
+        folder = stacks_dir.resolve() if stacks_dir is not None else tree / "stacks"
+        if not (folder / f"Pulumi.{stack}.yaml").exists():
             return Side(label, None, None, "no such stack there")
+        given = ["--stacks-dir", str(folder)] if stacks_dir is not None else []
         run = subprocess.run(
-            [sys.executable, "-m", "plan", stack, "--out", str(out)], cwd=tree, capture_output=True, text=True
+            [sys.executable, "-m", "plan", stack, "--out", str(out), *given], cwd=tree, capture_output=True, text=True
         )
         if not (out / stack / "resources.json").exists():
             return Side(label, None, None, (run.stderr.strip().splitlines() or ["plan failed"])[-1])
@@ -85,7 +88,10 @@ def in_tree(stack: str, label: str = "this change", stacks_dir: Path | None = No
         plan = harness.run(stack, stacks_dir=stacks_dir)
         settings = harness.settings_for(stack, stacks_dir=stacks_dir)
     except (SettingsError, harness.StackConfigError) as err:
-        return Side(label, None, None, str(err).splitlines()[0])
+        # The heading line and the first problem ("invalid stack configuration:" alone says nothing).
+        lines = [line.strip() for line in str(err).splitlines()]
+        more = f" (and {len(lines) - 2} more)" if len(lines) > 2 else ""
+        return Side(label, None, None, " ".join(lines[:2]) + more)
     matrix = json.loads(access_matrix.to_json(access_matrix.build(access_model.build(settings), settings)))
     return Side(label, {r["name"]: r for r in plan.resources}, matrix)
 
@@ -186,7 +192,9 @@ def render(stack: str, base: Side, head: Side) -> str:
 
 
 def _resource_lines(base: Side, head: Side) -> list[str]:
-    before, after = base.resources or {}, head.resources or {}
+    if head.resources is None:  # not "everything removed": the change is what failed to plan
+        return [f"**Resources:** not compared: {head.label} did not plan.", ""]
+    before, after = base.resources or {}, head.resources
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     changed = sorted(
@@ -241,4 +249,4 @@ def main(base: str, stack: str, stacks_dir: Path | None = None) -> str:
         other = base.removeprefix("stack:")
         before, after = in_tree(other, f"`{other}`", stacks_dir), in_tree(stack, f"`{stack}`", stacks_dir)
         return render(stack, before.neutral(_names(other, stacks_dir)), after.neutral(_names(stack, stacks_dir)))
-    return render(stack, at_ref(base, stack), in_tree(stack))
+    return render(stack, at_ref(base, stack, stacks_dir=stacks_dir), in_tree(stack, stacks_dir=stacks_dir))

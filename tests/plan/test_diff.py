@@ -67,3 +67,18 @@ def test_a_git_ref_is_planned_by_its_own_code_and_unknown_refs_are_refused():
     assert diff.at_ref("HEAD", "no-such-stack").error == "no such stack there"
     with pytest.raises(ValueError, match="not a git commit"):
         diff.at_ref("no-such-ref-0123", stack)
+
+
+def test_a_stack_outside_stacks_is_planned_on_both_sides_and_a_failing_change_is_no_removal(tmp_path):
+    """``--stacks-dir`` reaches both sides (it was ignored: "not planned" twice, then "no change"), and a
+    change whose stack file fails to plan is reported as that, not as every resource removed."""
+    (tmp_path / "Pulumi.mine.yaml").write_text((stacks.DIR / "Pulumi.dev.yaml").read_text())
+    text = diff.main("HEAD", "mine", tmp_path)
+    assert "not planned" not in text and "| resources | " in text
+    broken = diff.Side("this change", None, None, "invalid stack configuration: ...")
+    text = diff.render("mine", diff.in_tree("mine", stacks_dir=tmp_path), broken)
+    assert "**Resources:** not compared: this change did not plan." in text and "removed" not in text
+    (tmp_path / "Pulumi.bad.yaml").write_text((stacks.DIR / "Pulumi.dev.yaml").read_text() + "  airflow-mesh:x: 1\n")
+    assert diff.in_tree("bad", stacks_dir=tmp_path).error.startswith(
+        "invalid stack configuration: stacks/Pulumi.bad.yaml: airflow-mesh:x: unknown key"
+    )
