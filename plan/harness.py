@@ -157,7 +157,24 @@ def settings_for(
     raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     secrets = {k.removeprefix(prefix) for k in secret_keys}
     others = {k: "[secret]" if k in secret_keys else v for k, v in config.items() if not k.startswith(prefix)}
-    return stack_settings.validate(stack, config.get("aws:region"), raw, secrets, others=others)
+    try:
+        return stack_settings.validate(stack, config.get("aws:region"), raw, secrets, others=others)
+    except stack_settings.SettingsError as err:
+        located = _located(err, stack, root, stacks_dir)
+        if located is not err:
+            raise located from None
+        raise
+
+
+def _located(err: Exception, stack: str, root: Path, stacks_dir: Path | None) -> Exception:
+    """A settings error that names the stack file this run read (``stacks_dir``), not the folder the
+    Pulumi CLI would read; any other exception as it is."""
+    from components.settings import SettingsError
+
+    if stacks_dir is None or not isinstance(err, SettingsError):
+        return err
+    path = stacks_folder(root, stacks_dir) / f"Pulumi.{stack}.yaml"
+    return SettingsError(err.stack, err.problems, str(path.relative_to(root) if path.is_relative_to(root) else path))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -271,7 +288,10 @@ def run(
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__")))
     except Exception as err:
-        err.registered_resources = len(monitor.requests)  # type: ignore[attr-defined]
+        located = _located(err, stack, root, stacks_dir)
+        located.registered_resources = len(monitor.requests)  # type: ignore[attr-defined]
+        if located is not err:
+            raise located from None
         raise
     seconds = time.perf_counter() - start
 

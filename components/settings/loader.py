@@ -34,10 +34,12 @@ def _shown(value: Any) -> str:
 class SettingsError(pulumi.RunError):
     """Raised for invalid stack configuration; Pulumi prints it without a stack trace."""
 
-    def __init__(self, stack: str, problems: list[tuple[str, str]]):
+    def __init__(self, stack: str, problems: list[tuple[str, str]], where: str | None = None):
+        """``where``: the stack file as the reader knows it (default: where the Pulumi CLI reads it;
+        the offline plan passes the file it read, e.g. from ``--stacks-dir``)."""
         self.stack = stack
         self.problems = problems
-        where = stack_file(stack)
+        where = where or stack_file(stack)
         lines = [f"{where}: {key}: {message}" for key, message in problems]
         super().__init__("invalid stack configuration:\n  " + "\n  ".join(lines))
 

@@ -45,7 +45,8 @@ def test_bad_config_exits_non_zero_with_the_settings_error(tmp_path):
     (folder / "Pulumi.prod.yaml").write_text(fixture.replace("endpointAccess: private", "endpointAccess: public"))
     result = run_cli("prod", "--out", str(tmp_path / "out"), "--stacks-dir", str(folder))
     assert result.returncode == 1
-    assert "stacks/Pulumi.prod.yaml: airflow-mesh:endpointAccess: 'public' is not allowed in prod" in result.stderr
+    # the file it read, not the stacks/ folder the Pulumi CLI would read
+    assert f"{folder}/Pulumi.prod.yaml: airflow-mesh:endpointAccess: 'public' is not allowed in prod" in result.stderr
     assert not (tmp_path / "out" / "prod").exists()
 
 

@@ -80,5 +80,5 @@ def test_a_stack_outside_stacks_is_planned_on_both_sides_and_a_failing_change_is
     assert "**Resources:** not compared: this change did not plan." in text and "removed" not in text
     (tmp_path / "Pulumi.bad.yaml").write_text((stacks.DIR / "Pulumi.dev.yaml").read_text() + "  airflow-mesh:x: 1\n")
     assert diff.in_tree("bad", stacks_dir=tmp_path).error.startswith(
-        "invalid stack configuration: stacks/Pulumi.bad.yaml: airflow-mesh:x: unknown key"
+        f"invalid stack configuration: {tmp_path}/Pulumi.bad.yaml: airflow-mesh:x: unknown key"
     )

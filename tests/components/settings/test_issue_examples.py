@@ -110,7 +110,7 @@ def test_every_problem_of_a_stack_file_is_reported_in_one_run():
         "airflow-mesh:oidcIssuerUrl",
     } <= keys, keys
     for line in str(err).splitlines()[1:]:
-        assert line.strip().startswith("stacks/Pulumi.dev.yaml: "), line
+        assert line.strip().startswith("tests/stacks/Pulumi.dev.yaml: "), line  # the file this run read
 
 
 VALID = [
