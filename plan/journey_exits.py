@@ -9,8 +9,10 @@ address, or the model's ``{database_address}`` (RDS: an address inside the VPC).
   CIDR/IP and port); anything else is dropped (``passthrough: false``).
 - Istio ambient: nothing is checked; ztunnel lets every destination outside the mesh through.
 - Linkerd: an address inside ``clusterNetworks`` is not egress at all (allowed, unrestricted); a name
-  must match a ``TLSRoute`` (443) or ``HTTPRoute`` (80) attached to the namespace's EgressNetwork, an
-  address an ``EgressNetwork`` with ``trafficPolicy: Allow``; else the namespace's deny EgressNetwork.
+  must match a ``TLSRoute`` (443) or ``HTTPRoute`` (80) attached to the namespace's EgressNetwork (and
+  Linkerd must be able to read that TLSRoute version), an address an ``EgressNetwork`` with
+  ``trafficPolicy: Allow``; else the namespace's deny EgressNetwork. An exit the model gives only to
+  another workload of the namespace is allowed and said to be namespace-wide.
 - Consul: a ``ServiceDefaults`` destination lists the host (or address) and port and its
   ``ServiceIntentions`` allows the source's service; exits Consul cannot name (RDS, the Kubernetes API)
   leave through the source pods' outbound exclusions (``mesh.workload_pod_annotations``, put on the
@@ -26,7 +28,7 @@ from typing import Any
 
 from components import versions
 from components.access_model import AccessModel, Workload
-from components.mesh.policy import DATABASE_HOST, inside, is_network
+from components.mesh.policy import DATABASE_HOST, egress_by_source, inside, is_network, is_s3_endpoint
 from plan import harness
 from plan.hops import Hop
 
@@ -81,6 +83,8 @@ def _linkerd(plan: harness.Plan, model: AccessModel, source: Workload, host: str
                     unseen = _unseen_tls_routes(plan) if kinds[port] == "TLSRoute" else ""
                     if unseen:
                         return False, f"{name} unseen: {unseen}"
+                    if not _own_exit(model, source, host, port):
+                        return True, f"{name} (namespace-wide: not an exit of {source.name} in the model)"
                     return True, name
     for network in _records(plan, "EgressNetwork"):
         spec = network["spec"]
@@ -89,6 +93,15 @@ def _linkerd(plan: harness.Plan, model: AccessModel, source: Workload, host: str
         if any(_address_in(host, n["cidr"]) for n in spec.get("networks", [])):
             return True, f"EgressNetwork {source.namespace}/{network['metadata']['name']}"
     return False, f"EgressNetwork {source.namespace}/egress-deny (trafficPolicy Deny)"
+
+
+def _own_exit(model: AccessModel, source: Workload, host: str, port: int) -> bool:
+    """Whether the model lists ``host:port`` among ``source``'s own exits (an S3 endpoint covers its
+    virtual-hosted bucket names), rather than only among its namespace's."""
+    return any(
+        e.port == port and (fnmatch(host, e.host) or (is_s3_endpoint(e.host) and host.endswith(f".{e.host}")))
+        for e in egress_by_source(model).get(source.name, ())
+    )
 
 
 def _unseen_tls_routes(plan: harness.Plan) -> str:

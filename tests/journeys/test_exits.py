@@ -72,3 +72,23 @@ def test_linkerd_tls_exits_need_the_channel_that_serves_the_version_linkerd_read
     assert hop.decided_by.endswith(
         "unseen: Linkerd reads TLSRoute v1alpha2; the Gateway API standard channel serves ['v1']"
     )
+
+
+def test_linkerd_says_when_an_exit_is_allowed_only_because_a_neighbour_has_it():
+    """Linkerd's EgressNetwork is per namespace (docs/mesh.md): a workload reaches its neighbours'
+    exits too, and explain says so rather than showing it like one of its own."""
+    model, plan = mp.model_for(STACK), mp.plan_for(STACK, "linkerd")
+    exits = egress_by_source(model)
+    mine = {(e.host, e.port) for e in exits["airflow-scheduler"]}
+    (host, port) = next(
+        (e.host, e.port)
+        for source, listed in exits.items()
+        if model.workload(source).namespace == "airflow"
+        for e in listed
+        if e.port == 443 and not is_s3_endpoint(e.host) and (e.host, e.port) not in mine
+    )
+    borrowed = decide_exit(plan, model, "linkerd", "airflow-scheduler", host, port)
+    assert borrowed.allowed and "namespace-wide: not an exit of airflow-scheduler" in borrowed.decided_by
+    for source, listed in exits.items():
+        for e in listed:
+            assert "namespace-wide" not in decide_exit(plan, model, "linkerd", source, e.host, e.port).decided_by
