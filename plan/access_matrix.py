@@ -183,7 +183,6 @@ def to_markdown(matrix: dict[str, Any]) -> str:
         "Solid arrows: calls the mesh allows (port); dotted: traffic that leaves the mesh.",
         "",
         access_picture.mermaid(matrix),
-        *_enforcement_markdown(matrix),
     ]
     for title, kinds in (("Data domains", ("domain",)), ("Platform", ("airflow", "edge", "platform"))):
         out += [f"## {title}", ""]

@@ -106,6 +106,8 @@ def test_markdown_lists_every_identity_and_group(plans):
             assert f"### {row['workload']}" in text
         for person in matrix["people"]:
             assert f"`{person['oidcGroup']}`" in text
+        sections = [line for line in text.splitlines() if line.startswith("## ")]
+        assert len(sections) == len(set(sections)), sections  # the enforcement table was printed twice
 
 
 def test_fifty_domains_plan_and_grow_linearly():
