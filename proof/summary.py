@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from proof import charts, checkov_scan, mesh, pod_security, variants, wiring
+from proof import charts, checkov_scan, mesh, ownership, pod_security, variants, wiring
 from proof.charts import ChartError
 from proof.session import Session
 
@@ -18,6 +18,8 @@ CHECKS = {
     "unset": wiring.unset_values,
     "mesh": mesh.enrollment,
     "mesh-policies": mesh.policy_targets,
+    "mesh-watch": mesh.watched_versions,
+    "owners": ownership.owned_once,
     "admission": pod_security.admission,
     "restricted": pod_security.restricted_findings,
 }
