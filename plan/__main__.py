@@ -26,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["explain"]:
         return explain_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m plan", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m plan",
+        description=__doc__.splitlines()[0],
+        epilog="python -m plan explain --help: which layer lets a request through (or denies it), hop by hop.",
+    )
     parser.add_argument("stacks", nargs="*", help="stack names (stacks/Pulumi.<name>.yaml)")
     parser.add_argument("--all", action="store_true", help="plan every stack in stacks/")
     parser.add_argument(
