@@ -3,7 +3,8 @@
 ``make plan STACK`` writes it to ``build/plan/STACK/cost.md``. Prices are on-demand list prices from
 ``plan/prices.yaml`` (its ``as_of`` date is printed with every estimate); usage the plan cannot know
 (NAT data, Spot discount, load balancer capacity, log and trace volumes) comes from that file's
-``assumptions``. What observability costs is :mod:`plan.observability_cost`. Node groups
+``assumptions``. What observability costs is :mod:`plan.observability_cost`, the EKS control-plane and
+VPC flow-log groups :mod:`plan.service_logs_cost`. Node groups
 are priced at their desired (initial) size, with the maximum shown beside the total.
 """
 
@@ -16,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from plan import capacity_cost, observability_cost
+from plan import capacity_cost, observability_cost, service_logs_cost
 from plan.harness import load_yaml
 
 PRICES = Path(__file__).with_name("prices.yaml")
@@ -169,6 +170,8 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
 
     capacity_cost.karpenter_lines(resources, p, a, hours, add)
     watched = observability_cost.lines(resources, p, a, environment, add)
+    watched += service_logs_cost.lines(resources, p, a, environment, add)
+    watched += [observability_cost.FREE_TIERS] if watched else []
     out.working_hours = capacity_cost.working_hours(resources)
     out.asleep_saving = capacity_cost.sleeping_saving(out.lines, capacity_cost.awake_share(resources))
     out.mwaa = capacity_cost.mwaa(p, hours)
@@ -296,10 +299,10 @@ def render(e: Estimate) -> str:
     out += ["", "Assumptions:", *[f"- {x}" for x in e.assumptions]]
     out += [
         "",
-        "Not included: data transfer out of AWS and across AZs, CloudWatch Logs of the EKS control plane and "
-        "the VPC flow logs, Logs Insights queries, CloudWatch API requests (a dashboard open in a browser "
-        "calls GetMetricData), X-Ray traces retrieved or scanned, S3 storage and requests, RDS backups beyond "
-        "the free allowance, persistent volumes that workloads claim, KMS and Secrets Manager API requests.",
+        "Not included: data transfer out of AWS and across AZs, Logs Insights queries, CloudWatch API requests "
+        "(a dashboard open in a browser calls GetMetricData), X-Ray traces retrieved or scanned, S3 storage and "
+        "requests, RDS backups beyond the free allowance, persistent volumes that workloads claim, KMS and "
+        "Secrets Manager API requests.",
         "",
     ]
     return "\n".join(out)

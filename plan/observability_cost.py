@@ -17,7 +17,10 @@ Counted exactly from the recorded plan:
 Priced from stated usage (``assumptions`` in plan/prices.yaml, per environment):
 
 - **CloudWatch Logs** of the log groups the collector writes: GB ingested a month, and the steady-state
-  storage of each group, GB/month x its retention in months (at most ``log_storage_horizon_months``).
+  storage of each group, GB/month x its retention in months (at most ``log_storage_horizon_months``). The
+  total takes the steady state, the conservative figure; the line also gives the first month's storage, the
+  group still filling (:func:`first_month_gb_months`). The EKS control-plane and flow-log groups are priced
+  the same way by :mod:`plan.service_logs_cost`.
   Storage is priced at the ingested size, an upper bound: CloudWatch bills archived logs compressed
   (the AWS Pricing Calculator assumes 15% of the ingested size);
 - **X-Ray**: traces recorded a month, when the collector has an ``awsxray`` exporter in a pipeline.
@@ -207,12 +210,14 @@ def lines(
                 what, why = f"X-Ray, {millions:g} million traces recorded a month (assumed)", ""
                 assumptions.append(f"{millions:g} million X-Ray traces a month ({environment}), from sampled requests")
             priced({"name": f"{release['name']}:{name}"}, what, "xray_traces_recorded_million", millions, why)
-    if assumptions:
-        assumptions.append(
-            "CloudWatch and X-Ray free tiers (10 custom metrics, 10 alarm metrics, 3 dashboards, 5 GB of logs, "
-            "100,000 traces a month) are account-wide and not subtracted"
-        )
     return assumptions
+
+
+#: Said once under the assumptions when anything watched is priced (cost.py).
+FREE_TIERS = (
+    "CloudWatch and X-Ray free tiers (10 custom metrics, 10 alarm metrics, 3 dashboards, 5 GB of logs, "
+    "100,000 traces a month) are account-wide and not subtracted"
+)
 
 
 def _log_group(
@@ -225,11 +230,36 @@ def _log_group(
 ) -> list[str]:
     """One line for a log group the collector writes: ingestion plus steady-state storage."""
     gb = (_env(a, "log_gb_per_month", environment) or {}).get(role)
+    return log_group_line(group, gb, f"log_gb_per_month.{role}", "", p, a, environment, add)
+
+
+def first_month_gb_months(gb: float, days: int) -> float:
+    """GB-months a group bills in its first month: it fills from empty, and a retention shorter than the month
+    caps what it holds (``gb`` a month, ``days`` of retention, 0 = forever)."""
+    r = days / DAYS_PER_MONTH if days else 1.0
+    return gb * (0.5 if r >= 1 else r - r * r / 2)
+
+
+def log_group_line(
+    group: Mapping[str, Any],
+    gb: float | None,
+    key: str,
+    source: str,
+    p: Mapping[str, Any],
+    a: Mapping[str, Any],
+    environment: str,
+    add: Add,
+    log_name: str | None = None,
+) -> list[str]:
+    """Add one CloudWatch Logs line: ``gb`` GB/month ingested plus storage for the group's retention; return its
+    assumption. The total takes the steady-state storage (the conservative figure); the line also gives the first
+    month's, when the group is still filling. ``key`` names the assumption that is missing when ``gb`` is None;
+    ``source`` says where the data comes from; ``log_name`` is the group's name when ``group`` has none (EKS's own)."""
     horizon = a.get("log_storage_horizon_months")
     days = int(_inputs(group).get("retentionInDays") or 0)
     kept = f"{days}-day retention" if days else "kept forever"
     if gb is None or horizon is None:
-        missing = f"log_gb_per_month.{role}" if gb is None else "log_storage_horizon_months"
+        missing = key if gb is None else "log_storage_horizon_months"
         add(group, "observability", f"CloudWatch Logs ({kept}): no {missing} assumption in plan/prices.yaml", None)
         return []
     months = min(days / DAYS_PER_MONTH, horizon) if days else horizon
@@ -237,13 +267,20 @@ def _log_group(
     stored = gb * months
     capped = not days or days / DAYS_PER_MONTH > horizon
     held = f"{stored:,.1f} GB held at steady state ({kept}{f', counted as {horizon:g} months' if capped else ''})"
-    what = f"CloudWatch Logs: {gb:g} GB/month ingested (assumed) + {held}"
+    what = f"CloudWatch Logs{source}: {gb:g} GB/month ingested (assumed) + {held}"
     if ingest is None or store is None:
         add(group, "observability", f"{what}: no price for CloudWatch Logs in plan/prices.yaml", None)
     else:
-        add(group, "observability", what, gb * ingest + stored * store)
+        first = first_month_gb_months(gb, days)
+        add(
+            group,
+            "observability",
+            f"{what}; the total counts steady-state storage, ${stored * store:,.2f}/month; the first month stores "
+            f"{first:,.1f} GB-months, ${first * store:,.2f} (${gb * ingest + first * store:,.2f} that month in all)",
+            gb * ingest + stored * store,
+        )
     return [
-        f"{gb:g} GB a month into log group `{_inputs(group).get('name')}` ({environment}), which holds "
+        f"{gb:g} GB a month into log group `{log_name or _inputs(group).get('name')}` ({environment}), which holds "
         f"{months:.1f} months of it once its retention has passed{' (capped)' if capped else ''}; stored GB priced "
         "as ingested, an upper bound (archived logs bill compressed; AWS's calculator assumes 15%)"
     ]

@@ -55,14 +55,18 @@ def test_every_observability_resource_of_dev_and_prod_is_priced(plans, stack):
     assert lines["observability-metrics"].monthly == pytest.approx(emf_group, abs=0.01)
     traces = A["xray_traces_millions_per_month"][stack]
     assert lines["observability-collector:awsxray"].monthly == pytest.approx(traces * 5.00)
-    assert len(lines) == 14, sorted(lines)
+    # 14, plus the EKS control-plane and flow-log groups (tests/plan/test_service_logs_cost.py)
+    assert len(lines) == 16, sorted(lines)
 
 
 def test_prod_keeps_its_trail_two_years_which_is_most_of_what_it_watches_for(plans):
     estimate = cost.estimate("prod", plans["prod"].resources)
     lines = watched(estimate)
-    assert lines["observability-access-trail"].monthly == pytest.approx(100 * 0.50 + 100 * 24 * 0.03)
-    assert "counted as 24 months" in lines["observability-access-trail"].what
+    trail = lines["observability-access-trail"]
+    assert trail.monthly == pytest.approx(100 * 0.50 + 100 * 24 * 0.03)
+    # The total is the steady state (2,400 GB held); the first month, still filling, holds 50 GB-months.
+    assert "counted as 24 months" in trail.what and "the total counts steady-state storage, $72.00/month" in trail.what
+    assert "the first month stores 50.0 GB-months, $1.50 ($51.50 that month in all)" in trail.what
     text = cost.render(estimate)
     assert "| observability |" in text and "not subtracted" in text
     assert "100 GB a month into log group `/airflow-mesh/prod/access-trail` (prod)" in text
