@@ -10,7 +10,9 @@ type. ``--diff BASE [STACK]`` compares instead (plan/diff.py).
 
 Exit status: 0 when every stack planned and passed the policy pack, 1 when a stack's configuration
 was rejected (the settings error is printed), 2 for usage errors, 3 when the policy pack found
-violations (the plan is still written).
+violations (the plan is still written). ``--diff`` exits 2 for an unknown ref and when either side
+could not be planned (the Markdown is still printed; stderr names the stack file and the problem), so
+a CI job running it fails; a stack new in this change (absent at BASE) is no failure.
 """
 
 from __future__ import annotations
@@ -58,11 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.stacks) > 1:
             parser.error("--diff takes one stack")
         try:
-            print(diff.main(args.diff, args.stacks[0] if args.stacks else "dev", args.stacks_dir), end="")
+            compared = diff.main(args.diff, args.stacks[0] if args.stacks else "dev", args.stacks_dir)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        return 0
+        print(compared.text, end="")  # the Markdown still says what could be compared
+        for problem in compared.problems():
+            print(f"error: {problem}", file=sys.stderr)
+        return 2 if compared.failed else 0
     if args.project_file:
         from plan.project_file import render, update_readme
 

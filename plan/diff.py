@@ -33,12 +33,20 @@ SHOWN = 8
 
 @dataclass(frozen=True)
 class Side:
-    """One side of the comparison: its label, resources by name and access matrix (None: absent)."""
+    """One side of the comparison: its label, resources by name and access matrix (None: not planned,
+    ``error`` says why). ``new`` marks a base commit that has no such stack file: a stack this change
+    adds, which is compared as all added rather than counted as a failure to plan."""
 
     label: str
     resources: dict[str, dict[str, Any]] | None
     matrix: dict[str, Any] | None
     error: str = ""
+    new: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """The side could not be planned (its stack file is missing from the tree or rejected)."""
+        return self.resources is None and not self.new
 
     def neutral(self, names: dict[str, str]) -> Side:
         """The same side with each key of ``names`` (a stack name, an account id) replaced by its
@@ -49,7 +57,20 @@ class Side:
         for old, new in names.items():
             text = text.replace(old, new)
         resources, matrix = json.loads(text)
-        return Side(self.label, resources, matrix, self.error)
+        return Side(self.label, resources, matrix, self.error, self.new)
+
+
+@dataclass(frozen=True)
+class Diff:
+    """What ``--diff`` prints (``text``, Markdown) and the sides that could not be planned (``failed``:
+    the command then exits 2, so a CI job running it fails)."""
+
+    text: str
+    failed: tuple[Side, ...]
+
+    def problems(self) -> list[str]:
+        """One line per side that could not be planned, in render()'s wording."""
+        return [f"{side.label}: not planned ({side.error})" for side in self.failed]
 
 
 def at_ref(ref: str, stack: str, root: Path = harness.ROOT, stacks_dir: Path | None = None) -> Side:
@@ -68,14 +89,33 @@ def at_ref(ref: str, stack: str, root: Path = harness.ROOT, stacks_dir: Path | N
         label = f"`{ref}`"
         folder = stacks_dir.resolve() if stacks_dir is not None else tree / "stacks"
         if not (folder / f"Pulumi.{stack}.yaml").exists():
-            return Side(label, None, None, "no such stack there")
+            shown = folder if stacks_dir is not None else Path("stacks")
+            return Side(label, None, None, f"no such stack there: {shown / f'Pulumi.{stack}.yaml'}", new=True)
         given = ["--stacks-dir", str(folder)] if stacks_dir is not None else []
         run = subprocess.run(
             [sys.executable, "-m", "plan", stack, "--out", str(out), *given], cwd=tree, capture_output=True, text=True
         )
         if not (out / stack / "resources.json").exists():
-            return Side(label, None, None, (run.stderr.strip().splitlines() or ["plan failed"])[-1])
+            return Side(label, None, None, _plan_error(run.stderr))
         return _read(label, out / stack)
+
+
+def _first_problem(message: str) -> str:
+    """The heading line and the first problem of a settings error ("invalid stack configuration:"
+    alone says nothing), and how many more there are."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    more = f" (and {len(lines) - 2} more)" if len(lines) > 2 else ""
+    return " ".join(lines[:2]) + more
+
+
+def _plan_error(stderr: str) -> str:
+    """Why ``python -m plan`` wrote no plan: its ``error:`` message (which names the stack file), else
+    the last line of its stderr (a traceback's exception)."""
+    lines = stderr.strip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("error: ")]
+    if starts:
+        return _first_problem("\n".join(lines[starts[-1] :]).removeprefix("error: "))
+    return lines[-1].strip() if lines else "plan failed"
 
 
 def in_tree(stack: str, label: str = "this change", stacks_dir: Path | None = None) -> Side:
@@ -88,10 +128,7 @@ def in_tree(stack: str, label: str = "this change", stacks_dir: Path | None = No
         plan = harness.run(stack, stacks_dir=stacks_dir)
         settings = harness.settings_for(stack, stacks_dir=stacks_dir)
     except (SettingsError, harness.StackConfigError) as err:
-        # The heading line and the first problem ("invalid stack configuration:" alone says nothing).
-        lines = [line.strip() for line in str(err).splitlines()]
-        more = f" (and {len(lines) - 2} more)" if len(lines) > 2 else ""
-        return Side(label, None, None, " ".join(lines[:2]) + more)
+        return Side(label, None, None, _first_problem(str(err)))
     matrix = json.loads(access_matrix.to_json(access_matrix.build(access_model.build(settings), settings)))
     return Side(label, {r["name"]: r for r in plan.resources}, matrix)
 
@@ -243,10 +280,13 @@ def _first(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return items[:FACTS]
 
 
-def main(base: str, stack: str, stacks_dir: Path | None = None) -> str:
-    """The Markdown for ``--diff BASE STACK``. Raises ValueError for an unknown ref."""
+def main(base: str, stack: str, stacks_dir: Path | None = None) -> Diff:
+    """The comparison of ``--diff BASE STACK``. Raises ValueError for an unknown ref."""
     if base.startswith("stack:"):
         other = base.removeprefix("stack:")
         before, after = in_tree(other, f"`{other}`", stacks_dir), in_tree(stack, f"`{stack}`", stacks_dir)
-        return render(stack, before.neutral(_names(other, stacks_dir)), after.neutral(_names(stack, stacks_dir)))
-    return render(stack, at_ref(base, stack, stacks_dir=stacks_dir), in_tree(stack, stacks_dir=stacks_dir))
+        if not (before.failed or after.failed):
+            before, after = before.neutral(_names(other, stacks_dir)), after.neutral(_names(stack, stacks_dir))
+    else:
+        before, after = at_ref(base, stack, stacks_dir=stacks_dir), in_tree(stack, stacks_dir=stacks_dir)
+    return Diff(render(stack, before, after), tuple(side for side in (before, after) if side.failed))

@@ -18,7 +18,15 @@ from typing import Any, NamedTuple
 import pytest
 
 from tests_airflow import broken
-from tests_airflow.support import BUNDLE, ISOLATION_VARIANTS, MACHINE_VARIANTS, PROBE_TIMEOUT_S, VARIANTS, run_probe
+from tests_airflow.support import (
+    BUNDLE,
+    ISOLATION_VARIANTS,
+    MACHINE_VARIANTS,
+    PROBE_TIMEOUT_S,
+    VARIANTS,
+    Checks,
+    run_probe,
+)
 
 
 class Run(NamedTuple):
@@ -80,12 +88,17 @@ def probe_runs(request: pytest.FixtureRequest) -> Iterator[ProbeRuns]:
         pool.shutdown(wait=True, cancel_futures=True)  # a stopped session (-x) does not wait for unread probes
 
 
-def _one(probe_runs: ProbeRuns, fixture: str, what: str) -> dict[str, Any]:
+def _checks(facts: dict[str, Any], what: str, variant: str) -> Checks:
+    """A run's facts by check; a run whose setup raised (the whole run is ``{"error": traceback}``)
+    fails every test that reads it, a check that raised fails only the tests that read that check."""
+    if set(facts) == {"error"}:
+        pytest.fail(f"{what} probe raised in Airflow for {variant}:\n{facts['error']}")
+    return Checks(facts, variant)
+
+
+def _one(probe_runs: ProbeRuns, fixture: str, what: str) -> Checks:
     (run,) = _runs(fixture)
-    facts = probe_runs.facts(run)
-    if "error" in facts:
-        pytest.fail(f"{what} probe raised in Airflow for {run.variant}:\n{facts['error']}")
-    return facts
+    return _checks(probe_runs.facts(run), what, run.variant)
 
 
 @pytest.fixture(scope="session")
@@ -98,26 +111,27 @@ def probes(probe_runs: ProbeRuns) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def isolation(probe_runs: ProbeRuns) -> dict[str, dict[str, Any]]:
     """Facts of the attacker probe (tests_airflow/probe_isolation.py) per variant with domains and a
-    KubernetesExecutor; kept as ``<bundle>-probes/<variant>.isolation.json``."""
+    KubernetesExecutor; kept as ``<bundle>-probes/<variant>.isolation.json``. A variant whose probe
+    raised in its setup is kept as ``{"error": traceback}`` (test_isolation.py fails its tests)."""
     return {run.variant: probe_runs.facts(run) for run in _runs("isolation")}
 
 
 @pytest.fixture(scope="session")
-def api_probe(probe_runs: ProbeRuns) -> dict[str, Any]:
+def api_probe(probe_runs: ProbeRuns) -> Checks:
     """Facts of the execution API and REST API attacks (tests_airflow/probe_api.py) on the first
     variant with domains and a KubernetesExecutor; kept as ``<bundle>-probes/<variant>.api.json``."""
     return _one(probe_runs, "api_probe", "API")
 
 
 @pytest.fixture(scope="session")
-def edge(probe_runs: ProbeRuns) -> dict[str, Any]:
+def edge(probe_runs: ProbeRuns) -> Checks:
     """Facts of tests_airflow/probe_edge_session.py on the first variant that maps machine clients."""
     assert MACHINE_VARIANTS, "no bundle variant maps a machine client (tests/stacks/Pulumi.dev.yaml should)"
     return _one(probe_runs, "edge", "edge session")
 
 
 @pytest.fixture(scope="session")
-def machine(probe_runs: ProbeRuns) -> dict[str, Any]:
+def machine(probe_runs: ProbeRuns) -> Checks:
     """Facts of tests_airflow/probe_machine.py on the first variant that maps machine clients."""
     assert MACHINE_VARIANTS, "no bundle variant maps a machine client (tests/stacks/Pulumi.dev.yaml should)"
     return _one(probe_runs, "machine", "machine")

@@ -9,7 +9,7 @@ laid out the way the chart lays out a component's (``airflow.cfg``, ``webserver_
 
 The probe records facts, never verdicts: ``tests_airflow/test_*.py`` hold the expectations. Each
 check's facts are stored under its name; an exception inside a check is recorded as
-``{"error": traceback}`` so one broken check does not hide the others.
+``{"error": traceback}`` (``probe_io.guarded``) so one broken check does not hide the others.
 
 Layout the probe builds in a temporary directory:
 
@@ -27,8 +27,6 @@ import json
 import os
 import sys
 import tempfile
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,19 +96,13 @@ def prepare(bundle: Path, variant: Path, work: Path) -> dict[str, dict[str, str]
     return config
 
 
-def guarded(check: Callable[[], Any]) -> Any:
-    try:
-        return check()
-    except Exception:
-        return {"error": traceback.format_exc()}
-
-
 def main(bundle: Path, variant: Path, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="airflow-probe-") as tmp:
         work = Path(tmp)
         config = prepare(bundle, variant, work)
         # Only now: importing airflow reads AIRFLOW_HOME and the config.
         from tests_airflow import probe_config, probe_fab, probe_runtime
+        from tests_airflow.probe_io import guarded
 
         values = json.loads((variant / "values.json").read_text())
         meta = json.loads((variant / "meta.json").read_text())

@@ -2,7 +2,8 @@
 root FastAPI app with the program's plugin, auth manager and FAB config, on a migrated SQLite database).
 
 Run as ``python -m tests_airflow.probe_edge_session VARIANT_DIR OUT_JSON`` in ``.venv-airflow``. Facts
-only; ``tests_airflow/test_edge_session.py`` holds the expectations.
+only, one per check (a check that raises records its traceback, ``probe_io.guarded``);
+``tests_airflow/test_edge_session.py`` holds the expectations.
 
 Every request carries what oauth2-proxy adds for the person it authenticated (``X-Forwarded-Email``,
 ``-User``, ``-Preferred-Username``; pass_user_headers). Person A signs in through FAB's own OAuth views
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests_airflow import probe_io
+from tests_airflow.probe_io import guarded
 
 PATHS = {"api": "/api/v2/dags", "ui": "/ui/config", "fab": "/auth/users/userinfo/"}
 
@@ -165,25 +167,49 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "other_person": edge(b),
         "no_edge_headers": {},
     }
-    bound = matrix(app, cookies, cases, seen)
-    # A's FAB session after the refusal under B's headers: signed out on the server, not only in that response.
-    a_again = call(app, PATHS["fab"], cookies, edge(a), seen)
-    # B signs in on the same browser (A's cookies still in its jar).
-    login_b = login(browser, flask_app, provider, b, seen)
-    b_calls = {p: call(app, path, login_b["cookies"], edge(b), seen) for p, path in PATHS.items()}
-    # A's email changed at the IdP (same username): FAB's user follows at the next login, the binding holds.
-    renamed = {**a, "email": "ana.new@example.com"}
-    login_renamed = login(TestClient(app, base_url="https://airflow.example.com"), flask_app, provider, renamed, seen)
-    renamed_call = call(app, PATHS["api"], login_renamed["cookies"], edge(renamed), seen)
-    # A person whose IdP sends no email (FAB stores <username>@email.notfound): matched on the username.
-    c = {"sub": "00u-cy", "preferred_username": "cy", claim: [admins]}
-    login_c = login(TestClient(app, base_url="https://airflow.example.com"), flask_app, provider, c, seen)
-    no_email = {
-        "same": call(app, PATHS["api"], login_c["cookies"], edge(c), seen),
-        "other": call(app, PATHS["api"], login_c["cookies"], edge(b), seen),
+    facts: dict[str, Any] = {
+        "middlewares": [m.cls.__name__ for m in app.user_middleware],
+        "jwt_expiration_time": conf.getint("api_auth", "jwt_expiration_time"),
+        "flask_session_lifetime_s": flask_app.config["PERMANENT_SESSION_LIFETIME"],
+        "flask_session_cookie_secure": flask_app.config["SESSION_COOKIE_SECURE"],
+        "login_a": {"statuses": login_a["statuses"], "cookies": sorted(cookies)},
     }
+    # One fact per check (probe_io.guarded), in the order the requests were always made: A's session is
+    # signed out by the refusal under B's headers before B signs in on the same browser.
+    facts["bound"] = guarded(lambda: matrix(app, cookies, cases, seen))
+    # A's FAB session after the refusal under B's headers: signed out on the server, not only in that response.
+    facts["a_after_refusal"] = guarded(lambda: call(app, PATHS["fab"], cookies, edge(a), seen))
+
+    # B signs in on the same browser (A's cookies still in its jar).
+    b_cookies: dict[str, str] = {}
+
+    def login_b() -> dict[str, Any]:
+        done = login(browser, flask_app, provider, b, seen)
+        b_cookies.update(done["cookies"])
+        return {"statuses": done["statuses"], "cookies": sorted(done["cookies"])}
+
+    facts["login_b"] = guarded(login_b)
+    facts["b_calls"] = guarded(lambda: {p: call(app, path, b_cookies, edge(b), seen) for p, path in PATHS.items()})
+
+    def email_changed() -> dict[str, Any]:
+        """A's email changed at the IdP (same username): FAB's user follows at the next login, the binding holds."""
+        renamed = {**a, "email": "ana.new@example.com"}
+        fresh = TestClient(app, base_url="https://airflow.example.com")
+        return call(app, PATHS["api"], login(fresh, flask_app, provider, renamed, seen)["cookies"], edge(renamed), seen)
+
+    def no_email() -> dict[str, Any]:
+        """A person whose IdP sends no email (FAB stores <username>@email.notfound): matched on the username."""
+        c = {"sub": "00u-cy", "preferred_username": "cy", claim: [admins]}
+        login_c = login(TestClient(app, base_url="https://airflow.example.com"), flask_app, provider, c, seen)
+        return {
+            "same": call(app, PATHS["api"], login_c["cookies"], edge(c), seen),
+            "other": call(app, PATHS["api"], login_c["cookies"], edge(b), seen),
+        }
+
+    facts["email_changed"] = guarded(email_changed)
+    facts["no_email"] = guarded(no_email)
     # Airflow refuses a broken token itself and clears it (refresh_token.py): with Secure now.
-    broken = call(app, PATHS["api"], {"_token": "not-a-jwt"}, edge(a), seen)
+    facts["broken_token"] = guarded(lambda: call(app, PATHS["api"], {"_token": "not-a-jwt"}, edge(a), seen))
 
     key = probe_machine._key()
     published = [key_to_jwk_dict(key, probe_machine.KID)]
@@ -198,45 +224,36 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
         "X-Forwarded-User": client_id,
         "X-Forwarded-Email": client_id,
     }
-    machine_call = call(app, PATHS["api"], {}, machine_headers, seen)
+    facts["machine"] = guarded(lambda: call(app, PATHS["api"], {}, machine_headers, seen))
     # The same machine request carrying a person's _token cookie: Airflow serves the cookie's user, not the
     # bearer's (JWTRefreshMiddleware puts it in request.state.user, which core_api/security.py get_user
     # returns before it reads the Authorization header).
-    machine_with_cookie = call(app, PATHS["api"], {"_token": cookies["_token"]}, machine_headers, seen)
+    facts["machine_with_cookie"] = guarded(
+        lambda: call(app, PATHS["api"], {"_token": cookies["_token"]}, machine_headers, seen)
+    )
     viewer = probe_machine.tokens(machine, key, probe_machine._key())["mapped_scope"]  # 0oa-reporting: Viewer
     viewer_headers = {"Authorization": f"Bearer {viewer}", "X-Forwarded-User": "0oa-reporting"}
     viewer_headers["X-Forwarded-Email"] = "0oa-reporting"
 
     control_seen: list[str] = []
-    control_app = without_edge_session(app)
-    control = {
-        "other_person": {p: call(control_app, path, cookies, edge(b), control_seen) for p, path in PATHS.items()},
-        "broken": call(control_app, PATHS["api"], {"_token": "not-a-jwt"}, edge(a), control_seen),
-        "viewer_pause": pause(control_app, {}, viewer_headers),
-        "viewer_with_admin_cookie_pause": pause(control_app, {"_token": cookies["_token"]}, viewer_headers),
-    }
-    return {
-        "middlewares": [m.cls.__name__ for m in app.user_middleware],
-        "jwt_expiration_time": conf.getint("api_auth", "jwt_expiration_time"),
-        "flask_session_lifetime_s": flask_app.config["PERMANENT_SESSION_LIFETIME"],
-        "flask_session_cookie_secure": flask_app.config["SESSION_COOKIE_SECURE"],
-        "login_a": {"statuses": login_a["statuses"], "cookies": sorted(cookies)},
-        "token_user_a": token_user(cookies["_token"]) if "_token" in cookies else None,
-        "bound": bound,
-        "a_after_refusal": a_again,
-        "login_b": {"statuses": login_b["statuses"], "cookies": sorted(login_b["cookies"])},
-        "token_user_b": token_user(login_b["cookies"]["_token"]) if "_token" in login_b["cookies"] else None,
-        "b_calls": b_calls,
-        "broken_token": broken,
-        "email_changed": renamed_call,
-        "no_email": no_email,
-        "machine": machine_call,
-        "machine_with_cookie": machine_with_cookie,
-        "viewer_with_admin_cookie_pause": pause(app, {"_token": cookies["_token"]}, viewer_headers),
-        "set_cookie": seen,
-        "control": control,
-        "control_set_cookie": control_seen,
-    }
+
+    def control() -> dict[str, Any]:
+        """The same requests through the app without the program's middleware: Airflow's behaviour."""
+        bare = without_edge_session(app)
+        return {
+            "other_person": {p: call(bare, path, cookies, edge(b), control_seen) for p, path in PATHS.items()},
+            "broken": call(bare, PATHS["api"], {"_token": "not-a-jwt"}, edge(a), control_seen),
+            "viewer_pause": pause(bare, {}, viewer_headers),
+            "viewer_with_admin_cookie_pause": pause(bare, {"_token": cookies["_token"]}, viewer_headers),
+        }
+
+    facts["control"] = guarded(control)
+    facts["token_user_a"] = guarded(lambda: token_user(cookies["_token"]) if "_token" in cookies else None)
+    facts["token_user_b"] = guarded(lambda: token_user(b_cookies["_token"]) if "_token" in b_cookies else None)
+    facts["viewer_with_admin_cookie_pause"] = guarded(lambda: pause(app, {"_token": cookies["_token"]}, viewer_headers))
+    facts["set_cookie"] = seen
+    facts["control_set_cookie"] = control_seen
+    return facts
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from typing import Any
 import jwt
 from airflow.providers_manager import ProvidersManager
 
+from tests_airflow.probe_io import guarded
+
 _STATE_KEY = "probe-oauth-state-key"
 #: The app ``check`` built, reused by ``dag_access`` (one FAB app per probe process).
 _APP: list[Any] = []
@@ -82,10 +84,12 @@ def check(meta: dict[str, Any]) -> dict[str, Any]:
             "roles": roles,
         }
     cases = _logins(meta)
-    facts["logins"] = {name: _login(app, providers[0], claims) for name, claims in cases.items()}
+    # One fact per login (probe_io.guarded): a login that raises hides neither the others nor the roles.
+    logins = {name: guarded(lambda c=claims: _login(app, providers[0], c)) for name, claims in cases.items()}
     # The same person again, now in no mapped group: AUTH_ROLES_SYNC_AT_LOGIN must take Admin away.
     demoted = {**cases["admin_group"], meta["groups_claim"]: []}
-    facts["logins"]["admin_group_then_removed"] = _login(app, providers[0], demoted)
+    logins["admin_group_then_removed"] = guarded(lambda: _login(app, providers[0], demoted))
+    facts["logins"] = logins
     return facts
 
 

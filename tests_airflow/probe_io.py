@@ -1,6 +1,11 @@
 """How a probe writes its facts: ``python -m tests_airflow.<probe> VARIANT_DIR OUT_JSON`` runs
-``run(variant, tmp)`` in a fresh temporary folder and writes what it returns (or the traceback, as
-``{"error": ...}``, so the test that reads it fails with Airflow's own message) to OUT_JSON.
+``run(variant, tmp)`` in a fresh temporary folder and writes what it returns to OUT_JSON.
+
+A probe's facts are ``{check: facts}``. Each check runs through :func:`guarded`, so a check that raises
+records ``{"error": traceback}`` as its facts and the checks after it still run: the tests that read it
+fail with Airflow's own message (tests_airflow/support.py ``Checks``), the others still pass. Only a
+failure of what every check needs (the probe's setup: config, database, apps) is the whole run's
+``{"error": traceback}``, and fails every test of the probe.
 
 The run is inside moto's ``mock_aws``: the program configures Airflow's AWS Secrets Manager backend,
 and Airflow asks it before the metastore on every variable and connection read and on every
@@ -21,6 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
+
+
+def guarded(check: Callable[[], Any]) -> Any:
+    """What ``check()`` returns, or ``{"error": traceback}`` when it raises (any Exception)."""
+    try:
+        return check()
+    except Exception:
+        return {"error": traceback.format_exc()}
 
 
 def cli(module: str, run: Callable[[Path, Path], dict[str, Any]]) -> None:

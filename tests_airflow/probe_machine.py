@@ -1,7 +1,8 @@
 """Machine clients on Airflow 3.1.7's REST API (issue 14, journey 5), through the real FastAPI app with
 the program's auth manager, FAB config and local settings, on a migrated SQLite metadata database.
 
-Run as ``python -m tests_airflow.probe_machine VARIANT_DIR OUT_JSON`` in ``.venv-airflow``. Facts only;
+Run as ``python -m tests_airflow.probe_machine VARIANT_DIR OUT_JSON`` in ``.venv-airflow``. Facts only,
+one per check (a check that raises records its traceback, ``probe_io.guarded``);
 ``tests_airflow/test_machine_clients.py`` holds the expectations.
 
 The api-server's environment is the release's (``[core] auth_manager`` and the auth manager's data
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tests_airflow import probe_io
+from tests_airflow.probe_io import guarded
 
 #: Key id of the IdP's signing key, and of an attacker's key that reuses it.
 KID = "idp-key-1"
@@ -147,6 +149,37 @@ def key_rotation(app: Any, data: dict[str, Any], published: list[dict[str, Any]]
     return {"soon": soon["read"], "fetches_soon": fetches_soon, "later": later["read"], "later_write": later["write"]}
 
 
+def deactivated(app: Any, flask_app: Any, client: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The mapped ``client``'s call after its FAB user (made at its first call) was deactivated.
+    Raises LookupError when the client has no user to deactivate (its calls were refused)."""
+    with flask_app.app_context():
+        sm = flask_app.appbuilder.sm
+        user = sm.find_user(username=f"{client}@machine.invalid")
+        if user is None:
+            raise LookupError(f"no user {client}@machine.invalid to deactivate: the client's calls made none")
+        user.active = False
+        sm.update_user(user)
+    return calls(app, {"mapped_client": headers})["mapped_client"]
+
+
+def machine_users(flask_app: Any) -> dict[str, list[str]]:
+    """Every machine's FAB user (``<client id>@machine.invalid``) with its roles."""
+    with flask_app.app_context():
+        users = flask_app.appbuilder.sm.get_all_users()
+        return {u.username: sorted(r.name for r in u.roles) for u in users if u.username.endswith("@machine.invalid")}
+
+
+def login_as_machine(flask_app: Any) -> dict[str, bool]:
+    """Whether FAB's OAuth login lets in a person whose IdP username is a machine's (FAB finds users by
+    username alone, case-insensitively), and a person with an ordinary username (the control)."""
+    with flask_app.app_context():
+        sm = flask_app.appbuilder.sm
+        person = {"first_name": "P", "last_name": "Q", "role_keys": [sorted(data_groups())[0]]}
+        takeover = sm.auth_user_oauth({**person, "username": "0OA-CI-DEPLOYER@machine.invalid"}, False)
+        control = sm.auth_user_oauth({**person, "username": "alice@example.com", "email": "alice@example.com"}, False)
+    return {"machine_username": takeover is not None, "person_username": control is not None}
+
+
 def data_groups() -> set[str]:
     """IdP groups of the FAB config's role mapping (webserver_config.py ``AUTH_ROLES_MAPPING``)."""
     return set(json.loads(os.environ["AIRFLOW_MESH_WEBSERVER_CONFIG"])["roles_mapping"])
@@ -196,41 +229,23 @@ def run(variant: Path, work: Path) -> dict[str, Any]:
     headers = {name: {"Authorization": f"Bearer {token}"} for name, token in signed.items()}
     headers["airflow_own_token"] = {"Authorization": f"Bearer {own_token}"}
     headers["no_token"] = {}
-    results = calls(app, headers)
-
-    domain = domain_client(app, data, key, flask_app)
-    rotation = key_rotation(app, data, published, transport)
-    with flask_app.app_context():
-        sm = flask_app.appbuilder.sm
-        deployer = sm.find_user(username=f"{sorted(data['clients'])[0]}@machine.invalid")
-        deployer.active = False
-        sm.update_user(deployer)
-    deactivated = calls(app, {"mapped_client": headers["mapped_client"]})["mapped_client"]
-    with flask_app.app_context():
-        sm = flask_app.appbuilder.sm
-        users = {
-            u.username: sorted(r.name for r in u.roles)
-            for u in sm.get_all_users()
-            if u.username.endswith("@machine.invalid")
-        }
-        # A person whose IdP username is a machine's (FAB finds users by username alone), and a control.
-        person = {"first_name": "P", "last_name": "Q", "role_keys": [sorted(data_groups())[0]]}
-        takeover = sm.auth_user_oauth({**person, "username": "0OA-CI-DEPLOYER@machine.invalid"}, False)
-        control = sm.auth_user_oauth({**person, "username": "alice@example.com", "email": "alice@example.com"}, False)
-        login = {"machine_username": takeover is not None, "person_username": control is not None}
-    return {
-        "auth_manager": f"{type(get_auth_manager()).__module__}.{type(get_auth_manager()).__name__}",
-        "auth_manager_file": str(sys.modules[type(get_auth_manager()).__module__].__file__),
+    # Each check is its own fact (probe_io.guarded), in this order: the calls create the machines' users,
+    # the later checks change or read them; the FAB-alone control swaps the auth manager, so it is last.
+    client = sorted(data["clients"])[0]
+    facts: dict[str, Any] = {
+        "auth_manager": f"{type(manager).__module__}.{type(manager).__name__}",
+        "auth_manager_file": str(sys.modules[type(manager).__module__].__file__),
         "data": data,
-        "calls": results,
-        "machine_users": users,
-        "idp_requests": list(transport.calls),
-        "domain_client": domain,
-        "login_as_machine": login,
-        "key_rotation": rotation,
-        "deactivated": deactivated,
-        "fab_alone": fab_alone(signed["mapped_client"]),
     }
+    facts["calls"] = guarded(lambda: calls(app, headers))
+    facts["domain_client"] = guarded(lambda: domain_client(app, data, key, flask_app))
+    facts["key_rotation"] = guarded(lambda: key_rotation(app, data, published, transport))
+    facts["deactivated"] = guarded(lambda: deactivated(app, flask_app, client, headers["mapped_client"]))
+    facts["machine_users"] = guarded(lambda: machine_users(flask_app))
+    facts["login_as_machine"] = guarded(lambda: login_as_machine(flask_app))
+    facts["idp_requests"] = list(transport.calls)
+    facts["fab_alone"] = guarded(lambda: fab_alone(signed["mapped_client"]))
+    return facts
 
 
 if __name__ == "__main__":

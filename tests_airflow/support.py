@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,31 @@ ISOLATION_VARIANTS = [
 MACHINE_VARIANTS = [v for v in VARIANTS if json.loads((BUNDLE / v / "meta.json").read_text()).get("machine_mappings")]
 
 
+class Checks(Mapping[str, Any]):
+    """One probe run's facts by check name (``{check: facts}``, tests_airflow/probe_io.py). Reading a
+    check that raised inside Airflow (its facts are ``{"error": traceback}``) fails the test that reads
+    it with that traceback; the tests that read other checks are unaffected."""
+
+    def __init__(self, found: dict[str, Any], where: str) -> None:
+        self._found = found
+        self._where = where
+
+    def __getitem__(self, check: str) -> Any:
+        found = self._found[check]
+        if isinstance(found, dict) and "error" in found:
+            pytest.fail(f"{check} raised in Airflow for {self._where}:\n{found['error']}")
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
 def facts(probes: dict[str, dict[str, Any]], variant: str, check: str) -> Any:
     """One check's facts; a check that raised inside Airflow fails the test with its traceback."""
-    found = probes[variant][check]
-    if isinstance(found, dict) and "error" in found:
-        pytest.fail(f"{check} raised in Airflow for {variant}:\n{found['error']}")
-    return found
+    return Checks(probes[variant], variant)[check]
 
 
 def bundle_file(variant: str, name: str) -> Path:

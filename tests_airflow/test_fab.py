@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests_airflow.support import VARIANTS, facts, meta
+from tests_airflow.support import VARIANTS, Checks, facts, meta
 
 #: flask_appbuilder.const.AUTH_OAUTH
 AUTH_OAUTH = 4
@@ -84,7 +84,7 @@ def test_oidc_login_gets_exactly_the_mapped_roles(probes, variant, case):
     fab = facts(probes, variant, "fab")
     if case == "domain_group" and not m["domains"]:
         pytest.skip("no domains in this variant")
-    login = fab["logins"][case]
+    login = Checks(fab["logins"], f"{variant}'s FAB login")[case]
     assert login["status"] == 302
     assert login["roles"] is not None, f"{case}: no user was registered"
     mapped = _mapped(_groups(case, m), m)

@@ -54,3 +54,35 @@ def test_the_comment_is_created_once_then_updated(tmp_path):
     again = run_post(tmp_path / "b", "123")
     assert again[-1] == "api --method PATCH repos/o/r/issues/comments/123 -F body=@plan-diff.md"
     assert "select(.body | startswith" in again[0]
+
+
+def test_a_stack_that_cannot_be_planned_is_still_commented_then_fails_the_job(tmp_path):
+    """`plan --diff` exits 2 when a side cannot be planned: every stack still gets its section in the
+    comment (the loop goes on), and the last step fails the job naming the stack."""
+    stub = tmp_path / ".venv" / "bin" / "python"
+    stub.parent.mkdir(parents=True)
+    stub.write_text('#!/usr/bin/env bash\necho "diff of $5"\n[ "$5" != bad ] || exit 2\n')
+    stub.chmod(0o755)
+    (tmp_path / "summary").touch()
+    (tmp_path / "output").touch()
+    j = job()
+    script = next(s["run"] for s in steps(j) if s.get("id") == "diff")
+    env = {
+        "PATH": os.environ["PATH"],
+        "STACKS": '[{"stack": "dev"}, {"stack": "bad"}, {"stack": "prod"}]',
+        "BASE_SHA": "abc",
+        "MARKER": j["env"]["MARKER"],
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+    }
+    subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True)
+    comment = (tmp_path / "plan-diff.md").read_text()
+    assert [line for line in comment.splitlines() if line.startswith("diff of")] == [
+        "diff of dev",
+        "diff of bad",
+        "diff of prod",
+    ]
+    assert (tmp_path / "output").read_text() == "failed=bad\n"
+    last = steps(j)[-1]
+    assert last["if"] == "steps.diff.outputs.failed != ''" and "exit 1" in last["run"]
+    assert last["env"]["FAILED"] == "${{ steps.diff.outputs.failed }}"
