@@ -74,7 +74,7 @@ def validate(objects: ObjectSet) -> Report:
     report = Report()
     crds = crd_schemas(objects.crds())
     for obj in objects.objects:
-        if obj.source.startswith("configmap"):
+        if obj.is_pod_template:
             continue
         validate_one(obj, crds, objects.kube_version, report)
     return report

@@ -69,7 +69,7 @@ def manifests(objects: ObjectSet) -> list[str]:
         if o.kind == "CustomResourceDefinition" or o.source == "runtime":
             continue
         body = o.body
-        if o.source.startswith("configmap"):  # a pod template: name it after its ConfigMap key
+        if o.is_pod_template:  # a pod template: name it after its ConfigMap key
             key = o.source.rsplit("[", 1)[-1].rstrip("]").removesuffix(".yaml").replace("_", "-")
             body = {**body, "metadata": {**body.get("metadata", {}), "name": f"pod-template-{key}"}}
         out.append(json.dumps(body, sort_keys=True, indent=1))  # checkov reads JSON manifests; PyYAML here is slow

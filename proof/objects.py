@@ -30,6 +30,8 @@ import yaml
 from proof.charts import HELM_RELEASE, ChartLibrary, Rendered
 
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
+#: ``source`` of a pod read from a ConfigMap value: ``configmap ConfigMap <ns>/<name>[<key>]``.
+POD_TEMPLATE_SOURCE = "configmap "
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 _GATEWAY_API_URL = re.compile(
     r"kubernetes-sigs/gateway-api/releases/download/(v[0-9.]+)/(standard|experimental)-install"
@@ -85,6 +87,11 @@ class KubeObject:
     @property
     def namespace(self) -> str | None:
         return (self.body.get("metadata") or {}).get("namespace")
+
+    @property
+    def is_pod_template(self) -> bool:
+        """A pod read from a ConfigMap value (:func:`pod_templates`), not an object anyone installs."""
+        return self.source.startswith(POD_TEMPLATE_SOURCE)
 
     @property
     def is_hook(self) -> bool:
@@ -192,7 +199,7 @@ def pod_templates(objects: list[KubeObject]) -> Iterator[KubeObject]:
             if isinstance(doc, dict) and doc.get("kind") == "Pod" and doc.get("apiVersion") == "v1":
                 doc = json.loads(json.dumps(doc))
                 doc.setdefault("metadata", {}).setdefault("namespace", cm.namespace)
-                yield KubeObject(body=doc, origin=cm.origin, source=f"configmap {cm.ref()}[{key}]")
+                yield KubeObject(body=doc, origin=cm.origin, source=f"{POD_TEMPLATE_SOURCE}{cm.ref()}[{key}]")
 
 
 def build(

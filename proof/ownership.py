@@ -28,7 +28,7 @@ def identity(obj: KubeObject) -> tuple[str, str, str, str]:
 
 def installed(objects: ObjectSet) -> list[KubeObject]:
     """The objects some installer creates (not pods read from ConfigMap values)."""
-    return [o for o in objects.objects if not o.source.startswith("configmap ")]
+    return [o for o in objects.objects if not o.is_pod_template]
 
 
 def owned_once(objects: ObjectSet) -> list[Finding]:

@@ -20,7 +20,7 @@ class PodView:
     spec: dict[str, Any]
 
     def ref(self) -> str:
-        return self.owner.ref() + (f" [{self.owner.source}]" if self.owner.source.startswith("configmap") else "")
+        return self.owner.ref() + (f" [{self.owner.source}]" if self.owner.is_pod_template else "")
 
     def containers(self) -> list[dict[str, Any]]:
         """Init, regular and ephemeral containers, in that order."""

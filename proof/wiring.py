@@ -185,7 +185,7 @@ def references(objects: ObjectSet) -> list[Finding]:
                     out.append(
                         Finding("references", binding.ref(), f"subject ServiceAccount {ns}/{subject['name']} missing")
                     )
-    running = [p for p in all_pods if not p.owner.source.startswith("configmap")]
+    running = [p for p in all_pods if not p.owner.is_pod_template]
     # A Service may select pods only the executor creates from a pod template (Consul's headless
     # registration Services for task pods): they have endpoints while tasks run, which is the point.
     out.extend(_services(objects, all_pods))
