@@ -132,7 +132,7 @@ def estimate(stack: str, resources: Sequence[Mapping[str, Any]], table: Mapping[
 
     nats = [r for r in resources if r["type"] == "aws:ec2/natGateway:NatGateway"]
     fronted = _fronted_gateways(resources)
-    nat_gb = a["nat_gb_per_month"].get(environment, max(a["nat_gb_per_month"].values()))
+    nat_gb = observability_cost.per_environment(a, "nat_gb_per_month", environment)
     for r in resources:
         t = r["type"]
         try:

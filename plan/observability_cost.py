@@ -55,7 +55,7 @@ DAYS_PER_MONTH = 365 / 12
 Add = Callable[..., None]
 
 
-def _inputs(r: Mapping[str, Any]) -> Mapping[str, Any]:
+def inputs_of(r: Mapping[str, Any]) -> Mapping[str, Any]:
     return r.get("inputs") or {}
 
 
@@ -64,8 +64,9 @@ def _number(p: Mapping[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _env(a: Mapping[str, Any], key: str, environment: str) -> Any:
-    """The per-environment assumption; an unknown environment gets the largest (prod's), as NAT does."""
+def per_environment(a: Mapping[str, Any], key: str, environment: str) -> Any:
+    """The per-environment assumption ``a[key][environment]``; an unknown environment gets the largest (prod's).
+    Also the NAT data volume's lookup (plan/cost.py)."""
     table = a.get(key) or {}
     if environment in table:
         return table[environment]
@@ -76,7 +77,7 @@ def collector_configs(resources: Sequence[Mapping[str, Any]]) -> list[tuple[Mapp
     """(release, configuration) of every OpenTelemetry Collector release in the plan."""
     out = []
     for r in resources:
-        values = _inputs(r).get("values") if r["type"] == RELEASE else None
+        values = inputs_of(r).get("values") if r["type"] == RELEASE else None
         config = values.get("alternateConfig") if isinstance(values, Mapping) else None
         if isinstance(config, Mapping) and "exporters" in config:
             out.append((r, config))
@@ -93,7 +94,7 @@ def _used(config: Mapping[str, Any], signal: str, kind: str) -> list[tuple[str, 
 
 def _otel_service(release: Mapping[str, Any]) -> str:
     """The ``service.name`` an Airflow release's metrics carry (its ``[metrics] otel_service``)."""
-    metrics = ((_inputs(release).get("values") or {}).get("config") or {}).get("metrics") or {}
+    metrics = ((inputs_of(release).get("values") or {}).get("config") or {}).get("metrics") or {}
     return str(metrics.get("otel_service") or AIRFLOW_OTEL_SERVICE)
 
 
@@ -102,7 +103,7 @@ def dimension_values(
 ) -> dict[tuple[str, ...], list[tuple[str, ...]]]:
     """Dimension (or dimensions that go together) -> the value tuples the plan says they take."""
     services = sorted(
-        {_otel_service(r) for r in resources if r["type"] == RELEASE and _inputs(r).get("chart") == "airflow"}
+        {_otel_service(r) for r in resources if r["type"] == RELEASE and inputs_of(r).get("chart") == "airflow"}
     )
     statements = [
         s
@@ -115,8 +116,8 @@ def dimension_values(
     certificates = sorted(
         {
             (
-                str((_inputs(r).get("metadata") or {}).get("namespace")),
-                str((_inputs(r).get("metadata") or {}).get("name")),
+                str((inputs_of(r).get("metadata") or {}).get("namespace")),
+                str((inputs_of(r).get("metadata") or {}).get("name")),
             )
             for r in resources
             if r["type"] == CERTIFICATE
@@ -170,7 +171,7 @@ def lines(
             add(r, "observability", what, quantity * price)
 
     for r in resources:
-        t, inputs = r["type"], _inputs(r)
+        t, inputs = r["type"], inputs_of(r)
         if t == DASHBOARD:
             priced(r, "CloudWatch dashboard", "cloudwatch_dashboard_month", 1)
         elif t == ALARM:
@@ -189,7 +190,7 @@ def lines(
             count = None if transform.get("dimensions") else 1
             priced(r, what, "cloudwatch_custom_metric_month", count, "its dimensions' values are data, not in the plan")
 
-    groups = {str(_inputs(r).get("name")): r for r in resources if r["type"] == LOG_GROUP}
+    groups = {str(inputs_of(r).get("name")): r for r in resources if r["type"] == LOG_GROUP}
     for release, config in collector_configs(resources):
         for name, exporter in _used(config, "metrics", "awsemf"):
             count, parts = emf_metric_count(exporter, dimension_values(resources, config))
@@ -203,7 +204,7 @@ def lines(
             if group_name in groups:
                 assumptions += _log_group(groups[group_name], role, p, a, environment, add)
         for name, _ in _used(config, "traces", "awsxray"):
-            millions = _env(a, "xray_traces_millions_per_month", environment)
+            millions = per_environment(a, "xray_traces_millions_per_month", environment)
             if millions is None:
                 what, why = "X-Ray traces", "no xray_traces_millions_per_month assumption in plan/prices.yaml"
             else:
@@ -229,7 +230,7 @@ def _log_group(
     add: Add,
 ) -> list[str]:
     """One line for a log group the collector writes: ingestion plus steady-state storage."""
-    gb = (_env(a, "log_gb_per_month", environment) or {}).get(role)
+    gb = (per_environment(a, "log_gb_per_month", environment) or {}).get(role)
     return log_group_line(group, gb, f"log_gb_per_month.{role}", "", p, a, environment, add)
 
 
@@ -256,7 +257,7 @@ def log_group_line(
     month's, when the group is still filling. ``key`` names the assumption that is missing when ``gb`` is None;
     ``source`` says where the data comes from; ``log_name`` is the group's name when ``group`` has none (EKS's own)."""
     horizon = a.get("log_storage_horizon_months")
-    days = int(_inputs(group).get("retentionInDays") or 0)
+    days = int(inputs_of(group).get("retentionInDays") or 0)
     kept = f"{days}-day retention" if days else "kept forever"
     if gb is None or horizon is None:
         missing = key if gb is None else "log_storage_horizon_months"
@@ -280,7 +281,7 @@ def log_group_line(
             gb * ingest + stored * store,
         )
     return [
-        f"{gb:g} GB a month into log group `{log_name or _inputs(group).get('name')}` ({environment}), which holds "
+        f"{gb:g} GB a month into log group `{log_name or inputs_of(group).get('name')}` ({environment}), which holds "
         f"{months:.1f} months of it once its retention has passed{' (capped)' if capped else ''}; stored GB priced "
         "as ingested, an upper bound (archived logs bill compressed; AWS's calculator assumes 15%)"
     ]

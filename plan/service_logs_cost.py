@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from plan.observability_cost import LOG_GROUP, Add, _env, _inputs, log_group_line
+from plan.observability_cost import LOG_GROUP, Add, inputs_of, log_group_line, per_environment
 
 CLUSTER = "aws:eks/cluster:Cluster"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -47,14 +47,14 @@ def lines(
     """Add a line per control-plane and flow-log group (category ``observability``); return their assumptions."""
     by_name = {r["name"]: r for r in resources}
     groups = [r for r in resources if r["type"] == LOG_GROUP]
-    named = {str(_inputs(g).get("name")): g for g in groups if _inputs(g).get("name")}
+    named = {str(inputs_of(g).get("name")): g for g in groups if inputs_of(g).get("name")}
     assumptions: list[str] = []
     for cluster in (r for r in resources if r["type"] == CLUSTER):
-        types = [str(t) for t in _inputs(cluster).get("enabledClusterLogTypes") or []]
+        types = [str(t) for t in inputs_of(cluster).get("enabledClusterLogTypes") or []]
         if not types:
             continue
-        name = eks_log_group_name(str(_inputs(cluster).get("name") or cluster["name"]))
-        per_type = _env(a, EKS_KEY, environment) or {}
+        name = eks_log_group_name(str(inputs_of(cluster).get("name") or cluster["name"]))
+        per_type = per_environment(a, EKS_KEY, environment) or {}
         unknown = [t for t in types if t not in per_type]
         gb = None if unknown or not per_type else sum(float(per_type[t]) for t in types)
         key = f"{EKS_KEY}.{'/'.join(unknown) or environment}"
@@ -73,13 +73,13 @@ def lines(
         group = _flow_log_group(flow, by_name, groups)
         if group is not None:
             fed.setdefault(group["name"], group)
-    gb = _env(a, FLOW_KEY, environment)
+    gb = per_environment(a, FLOW_KEY, environment)
     for group in fed.values():
         feeding = [f for f in flows if _flow_log_group(f, by_name, groups) is group]
-        kinds = sorted({str(_inputs(f).get("trafficType") or "ALL") for f in feeding})
-        interval = max(int(_inputs(f).get("maxAggregationInterval") or 600) for f in feeding)
+        kinds = sorted({str(inputs_of(f).get("trafficType") or "ALL") for f in feeding})
+        interval = max(int(inputs_of(f).get("maxAggregationInterval") or 600) for f in feeding)
         source = f" of VPC flow logs ({'/'.join(kinds)} traffic, {interval}-s aggregation)"
-        log_name = str(_inputs(group).get("name") or f"{group['name']}, auto-named")
+        log_name = str(inputs_of(group).get("name") or f"{group['name']}, auto-named")
         assumptions += log_group_line(group, gb, FLOW_KEY, source, p, a, environment, add, log_name)
         if gb is not None:
             assumptions[-1] += f"; flow logs grow with traffic (a record per flow per ENI per interval): {DERIVED}"
@@ -88,7 +88,7 @@ def lines(
 
 def _to_cloudwatch(flow: Mapping[str, Any]) -> bool:
     # logDestinationType defaults to cloud-watch-logs (AWS::EC2::FlowLog, aws_flow_log)
-    return (_inputs(flow).get("logDestinationType") or "cloud-watch-logs") == "cloud-watch-logs"
+    return (inputs_of(flow).get("logDestinationType") or "cloud-watch-logs") == "cloud-watch-logs"
 
 
 def _flow_log_group(
@@ -99,7 +99,7 @@ def _flow_log_group(
         found = by_name.get(dep)
         if found is not None and found["type"] == LOG_GROUP:
             return found
-    inputs = _inputs(flow)
+    inputs = inputs_of(flow)
     target = str(inputs.get("logGroupName") or str(inputs.get("logDestination") or "").split(":log-group:")[-1])
     target = target.removesuffix(":*")
-    return next((g for g in groups if target and str(_inputs(g).get("name")) == target), None)
+    return next((g for g in groups if target and str(inputs_of(g).get("name")) == target), None)
