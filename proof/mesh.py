@@ -322,23 +322,19 @@ WATCHED: dict[str, tuple[Watch, ...]] = {
     ),
 }
 
-#: Offline data gap G2: the offline Gateway API copies hold 5 of the release's CRD files (their
-#: kustomization.yaml lists the rest). The served versions of the missing kinds a mesh reads, read from
-#: kubernetes-sigs/gateway-api at the pinned tag (:data:`components.versions.GATEWAY_API_SERVED`).
-SERVED_OFFLINE_GAP: dict[tuple[str, str], dict[str, frozenset[str]]] = {
-    (versions.GATEWAY_API_VERSION, channel): served for channel, served in versions.GATEWAY_API_SERVED.items()
-}
-
 
 def served_versions(objects: ObjectSet, group: str, kind: str) -> tuple[set[str], str]:
-    """The versions the set's CRD of ``kind`` serves, and where that was read (the set's CRD, or
-    :data:`SERVED_OFFLINE_GAP` for a Gateway API kind missing from the offline copy)."""
+    """The versions the set's CRD of ``kind`` serves, and where that was read: the set's CRD, or, for a
+    Gateway API kind the offline copies lack (offline data gap G2: they hold 5 of the release's CRD files,
+    their kustomization.yaml lists the rest), :data:`components.versions.GATEWAY_API_SERVED`, read from
+    kubernetes-sigs/gateway-api at the pinned tag."""
     crds = [c for c in objects.crds() if c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind]
     if crds:
         return {v["name"] for c in crds for v in c["spec"].get("versions") or [] if v.get("served")}, "its CRD"
-    gap = SERVED_OFFLINE_GAP.get(objects.gateway_api or ("", ""), {}) if group == _GW else {}
+    version, channel = objects.gateway_api or ("", "")
+    pinned = group == _GW and version == versions.GATEWAY_API_VERSION
+    gap = versions.GATEWAY_API_SERVED.get(channel, {}) if pinned else {}
     if kind in gap:
-        version, channel = objects.gateway_api or ("", "")
         return set(gap[kind]), f"Gateway API {version} {channel} (offline gap G2)"
     return set(), "no CRD in the set"
 
